@@ -1,0 +1,344 @@
+"""The one seam: every front end (magics, widget, REST server, CLI) calls these and nothing else.
+
+Everything here takes plain Python values and returns JSON-serialisable dicts, raises only
+:class:`jupyter_deploy.errors.DeployError` subclasses for conditions the user can act on, and
+reports long work through one ``progress`` callable (see :mod:`jupyter_deploy.progress`).
+
+    check(notebook)                      -> the repeatability report (verdict, findings, ...)
+    deploy(target, notebook, options)    -> the hand-off result (destination, proofs, ...)
+    history(notebook=None)               -> past checks and deployments, newest first
+    targets(), backends()                -> installed plugins with their option schemas
+    objects(notebook)                    -> the deployable objects of the notebook's clean run
+    load(name, version), models()        -> read the model registry
+    to_sql(model, table, dialect)        -> a fitted model as SQL text
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Optional
+
+from . import plugins
+from .config import DeployConfig, deploy_config, get_config
+from .errors import DeployError, NotRepeatable, UsageError
+from .history import History
+from .progress import as_reporter
+
+__all__ = [
+    "check",
+    "deploy",
+    "history",
+    "targets",
+    "backends",
+    "objects",
+    "load",
+    "models",
+    "to_sql",
+    "magic_line",
+]
+
+
+def _config(config: Optional[DeployConfig]) -> DeployConfig:
+    return config if config is not None else deploy_config()
+
+
+# ------------------------------------------------------------------------------------ check
+
+
+def check(
+    notebook: os.PathLike | str,
+    *,
+    runs: Optional[int] = None,
+    timeout: Optional[int] = None,
+    cell_timeout: Optional[int] = None,
+    use_cache: Optional[bool] = None,
+    record: bool = False,
+    write_metadata: bool = False,
+    progress=None,
+    cancel=None,
+    config: Optional[DeployConfig] = None,
+) -> dict:
+    """Check that ``notebook`` re-runs cleanly and reproduces its saved outputs.
+
+    Returns a JSON-serialisable report: ``verdict`` ("repeatable", "repeatable-with-warnings",
+    "not-repeatable"), ``reasons``, ``findings`` (each with ``kind``, ``cell``, ``message``),
+    ``environment`` (Python, platform, pinned requirements), ``notebook_hash``, ``cached``,
+    ``duration`` and ``executed_path`` (the clean run's executed copy).
+
+    The user's notebook is never modified, unless ``write_metadata`` records the verdict in its
+    metadata. ``record`` appends the check to the history.
+    """
+    from .check import run_check
+
+    conf = _config(config)
+    overrides = {
+        "runs": runs,
+        "total_timeout": timeout,
+        "cell_timeout": cell_timeout,
+        "use_cache": use_cache,
+    }
+    for key, value in overrides.items():
+        if value is not None:
+            setattr(conf, key, value)
+    if conf.runs < 1:
+        raise UsageError("runs must be at least 1.", hint="Use --runs 1 or --runs 2.")
+    reporter = as_reporter(progress, cancel)
+    report = run_check(notebook, conf, reporter)
+    if write_metadata:
+        from .check.record import write_verdict_metadata
+
+        write_verdict_metadata(report)
+    if record:
+        History(conf.history_path).append(
+            {
+                "action": "check",
+                "target": None,
+                "notebook": report["notebook"],
+                "notebook_hash": report["notebook_hash"],
+                "verdict": report["verdict"],
+                "destination": None,
+                "status": "ok" if report["verdict"] != "not-repeatable" else "failed",
+                "summary": f"check: {report['verdict']} ({len(report['findings'])} findings)",
+            }
+        )
+    return report
+
+
+# ----------------------------------------------------------------------------------- deploy
+
+
+def _choose_backend(kind: str, to: Optional[str], default: str):
+    """The backend for a bundle kind: the one that claims ``to``'s scheme, else the default."""
+    if to:
+        candidates = []
+        for name in plugins.names(plugins.BACKENDS):
+            try:
+                cls = plugins.backend_class(name)
+            except DeployError:
+                continue  # a broken plugin must not stop the others
+            if cls.claims(to, kind):
+                candidates.append(cls)
+        if candidates:
+            return candidates[0]
+        if "://" in to and not to.lower().startswith("file://"):
+            scheme = to.split("://", 1)[0]
+            raise UsageError(
+                f"No backend takes {kind} bundles to {scheme}:// URLs.",
+                hint="Use a folder path, or a scheme that an installed backend supports "
+                "(jupyter deploy targets lists them).",
+            )
+    if not default:
+        raise UsageError(f"The {kind} target has no default backend.", hint="Give --to.")
+    return plugins.backend_class(default)
+
+
+def _make_plugin(cls, options: dict):
+    from traitlets import TraitError
+
+    unknown = sorted(set(options) - set(cls.option_names()))
+    if unknown:
+        known = ", ".join(cls.option_names())
+        raise UsageError(
+            f"Unknown option(s) for {cls.plugin_name}: {', '.join(unknown)}.",
+            hint=f"Its options are: {known}.",
+        )
+    try:
+        return cls(config=get_config(), **options)
+    except TraitError as exc:
+        first = str(exc).splitlines()[0]
+        raise UsageError(f"Invalid option for {cls.plugin_name}: {first}") from exc
+
+
+def deploy(
+    target: str,
+    notebook: os.PathLike | str,
+    *,
+    options: Optional[dict] = None,
+    to: Optional[str] = None,
+    live: Optional[dict] = None,
+    force: bool = False,
+    progress=None,
+    cancel=None,
+    config: Optional[DeployConfig] = None,
+) -> dict:
+    """Deploy ``notebook`` to ``target`` ("report", "model", "sql", "container", or a plugin's).
+
+    The notebook is checked first (answered from the cache when unchanged); a notebook that is
+    not repeatable is refused unless ``force``. The target builds a bundle from what the clean
+    run produced; the backend (chosen by the shape of ``to``, else the target's default) hands
+    it off and proves the result. ``live`` is the live session's namespace, when there is one:
+    targets compare the clean run's objects with it.
+    """
+    from .check.objects import ObjectStore
+    from .notebook import resolve_path
+    from .targets.base import DeployContext, ObjectSource, magic_line as _magic_line
+
+    conf = _config(config)
+    reporter = as_reporter(progress, cancel)
+    options = dict(options or {})
+    target_cls = plugins.target_class(target)
+    tgt = _make_plugin(target_cls, options)
+    nb_path = resolve_path(notebook)
+
+    report = check(nb_path, progress=reporter, config=conf)
+    if report["verdict"] == "not-repeatable" and not force:
+        reasons = "; ".join(report.get("reasons", [])[:3]) or "see jupyter deploy check"
+        raise NotRepeatable(
+            f"{nb_path.name} is not repeatable, so it was not deployed: {reasons}",
+            hint="Fix the notebook (jupyter deploy check shows every finding), or pass --force "
+            "to deploy anyway (recorded as forced).",
+            findings=report.get("findings", [])[:20],
+        )
+
+    store = ObjectStore.open(report.get("objects_dir"))
+    workdir = Path(tempfile.mkdtemp(prefix="jupyter-deploy-"))
+    try:
+        ctx = DeployContext(
+            notebook=nb_path,
+            notebook_hash=report["notebook_hash"],
+            check=report,
+            objects=ObjectSource(store, live),
+            reporter=reporter,
+            workdir=workdir,
+            config=conf,
+            force=force,
+            live_session=live is not None,
+        )
+        tgt.validate(ctx)
+        reporter("build", 0, 1, f"building the {target} bundle")
+        bundle = tgt.build(ctx)
+        bundle.write_manifest()
+        reporter("build", 1, 1, f"{target} bundle built")
+
+        backend_cls = _choose_backend(bundle.kind, to, target_cls.default_backend)
+        backend = _make_plugin(backend_cls, {})
+        reporter("publish", 0, 1, f"handing off with {backend_cls.plugin_name}")
+        handoff = backend.publish(bundle, to, reporter)
+        reporter("publish", 1, 1, handoff.summary or handoff.destination)
+        reporter("verify", 0, 1, "verifying the hand-off")
+        proofs = list(bundle.manifest.get("proofs_objects", [])) + list(handoff.proofs)
+        proofs += backend.verify(bundle, handoff, reporter)
+        reporter("verify", 1, 1, "verified" if all(p.ok for p in proofs) else "verification failed")
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    proof_json = [p.to_json() for p in proofs]
+    ok = all(p["ok"] for p in proof_json)
+    line = _magic_line(target, tgt.option_values(), target_cls.options_schema(), to)
+    rec = History(conf.history_path).append(
+        {
+            "action": "deploy",
+            "target": target,
+            "notebook": str(nb_path),
+            "notebook_hash": report["notebook_hash"],
+            "verdict": report["verdict"],
+            "forced": bool(force and report["verdict"] == "not-repeatable"),
+            "destination": handoff.destination,
+            "url": handoff.url,
+            "status": "ok" if ok else "failed",
+            "summary": handoff.summary,
+            "proofs": proof_json,
+            "details": handoff.details,
+            "magic": line,
+        }
+    )
+    result = {
+        "target": target,
+        "notebook": str(nb_path),
+        "notebook_hash": report["notebook_hash"],
+        "verdict": report["verdict"],
+        "forced": rec["forced"],
+        "destination": handoff.destination,
+        "url": handoff.url,
+        "summary": handoff.summary,
+        "status": rec["status"],
+        "proofs": proof_json,
+        "details": handoff.details,
+        "record_id": rec["id"],
+        "magic": line,
+    }
+    if not ok:
+        from .errors import VerificationFailed
+
+        failed = [p for p in proof_json if not p["ok"]]
+        raise VerificationFailed(
+            f"{target} was handed off to {handoff.destination} but its proof failed: "
+            + "; ".join(f"{p['name']}: {p['detail']}" for p in failed),
+            hint="The history records it as failed; see the details and fix the notebook.",
+            result=result,
+        )
+    return result
+
+
+# ---------------------------------------------------------------------------------- reading
+
+
+def history(
+    notebook: os.PathLike | str | None = None,
+    *,
+    target: Optional[str] = None,
+    action: Optional[str] = None,
+    limit: Optional[int] = None,
+    config: Optional[DeployConfig] = None,
+) -> list[dict]:
+    """Past checks and deployments, newest first."""
+    return History(_config(config).history_path).records(
+        notebook=notebook, target=target, action=action, limit=limit
+    )
+
+
+def targets() -> dict:
+    """Installed targets with their option schemas, and any that fail to load."""
+    ok, broken = plugins.describe(plugins.TARGETS)
+    return {"targets": ok, "broken": broken}
+
+
+def backends() -> dict:
+    ok, broken = plugins.describe(plugins.BACKENDS)
+    return {"backends": ok, "broken": broken}
+
+
+def objects(notebook: os.PathLike | str, *, config: Optional[DeployConfig] = None) -> list[dict]:
+    """The deployable objects (estimators, data frames, arrays) of the notebook's last clean run.
+
+    Answers from the check cache only; returns [] when the notebook has not been checked in its
+    current state.
+    """
+    from .check import cached_report
+
+    report = cached_report(notebook, _config(config))
+    if not report:
+        return []
+    return report.get("objects", [])
+
+
+def magic_line(target: str, options: dict, to: Optional[str] = None) -> str:
+    """The ``%deploy`` line equivalent to deploying with ``options``."""
+    from .targets.base import magic_line as _magic_line
+
+    cls = plugins.target_class(target)
+    return _magic_line(target, options, cls.options_schema(), to)
+
+
+def load(name: str, version: Any = None, *, registry: Optional[str] = None, **kwargs):
+    """Load a model from the registry: ``version`` is None (latest), an int, or an alias."""
+    from .model import load as _load
+
+    return _load(name, version=version, registry=registry, **kwargs)
+
+
+def models(name: Optional[str] = None, *, registry: Optional[str] = None) -> list[dict]:
+    """Models in the registry (or the versions and aliases of one), with their metadata."""
+    from .model import list_models
+
+    return list_models(name=name, registry=registry)
+
+
+def to_sql(model, table: str, dialect: str = "duckdb", **kwargs) -> str:
+    """A fitted scikit-learn model as the SQL text of a SELECT over ``table``."""
+    from .sql import to_sql as _to_sql
+
+    return _to_sql(model, table=table, dialect=dialect, **kwargs)

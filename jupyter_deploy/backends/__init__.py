@@ -1,0 +1,1 @@
+"""Built-in backends (each a plugin like any other)."""

@@ -1,0 +1,163 @@
+"""Options shared by the whole tool, as traitlets with ``help=``.
+
+Every option lives on a ``Configurable``; the same definitions serve ``%config`` in IPython,
+``jupyter_deploy_config.py`` / ``.json`` files in any Jupyter config directory, command-line
+flags, the JSON schemas the sidebar builds its forms from, and the documentation.
+
+Precedence, lowest first: defaults, config files, ``JUPYTER_DEPLOY_*`` environment variables
+(for the few options that name places), the caller's explicit arguments.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from traitlets import Bool, Float, Int, List, Unicode, default
+from traitlets.config import Config, Configurable
+
+CONFIG_FILE_NAME = "jupyter_deploy_config"
+
+
+class DeployConfig(Configurable):
+    """Where jupyter-deploy keeps its state, and how the clean re-run behaves."""
+
+    home = Unicode(
+        help="""Folder for jupyter-deploy's own state: the deployment history, the check cache,
+        and the default model registry and knowledge repo. Defaults to $JUPYTER_DEPLOY_HOME, else
+        <jupyter data dir>/deploy.""",
+    ).tag(config=True)
+
+    @default("home")
+    def _default_home(self):
+        env = os.environ.get("JUPYTER_DEPLOY_HOME")
+        if env:
+            return env
+        from jupyter_core.paths import jupyter_data_dir
+
+        return os.path.join(jupyter_data_dir(), "deploy")
+
+    cell_timeout = Int(
+        600,
+        help="Seconds one cell may run during a clean re-run before the check stops it.",
+    ).tag(config=True)
+
+    total_timeout = Int(
+        3600,
+        help="Seconds the whole clean re-run may take before the check stops it.",
+    ).tag(config=True)
+
+    startup_timeout = Int(
+        60, help="Seconds to wait for the clean kernel to start."
+    ).tag(config=True)
+
+    float_tolerance = Float(
+        1e-6,
+        help="""Relative tolerance when comparing numbers printed in text outputs (saved vs
+        clean). Numbers within it count as equal.""",
+    ).tag(config=True)
+
+    image_tolerance = Float(
+        0.01,
+        help="""Fraction of pixels (0..1) that may differ between a saved and a clean image
+        before it is reported as an output difference.""",
+    ).tag(config=True)
+
+    runs = Int(1, help="How many clean re-runs the check makes (2 separates nondeterminism "
+               "from hidden state).").tag(config=True)
+
+    use_cache = Bool(
+        True,
+        help="Answer from the verdict cache when the notebook and its environment are unchanged.",
+    ).tag(config=True)
+
+    keep_objects = Bool(
+        True,
+        help="""After a clean run, keep the notebook's deployable objects (estimators, data
+        frames, arrays) so that a later deploy uses exactly what the clean run produced.""",
+    ).tag(config=True)
+
+    max_object_bytes = Int(
+        512 * 1024 * 1024,
+        help="Objects larger than this (pickled) are not kept after a clean run.",
+    ).tag(config=True)
+
+    ignore_kinds = List(
+        Unicode(),
+        default_value=[],
+        help="Finding kinds to leave out of the verdict (for example ['wall-clock']).",
+    ).tag(config=True)
+
+    @property
+    def home_path(self) -> Path:
+        return Path(self.home).expanduser()
+
+    @property
+    def history_path(self) -> Path:
+        return self.home_path / "history.jsonl"
+
+    @property
+    def cache_path(self) -> Path:
+        return self.home_path / "cache"
+
+    @property
+    def registry_path(self) -> Path:
+        return self.home_path / "registry"
+
+    @property
+    def reports_path(self) -> Path:
+        return self.home_path / "knowledge-repo"
+
+
+_file_config: Config | None = None
+
+
+def file_config(reload: bool = False) -> Config:
+    """The merged config from every ``jupyter_deploy_config.{py,json}`` on Jupyter's config path."""
+    global _file_config
+    if _file_config is None or reload:
+        from jupyter_core.paths import jupyter_config_path
+        from traitlets.config.loader import JSONFileConfigLoader, PyFileConfigLoader
+
+        cfg = Config()
+        # jupyter_config_path() lists the highest priority first; load lowest first.
+        for directory in reversed(jupyter_config_path() + [os.getcwd()]):
+            for loader_cls, ext in ((JSONFileConfigLoader, ".json"), (PyFileConfigLoader, ".py")):
+                path = os.path.join(directory, CONFIG_FILE_NAME + ext)
+                if os.path.isfile(path):
+                    try:
+                        cfg.merge(loader_cls(CONFIG_FILE_NAME + ext, path=directory).load_config())
+                    except Exception as exc:  # noqa: BLE001 - reported as a DeployError
+                        from .errors import UsageError
+
+                        raise UsageError(
+                            f"Cannot read the config file {path}: {exc}",
+                            hint="Fix or remove the file.",
+                        ) from exc
+        _file_config = cfg
+    return _file_config
+
+
+_session_config: Config = Config()
+
+
+def set_session_config(cfg: Config) -> None:
+    """Config that a live session adds on top of the files (``%config`` in IPython)."""
+    global _session_config
+    _session_config = cfg
+
+
+def get_config() -> Config:
+    cfg = Config()
+    cfg.merge(file_config())
+    cfg.merge(_session_config)
+    return cfg
+
+
+def deploy_config(**overrides) -> DeployConfig:
+    """A ``DeployConfig`` from files and session config, with explicit overrides on top."""
+    conf = DeployConfig(config=get_config())
+    for key, value in overrides.items():
+        if value is not None:
+            setattr(conf, key, value)
+    return conf

@@ -1,0 +1,91 @@
+"""Reading notebooks safely, and the content hash every record and cache key uses."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from .errors import NotebookInvalid, NotebookNotFound
+
+# Metadata that changes without the notebook's meaning changing.
+_VOLATILE_CELL_METADATA = {"execution", "collapsed", "scrolled", "jupyter", "ExecuteTime"}
+
+
+def resolve_path(path: os.PathLike | str) -> Path:
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise NotebookNotFound(
+            f"Notebook not found: {p}",
+            hint="Check the path; it is relative to the current directory.",
+        )
+    if p.is_dir():
+        raise NotebookInvalid(f"{p} is a folder, not a notebook.", hint="Give an .ipynb file.")
+    return p.resolve()
+
+
+def read(path: os.PathLike | str):
+    """Read and validate a notebook as nbformat 4; raise a one-line error otherwise."""
+    import nbformat
+
+    p = resolve_path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise NotebookInvalid(f"Cannot read {p}: {exc.strerror}.", hint="Check its permissions.")
+    try:
+        data = json.loads(raw.decode("utf-8", errors="replace"))
+    except ValueError as exc:
+        raise NotebookInvalid(
+            f"{p.name} is not a notebook: its JSON is invalid ({exc}).",
+            hint="Open it in a text editor, or restore it from a backup or version control.",
+        ) from exc
+    if not isinstance(data, dict) or "cells" not in data and "worksheets" not in data:
+        raise NotebookInvalid(
+            f"{p.name} is JSON but not a notebook (no 'cells').",
+            hint="Give a Jupyter .ipynb file.",
+        )
+    major = data.get("nbformat")
+    if major != 4:
+        raise NotebookInvalid(
+            f"{p.name} is in notebook format {major}; jupyter-deploy reads format 4.",
+            hint=f"Convert it: jupyter nbconvert --to notebook --nbformat 4 {p.name}",
+        )
+    try:
+        nb = nbformat.from_dict(data)
+        nbformat.validate(nb, relax_add_props=True)
+    except Exception as exc:  # nbformat raises ValidationError and friends
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise NotebookInvalid(
+            f"{p.name} is not a valid notebook: {msg}",
+            hint="Open and save it in JupyterLab to repair it.",
+        ) from exc
+    return nb
+
+
+def content_hash(nb) -> str:
+    """sha256 over what the notebook says and shows: cell types, sources, outputs and kernel.
+
+    Execution timestamps, widget state and UI flags (collapsed, scrolled) are left out, so
+    opening and saving a notebook without changing it keeps its hash.
+    """
+    cells = []
+    for cell in nb.cells:
+        entry = {"type": cell.cell_type, "source": cell.source}
+        meta = {k: v for k, v in cell.get("metadata", {}).items() if k not in _VOLATILE_CELL_METADATA}
+        if meta:
+            entry["metadata"] = meta
+        if cell.cell_type == "code":
+            entry["outputs"] = cell.get("outputs", [])
+            entry["count"] = cell.get("execution_count")
+        cells.append(entry)
+    ks = nb.metadata.get("kernelspec", {}) or {}
+    payload = {"kernel": ks.get("name"), "language": ks.get("language"), "cells": cells}
+    blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8")
+    return "sha256:" + hashlib.sha256(blob).hexdigest()
+
+
+def kernel_name(nb) -> str | None:
+    ks = nb.metadata.get("kernelspec") or {}
+    return ks.get("name")

@@ -1,0 +1,1 @@
+"""Built-in targets: report, model, sql, container (each a plugin like any other)."""

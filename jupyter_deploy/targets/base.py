@@ -1,0 +1,375 @@
+"""What a target is, what it gets, and what it gives back.
+
+A **target** (report, model, sql, container, or a plugin's) turns a checked notebook into a
+:class:`Bundle`: a folder plus a JSON manifest. A **backend** accepts bundles of some kinds and
+hands them off somewhere, then verifies the result where it can. Both are ``Configurable``s
+whose options are traitlets tagged ``option=True``: one definition gives the ``%deploy`` and
+CLI flags, the sidebar's form (JSON schema), ``%config`` and config files, and the docs.
+
+A target plugin needs only::
+
+    class MyTarget(Target):
+        plugin_name = "my-target"
+        description = "What it makes."
+        default_backend = "knowledge-repo"
+        title = Unicode("", help="...").tag(config=True, option=True)
+
+        def build(self, ctx):
+            bundle = ctx.new_bundle()
+            (bundle.path / "out.txt").write_text("...")
+            return bundle
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Optional
+
+from traitlets import Bool, Dict, Enum, Float, Int, List, TraitType, Unicode
+from traitlets.config import Configurable
+
+from ..errors import VariableNotFound
+from ..progress import Reporter
+
+MANIFEST = "manifest.json"
+
+
+# --------------------------------------------------------------------------------- bundles
+
+
+def sha256_file(path: os.PathLike | str, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while True:
+            block = fh.read(chunk)
+            if not block:
+                break
+            h.update(block)
+    return h.hexdigest()
+
+
+@dataclass
+class Bundle:
+    """A folder of files plus a manifest: what a target hands to a backend."""
+
+    kind: str
+    path: Path
+    manifest: dict = field(default_factory=dict)
+
+    def file_hashes(self) -> dict[str, str]:
+        out = {}
+        for p in sorted(self.path.rglob("*")):
+            if p.is_file() and p.name != MANIFEST:
+                out[p.relative_to(self.path).as_posix()] = sha256_file(p)
+        return out
+
+    def write_manifest(self) -> Path:
+        self.manifest["kind"] = self.kind
+        self.manifest["files"] = self.file_hashes()
+        target = self.path / MANIFEST
+        tmp = target.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.manifest, indent=2, sort_keys=True, default=str))
+        os.replace(tmp, target)
+        return target
+
+
+@dataclass
+class Proof:
+    """One thing that was checked after (or before) handing off, and whether it held."""
+
+    name: str
+    ok: bool
+    detail: str = ""
+    data: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "ok": self.ok, "detail": self.detail, "data": self.data}
+
+
+@dataclass
+class Handoff:
+    """What a backend reports after publishing a bundle."""
+
+    destination: str  # a path, URL, "registry://name/v3", "duckdb:///x.db#view", image tag...
+    summary: str = ""  # one line for people: "churn v3 in /srv/registry"
+    url: Optional[str] = None  # something a person can open, when there is one
+    details: dict = field(default_factory=dict)
+    proofs: list[Proof] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------------- objects
+
+
+class ObjectSource:
+    """The notebook's objects, as a clean run produced them (and, in a session, the live ones).
+
+    ``get(name)`` returns the clean run's object; ``live(name)`` the live session's, or None.
+    Targets must deploy ``get(name)`` and may compare it with ``live(name)``.
+    """
+
+    def __init__(self, clean: "Any" = None, live: Optional[dict] = None):
+        self._clean = clean  # a check.objects.ObjectStore, or None
+        self._live = live
+
+    def names(self) -> list[str]:
+        return self._clean.names() if self._clean is not None else []
+
+    def describe(self) -> list[dict]:
+        return self._clean.describe() if self._clean is not None else []
+
+    def get(self, name: str):
+        if self._clean is not None and name in self._clean.names():
+            return self._clean.load(name)
+        if self._clean is None and self._live is not None and name in self._live:
+            # No clean run objects (keep_objects off): fall back to the live object.
+            return self._live[name]
+        known = ", ".join(self.names()) or "none"
+        raise VariableNotFound(
+            f"The notebook's clean run has no variable {name!r}.",
+            hint=f"Variables it kept: {known}. Check the spelling, and that the notebook "
+            "defines it at top level.",
+        )
+
+    def pickled(self, name: str) -> bytes | None:
+        """The cloudpickle bytes the clean kernel wrote for ``name``, when available."""
+        if self._clean is not None and name in self._clean.names():
+            return self._clean.pickled(name)
+        return None
+
+    def live(self, name: str):
+        if self._live is None:
+            return None
+        return self._live.get(name)
+
+    @property
+    def has_live(self) -> bool:
+        return self._live is not None
+
+
+@dataclass
+class DeployContext:
+    """Everything a target's ``build`` may use."""
+
+    notebook: Path
+    notebook_hash: str
+    check: dict  # the check report (verdict, findings, environment, executed_path...)
+    objects: ObjectSource
+    reporter: Reporter
+    workdir: Path  # a fresh folder owned by this deploy; bundles go under it
+    config: Any  # the DeployConfig
+    force: bool = False
+    live_session: bool = False
+
+    @property
+    def verdict(self) -> str:
+        return self.check.get("verdict", "unchecked")
+
+    @property
+    def environment(self) -> dict:
+        return self.check.get("environment", {})
+
+    @property
+    def executed_notebook(self) -> Optional[Path]:
+        p = self.check.get("executed_path")
+        return Path(p) if p else None
+
+    def new_bundle(self, kind: str, name: str = "bundle") -> Bundle:
+        path = self.workdir / name
+        path.mkdir(parents=True, exist_ok=False)
+        from ..history import now_utc
+        from .._version import __version__
+
+        manifest = {
+            "created": now_utc(),
+            "jupyter_deploy": __version__,
+            "notebook": str(self.notebook),
+            "notebook_hash": self.notebook_hash,
+            "verdict": self.verdict,
+            "forced": self.force,
+            "environment": self.environment,
+        }
+        return Bundle(kind=kind, path=path, manifest=manifest)
+
+
+# --------------------------------------------------------------------------------- options
+
+
+def _option_traits(cls) -> dict[str, TraitType]:
+    return {
+        name: trait
+        for name, trait in sorted(cls.class_traits(option=True).items(), key=lambda kv: kv[0])
+    }
+
+
+def trait_schema(trait: TraitType) -> dict:
+    """JSON schema of one traitlet (the sidebar builds its form from this)."""
+    help_text = " ".join((trait.help or "").split())
+    schema: dict[str, Any] = {"description": help_text}
+    if isinstance(trait, Enum):
+        schema["type"] = "string"
+        schema["enum"] = list(trait.values)
+    elif isinstance(trait, Bool):
+        schema["type"] = "boolean"
+    elif isinstance(trait, Int):
+        schema["type"] = "integer"
+    elif isinstance(trait, Float):
+        schema["type"] = "number"
+    elif isinstance(trait, List):
+        schema["type"] = "array"
+        schema["items"] = {"type": "string"}
+    elif isinstance(trait, Dict):
+        schema["type"] = "object"
+        schema["additionalProperties"] = {"type": "string"}
+    else:
+        schema["type"] = "string"
+    default = trait.default_value
+    if default is not None and default != "" and not callable(default):
+        try:
+            json.dumps(default)
+            schema["default"] = default
+        except TypeError:
+            pass
+    meta = trait.metadata
+    for key in ("widget", "object_kind", "placeholder", "required", "cli_positional", "advanced"):
+        if key in meta:
+            schema["x-" + key.replace("_", "-")] = meta[key]
+    return schema
+
+
+def options_schema(cls) -> dict:
+    props = {}
+    required = []
+    for name, trait in _option_traits(cls).items():
+        props[name] = trait_schema(trait)
+        if trait.metadata.get("required"):
+            required.append(name)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": getattr(cls, "plugin_name", cls.__name__),
+        "type": "object",
+        "properties": props,
+        "required": required,
+        "additionalProperties": False,
+    }
+
+
+class Plugin(Configurable):
+    """What targets and backends share: a name, a description, options with a schema."""
+
+    plugin_name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+
+    @classmethod
+    def option_names(cls) -> list[str]:
+        return list(_option_traits(cls))
+
+    @classmethod
+    def options_schema(cls) -> dict:
+        return options_schema(cls)
+
+    @classmethod
+    def describe(cls) -> dict:
+        return {
+            "name": cls.plugin_name,
+            "description": " ".join((cls.description or cls.__doc__ or "").split()),
+            "class": f"{cls.__module__}.{cls.__qualname__}",
+            "schema": cls.options_schema(),
+        }
+
+    def option_values(self) -> dict:
+        return {name: getattr(self, name) for name in self.option_names()}
+
+
+def magic_line(target: str, options: dict, schema: dict, to: str | None = None) -> str:
+    """The ``%deploy`` line that does the same as ``options`` (for the sidebar and widget)."""
+    parts = ["%deploy", target]
+    props = schema.get("properties", {})
+    for key, value in options.items():
+        spec = props.get(key, {})
+        if spec.get("x-cli-positional"):
+            if value not in (None, ""):
+                parts.append(str(value))
+    for key, value in options.items():
+        spec = props.get(key, {})
+        if spec.get("x-cli-positional") or value is None or value == "" or value == []:
+            continue
+        if "default" in spec and spec["default"] == value:
+            continue
+        flag = "--" + key.replace("_", "-")
+        kind = spec.get("type")
+        if kind == "boolean":
+            if value:
+                parts.append(flag)
+        elif kind == "array":
+            for item in value:
+                parts += [flag, shlex.quote(str(item))]
+        elif kind == "object":
+            for k, v in value.items():
+                parts += [flag, shlex.quote(f"{k}={v}")]
+        else:
+            parts += [flag, shlex.quote(str(value))]
+    if to:
+        parts += ["--to", shlex.quote(to)]
+    return " ".join(parts)
+
+
+# --------------------------------------------------------------------------------- targets
+
+
+class Target(Plugin):
+    """Base class of every target plugin."""
+
+    # The backend used when the user gives no ``--to``.
+    default_backend: ClassVar[str] = ""
+    # True when the target deploys a notebook variable (model, sql, container).
+    needs_object: ClassVar[bool] = False
+
+    @classmethod
+    def describe(cls) -> dict:
+        out = super().describe()
+        out.update({"default_backend": cls.default_backend, "needs_object": cls.needs_object})
+        return out
+
+    def validate(self, ctx: DeployContext) -> None:
+        """Fail early, before anything is built, on options that cannot work."""
+
+    def build(self, ctx: DeployContext) -> Bundle:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+# --------------------------------------------------------------------------------- backends
+
+
+class Backend(Plugin):
+    """Base class of every backend plugin."""
+
+    # Bundle kinds this backend can hand off.
+    accepts: ClassVar[tuple[str, ...]] = ()
+    # URL schemes of ``--to`` that this backend claims ("http", "https", "mailto", "file"...).
+    schemes: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def describe(cls) -> dict:
+        out = super().describe()
+        out.update({"accepts": list(cls.accepts), "schemes": list(cls.schemes)})
+        return out
+
+    @classmethod
+    def claims(cls, destination: str | None, kind: str) -> bool:
+        """Whether this backend handles ``--to destination`` for a bundle of ``kind``."""
+        if kind not in cls.accepts or not destination:
+            return False
+        scheme = destination.split(":", 1)[0].lower() if "://" in destination or destination.startswith("mailto:") else ""
+        return bool(scheme) and scheme in cls.schemes
+
+    def publish(self, bundle: Bundle, destination: str | None, reporter: Reporter) -> Handoff:  # pragma: no cover
+        raise NotImplementedError
+
+    def verify(self, bundle: Bundle, handoff: Handoff, reporter: Reporter) -> list[Proof]:
+        """Check what was handed off (reload it, query it, call it). Default: nothing to check."""
+        return []
