@@ -55,6 +55,7 @@ def check(
     timeout: Optional[int] = None,
     cell_timeout: Optional[int] = None,
     use_cache: Optional[bool] = None,
+    parameters: Optional[dict] = None,
     record: bool = False,
     write_metadata: bool = False,
     progress=None,
@@ -68,6 +69,7 @@ def check(
     ``environment`` (Python, platform, pinned requirements), ``notebook_hash``, ``cached``,
     ``duration`` and ``executed_path`` (the clean run's executed copy).
 
+    ``parameters`` are injected papermill-style after the cell tagged ``parameters``.
     The user's notebook is never modified, unless ``write_metadata`` records the verdict in its
     metadata. ``record`` appends the check to the history.
     """
@@ -86,7 +88,7 @@ def check(
     if conf.runs < 1:
         raise UsageError("runs must be at least 1.", hint="Use --runs 1 or --runs 2.")
     reporter = as_reporter(progress, cancel)
-    report = run_check(notebook, conf, reporter)
+    report = run_check(notebook, conf, reporter, parameters=parameters or {})
     if write_metadata:
         from .check.record import write_verdict_metadata
 
@@ -183,7 +185,7 @@ def deploy(
     tgt = _make_plugin(target_cls, options)
     nb_path = resolve_path(notebook)
 
-    report = check(nb_path, progress=reporter, config=conf)
+    report = check(nb_path, parameters=tgt.check_parameters(), progress=reporter, config=conf)
     if report["verdict"] == "not-repeatable" and not force:
         reasons = "; ".join(report.get("reasons", [])[:3]) or "see jupyter deploy check"
         raise NotRepeatable(
@@ -219,7 +221,7 @@ def deploy(
         handoff = backend.publish(bundle, to, reporter)
         reporter("publish", 1, 1, handoff.summary or handoff.destination)
         reporter("verify", 0, 1, "verifying the hand-off")
-        proofs = list(bundle.manifest.get("proofs_objects", [])) + list(handoff.proofs)
+        proofs = list(bundle.proofs) + list(handoff.proofs)
         proofs += backend.verify(bundle, handoff, reporter)
         reporter("verify", 1, 1, "verified" if all(p.ok for p in proofs) else "verification failed")
     finally:

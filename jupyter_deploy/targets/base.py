@@ -60,6 +60,8 @@ class Bundle:
     kind: str
     path: Path
     manifest: dict = field(default_factory=dict)
+    # Proofs the target made while building (SQL agreement, live-vs-clean comparison...).
+    proofs: list["Proof"] = field(default_factory=list)
 
     def file_hashes(self) -> dict[str, str]:
         out = {}
@@ -71,6 +73,7 @@ class Bundle:
     def write_manifest(self) -> Path:
         self.manifest["kind"] = self.kind
         self.manifest["files"] = self.file_hashes()
+        self.manifest["proofs"] = [p.to_json() for p in self.proofs]
         target = self.path / MANIFEST
         tmp = target.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.manifest, indent=2, sort_keys=True, default=str))
@@ -334,6 +337,14 @@ class Target(Plugin):
         out = super().describe()
         out.update({"default_backend": cls.default_backend, "needs_object": cls.needs_object})
         return out
+
+    def check_parameters(self) -> dict:
+        """Papermill-style parameters the clean run must inject (the report target's --param).
+
+        The check then runs (and caches) the notebook with these values in a cell after the one
+        tagged ``parameters``; ``ctx.executed_notebook`` is that run's executed copy.
+        """
+        return {}
 
     def validate(self, ctx: DeployContext) -> None:
         """Fail early, before anything is built, on options that cannot work."""
