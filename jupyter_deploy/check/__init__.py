@@ -1,1 +1,284 @@
-"""The repeatability check: static findings, a clean re-run, output comparison, a verdict."""
+"""The repeatability check: static findings, a clean re-run, output comparison, a verdict.
+
+``run_check`` is what :func:`jupyter_deploy.api.check` calls. The report it returns is cached
+under a key made of the notebook's content hash, the kernel environment's fingerprint, the
+parameters and the options that change the answer, so asking again about an unchanged notebook
+answers from the cache without starting a kernel.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+import uuid
+from pathlib import Path
+from typing import Optional
+
+from .._version import __version__
+from ..errors import NotebookInvalid
+from ..progress import Reporter
+
+CACHE_ENTRIES_KEPT = 32
+
+
+def _raw_notebook(path: Path) -> dict:
+    from ..notebook import resolve_path
+
+    path = resolve_path(path)
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8", errors="replace"))
+    except ValueError as exc:
+        raise NotebookInvalid(
+            f"{path.name} is not a notebook: its JSON is invalid ({exc}).",
+            hint="Open it in a text editor, or restore it from a backup or version control.",
+        ) from exc
+    except OSError as exc:
+        raise NotebookInvalid(f"Cannot read {path}: {exc.strerror}.", hint="Check its permissions.")
+    return data
+
+
+def _kernel_name(nb) -> Optional[str]:
+    ks = (nb.get("metadata") or {}).get("kernelspec") or {}
+    return ks.get("name")
+
+
+def _cache_key(nb_hash: str, fingerprint: str, parameters: dict, conf) -> str:
+    payload = {
+        "nb": nb_hash,
+        "env": fingerprint,
+        "params": parameters,
+        "runs": conf.runs,
+        "float_tol": conf.float_tolerance,
+        "image_tol": conf.image_tolerance,
+        "ignore": sorted(conf.ignore_kinds),
+        "keep_objects": conf.keep_objects,
+        "version": __version__,
+    }
+    blob = json.dumps(payload, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:32]
+
+
+def _env_fingerprint(kernel: Optional[str]) -> tuple[str, Optional[str]]:
+    from ..environment import fingerprint
+    from .run import kernel_python
+
+    python = None
+    if kernel:
+        try:
+            python = kernel_python(kernel)
+        except Exception:  # an uninstalled kernel is reported by the run itself
+            python = None
+    return f"{kernel}:{fingerprint(python) if python else 'no-python'}", python
+
+
+def _locate(notebook, conf, parameters: dict):
+    from ..notebook import content_hash, resolve_path
+    import nbformat
+
+    path = resolve_path(notebook)
+    raw = _raw_notebook(path)
+    if raw.get("nbformat") != 4:
+        # read() gives the precise error; keep the cache path free of validation cost
+        from ..notebook import read
+
+        read(path)
+    nb = nbformat.from_dict(raw)
+    nb_hash = content_hash(nb)
+    fp, python = _env_fingerprint(_kernel_name(nb))
+    key = _cache_key(nb_hash, fp, parameters, conf)
+    return path, nb_hash, python, conf.cache_path / "check" / key
+
+
+def cached_report(notebook, conf, parameters: Optional[dict] = None) -> Optional[dict]:
+    """The cached report for the notebook's current content, or None."""
+    try:
+        _, _, _, entry = _locate(notebook, conf, parameters or {})
+    except Exception:
+        return None
+    return _read_entry(entry)
+
+
+def _read_entry(entry: Path) -> Optional[dict]:
+    report_file = entry / "report.json"
+    if not report_file.is_file():
+        return None
+    try:
+        report = json.loads(report_file.read_text())
+    except ValueError:
+        return None
+    return report
+
+
+def run_check(notebook, conf, reporter: Reporter, parameters: Optional[dict] = None) -> dict:
+    parameters = dict(parameters or {})
+    started = time.monotonic()
+    path, nb_hash, python, entry = _locate(notebook, conf, parameters)
+
+    if conf.use_cache:
+        report = _read_entry(entry)
+        if report is not None:
+            report["cached"] = True
+            report["duration"] = round(time.monotonic() - started, 4)
+            reporter("cache", 1, 1, f"unchanged since the last check: {report['verdict']}")
+            return report
+
+    from ..notebook import kernel_name, read
+
+    nb = read(path)  # full validation only when we actually run it
+    kernel = kernel_name(nb)
+    findings: list[dict] = []
+    if not kernel:
+        from .run import _finding
+
+        kernel = "python3"
+        findings.append(
+            _finding(
+                "no-kernelspec", None,
+                "the notebook names no kernel; it was run with python3",
+                "Open it in JupyterLab, pick a kernel and save, so everyone runs it the same way.",
+                severity="warning",
+            )
+        )
+        python = None
+
+    from . import parameters as params_mod
+
+    run_nb = params_mod.inject(nb, parameters)
+
+    # 1. static findings, before running anything
+    reporter("lint", 0, 1, "reading the notebook")
+    from .lint import static_findings
+    from .run import CleanRun, kernel_python
+
+    if python is None:
+        python = kernel_python(kernel)
+    findings += static_findings(run_nb, path.parent, python=python, ignore=conf.ignore_kinds)
+    reporter("lint", 1, 1, f"{len(findings)} static finding(s)")
+
+    # 2. clean re-run(s), into a fresh cache entry written atomically at the end
+    tmp = entry.parent / f".tmp-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir(parents=True)
+    try:
+        import copy
+
+        runs = []
+        for i in range(conf.runs):
+            label = "run" if conf.runs == 1 else f"run {i + 1}/{conf.runs}"
+            runner = CleanRun(
+                copy.deepcopy(run_nb),
+                path,
+                kernel,
+                cell_timeout=conf.cell_timeout,
+                total_timeout=conf.total_timeout,
+                startup_timeout=conf.startup_timeout,
+                reporter=reporter,
+                objects_dir=(tmp / "objects") if (conf.keep_objects and i == 0) else None,
+                max_object_bytes=conf.max_object_bytes,
+                label=label,
+                kernel_log=tmp / "kernel.log",
+            )
+            result = runner.execute()
+            runs.append(result)
+            findings += result.findings
+            if not result.ok:
+                break
+        first = runs[0]
+
+        # 3. output comparison (not meaningful when parameters changed the inputs)
+        compared = False
+        if not parameters:
+            reporter("compare", 0, 1, "comparing saved and clean outputs")
+            from .compare import compare_notebooks, compare_runs
+
+            tol = {"float_tol": conf.float_tolerance, "image_tol": conf.image_tolerance}
+            cells_ok = min(r.cells_run for r in runs)
+            if len(runs) > 1 and all(r.ok for r in runs):
+                findings += compare_runs(nb, [r.nb for r in runs], **tol)
+            else:
+                findings += compare_notebooks(nb, first.nb, cells=range(cells_ok), **tol)
+            compared = True
+            reporter("compare", 1, 1, "outputs compared")
+
+        # 4. environment of the clean kernel
+        from ..environment import capture
+
+        try:
+            environment = capture(first.modules, python=first.kernel_python or python)
+        except Exception as exc:  # noqa: BLE001 - never lose a verdict over the capture
+            environment = {"error": f"{type(exc).__name__}: {exc}"}
+
+        from .verdict import decide
+
+        verdict, reasons, findings = decide(findings, tuple(conf.ignore_kinds))
+        findings.sort(key=lambda f: (f.get("cell") if f.get("cell") is not None else -1))
+
+        executed = tmp / "executed.ipynb"
+        _write_notebook(first.nb, executed)
+        if len(runs) > 1:
+            _write_notebook(runs[1].nb, tmp / "executed-2.ipynb")
+        from .objects import ObjectStore
+
+        if first.objects or (tmp / "objects").exists():
+            ObjectStore.write_index(tmp / "objects", first.objects)
+        final = entry
+        report = {
+            "notebook": str(path),
+            "notebook_hash": nb_hash,
+            "kernel": kernel,
+            "verdict": verdict,
+            "reasons": reasons,
+            "findings": findings,
+            "cells": len(nb.cells),
+            "cells_run": first.cells_run,
+            "runs": len(runs),
+            "parameters": parameters,
+            "outputs_compared": compared,
+            "environment": environment,
+            "objects": first.objects,
+            "executed_path": str(final / "executed.ipynb"),
+            "objects_dir": str(final / "objects") if (tmp / "objects").exists() else None,
+            "run_seconds": round(sum(r.duration for r in runs), 3),
+            "checked_at": _now(),
+            "jupyter_deploy": __version__,
+            "cached": False,
+        }
+        (tmp / "report.json").write_text(json.dumps(report, indent=1, default=str))
+        if entry.exists():
+            shutil.rmtree(entry, ignore_errors=True)
+        os.replace(tmp, entry)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _prune(entry.parent)
+    report["duration"] = round(time.monotonic() - started, 3)
+    return report
+
+
+def _now() -> str:
+    from ..history import now_utc
+
+    return now_utc()
+
+
+def _write_notebook(nb, target: Path) -> None:
+    """Write an executed notebook; outputs with invalid Unicode (lone surrogates) are repaired."""
+    import nbformat
+
+    text = nbformat.writes(nb)
+    target.write_bytes(text.encode("utf-8", errors="replace"))
+
+
+def _prune(folder: Path) -> None:
+    try:
+        entries = sorted(
+            (p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")),
+            key=lambda p: p.stat().st_mtime,
+            reverse=True,
+        )
+    except OSError:
+        return
+    for old in entries[CACHE_ENTRIES_KEPT:]:
+        shutil.rmtree(old, ignore_errors=True)

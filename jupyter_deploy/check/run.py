@@ -1,0 +1,352 @@
+"""The clean re-run: a fresh kernel of the notebook's kernelspec, on a copy, cell by cell.
+
+One :class:`CleanRun` executes the notebook top to bottom with nbclient in a new kernel whose
+working directory is the notebook's folder, reports progress after every cell, honours a per-cell
+and a total timeout, stops at the first error, and survives a kernel that dies. After the last
+cell, still in the same kernel, a short epilogue that imports nothing from jupyter-deploy:
+
+- lists the deployable objects of the namespace (estimators, data frames, arrays) and writes each
+  with cloudpickle into ``objects_dir``, so that a later deploy uses exactly what this clean run
+  produced (objects defined in the notebook, or in modules next to it, are pickled by value);
+- lists the modules the run imported, from which the environment is captured.
+
+The user's notebook is never written: the executed copy goes to the cache.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from ..errors import Cancelled, KernelError
+from ..progress import Reporter
+
+CLEAN_RUN_ENV = "JUPYTER_DEPLOY_CLEAN_RUN"
+_MARK = "__jupyter_deploy_epilogue__"
+
+# Runs first, in the clean kernel, silently: remember which modules were already loaded.
+PROLOGUE = "import sys as _jd_sys; _jd_modules_before = set(_jd_sys.modules); del _jd_sys"
+
+# Runs last. Self-contained: the kernel's environment may not have jupyter-deploy installed.
+EPILOGUE = r'''
+def _jd_epilogue(objects_dir, max_bytes, notebook_dir):
+    import json, os, sys, types
+    loaded = sorted({m.split(".")[0] for m in set(sys.modules) - _jd_modules_before
+                     if m and not m.startswith("_")})
+    try:
+        import cloudpickle as _pickler
+    except ImportError:  # fall back to pickle; notebook-defined classes then need the notebook
+        import pickle as _pickler
+    if hasattr(_pickler, "register_pickle_by_value"):
+        # Modules that live next to the notebook are not installed anywhere else: ship them.
+        nbdir = os.path.realpath(notebook_dir)
+        for mod in list(sys.modules.values()):
+            f = getattr(mod, "__file__", None)
+            if f and os.path.realpath(f).startswith(nbdir + os.sep) and "site-packages" not in f:
+                try:
+                    _pickler.register_pickle_by_value(mod)
+                except Exception:
+                    pass
+    ns = get_ipython().user_ns
+    hidden = set(get_ipython().user_ns_hidden)
+    def kind_of(v):
+        t = type(v)
+        mod = t.__module__ or ""
+        name = t.__name__
+        if mod.startswith("pandas") and name == "DataFrame": return "dataframe"
+        if mod.startswith("pandas") and name == "Series": return "series"
+        if mod.startswith("numpy") and name == "ndarray": return "array"
+        if mod.startswith("polars") and name == "DataFrame": return "dataframe"
+        if isinstance(v, type) or isinstance(v, types.ModuleType) or callable(v) and not hasattr(v, "fit"):
+            return None
+        if hasattr(v, "fit") and (hasattr(v, "predict") or hasattr(v, "transform")):
+            return "estimator"
+        if hasattr(v, "predict"):
+            return "model"
+        return None
+    out = []
+    os.makedirs(objects_dir, exist_ok=True)
+    for k, v in list(ns.items()):
+        if k.startswith("_") or k in hidden or k in ("In", "Out", "exit", "quit", "get_ipython"):
+            continue
+        kind = kind_of(v)
+        if kind is None:
+            continue
+        t = type(v)
+        entry = {"name": k, "kind": kind, "type": f"{t.__module__}.{t.__qualname__}"}
+        shape = getattr(v, "shape", None)
+        if shape is not None:
+            try: entry["shape"] = [int(s) for s in shape]
+            except Exception: pass
+        if kind in ("dataframe",):
+            try: entry["columns"] = [str(c) for c in v.columns][:200]
+            except Exception: pass
+        if kind in ("estimator", "model"):
+            entry["fitted"] = any(a.endswith("_") and not a.startswith("_") for a in vars(v)) if hasattr(v, "__dict__") else None
+        try:
+            data = _pickler.dumps(v, protocol=4)
+        except Exception as exc:
+            entry["kept"] = False
+            entry["error"] = f"{type(exc).__name__}: {exc}"[:300]
+        else:
+            if len(data) > max_bytes:
+                entry["kept"] = False
+                entry["error"] = f"{len(data)} bytes is more than the {max_bytes} kept"
+            else:
+                with open(os.path.join(objects_dir, k + ".pkl"), "wb") as fh:
+                    fh.write(data)
+                entry["kept"] = True
+                entry["bytes"] = len(data)
+        out.append(entry)
+    print("%MARK%" + json.dumps({"objects": out, "modules": loaded, "python": sys.executable,
+                                 "version": sys.version.split()[0]}))
+'''.replace("%MARK%", _MARK)
+
+
+@dataclass
+class RunResult:
+    nb: object  # the executed notebook (NotebookNode)
+    ok: bool
+    findings: list = field(default_factory=list)  # execution-error, timeout, kernel-died...
+    cells_run: int = 0  # index of the last cell reached + 1 (all cells when ok)
+    stopped_at: Optional[int] = None  # the cell where the run stopped, if it did
+    objects: list = field(default_factory=list)
+    modules: list = field(default_factory=list)
+    kernel_python: Optional[str] = None
+    kernel_version: Optional[str] = None
+    duration: float = 0.0
+
+
+def _kernel_spec(name: str):
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    ksm = KernelSpecManager()
+    try:
+        return ksm.get_kernel_spec(name)
+    except NoSuchKernel:
+        installed = ", ".join(sorted(ksm.find_kernel_specs())) or "none"
+        raise KernelError(
+            f"The notebook's kernel {name!r} is not installed.",
+            hint=f"Installed kernels: {installed}. Install it (for example: python -m ipykernel "
+            f"install --user --name {name}) or change the notebook's kernel.",
+        ) from None
+
+
+def kernel_python(name: str) -> Optional[str]:
+    """The interpreter a Python kernelspec runs, when it is one (for environment probing)."""
+    spec = _kernel_spec(name)
+    argv = spec.argv or []
+    if not argv:
+        return None
+    exe = argv[0]
+    if exe in ("python", "python3", "{python}") or exe == sys.executable:
+        return sys.executable
+    if "python" in os.path.basename(exe):
+        return exe
+    return None
+
+
+def error_text(output) -> tuple[str, str]:
+    return output.get("ename", "Error"), output.get("evalue", "")
+
+
+class CleanRun:
+    def __init__(
+        self,
+        nb,
+        notebook_path: Path,
+        kernel_name: str,
+        *,
+        cell_timeout: int,
+        total_timeout: int,
+        startup_timeout: int,
+        reporter: Reporter,
+        objects_dir: Optional[Path] = None,
+        max_object_bytes: int = 512 * 1024 * 1024,
+        label: str = "run",
+        kernel_log: Optional[Path] = None,
+    ):
+        self.kernel_log = kernel_log
+        self.nb = nb
+        self.path = notebook_path
+        self.kernel_name = kernel_name
+        self.cell_timeout = cell_timeout
+        self.total_timeout = total_timeout
+        self.startup_timeout = startup_timeout
+        self.reporter = reporter
+        self.objects_dir = objects_dir
+        self.max_object_bytes = max_object_bytes
+        self.label = label
+
+    def execute(self) -> RunResult:
+        from nbclient import NotebookClient
+        from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+        _kernel_spec(self.kernel_name)  # a clear error before any kernel starts
+        nb = self.nb
+        cells = nb.cells
+        total = len(cells)
+        started = time.monotonic()
+        deadline = started + self.total_timeout
+
+        def timeout_for(cell):
+            remaining = deadline - time.monotonic()
+            return max(1, int(min(self.cell_timeout, remaining)))
+
+        client = NotebookClient(
+            nb,
+            kernel_name=self.kernel_name,
+            timeout=self.cell_timeout,
+            timeout_func=timeout_for,
+            startup_timeout=self.startup_timeout,
+            allow_errors=False,
+            record_timing=False,
+            resources={"metadata": {"path": str(self.path.parent)}},
+        )
+        result = RunResult(nb=nb, ok=True)
+        env = dict(os.environ)
+        env[CLEAN_RUN_ENV] = "1"
+        env.pop("JPY_SESSION_NAME", None)
+        self.reporter(self.label, 0, total, f"starting a clean {self.kernel_name} kernel")
+        import subprocess
+
+        log = open(self.kernel_log, "ab") if self.kernel_log else subprocess.DEVNULL
+        try:
+            with client.setup_kernel(env=env, stderr=log, stdout=log):
+                self._kernel_info(client)
+                self._transient(client, PROLOGUE)
+                for index, cell in enumerate(cells):
+                    if self.reporter.cancelled:
+                        raise Cancelled("The check was cancelled.", hint="Nothing was changed.")
+                    try:
+                        client.execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
+                    except CellTimeoutError:
+                        total_hit = time.monotonic() >= deadline - 0.5
+                        limit = self.total_timeout if total_hit else self.cell_timeout
+                        what = "the whole run" if total_hit else "one cell"
+                        result.findings.append(
+                            _finding(
+                                "timeout", index,
+                                f"cell {index} did not finish within {limit} s (the limit for {what})",
+                                "Make the cell faster, or raise the limit "
+                                + ("(--timeout)." if total_hit else "(DeployConfig.cell_timeout)."),
+                            )
+                        )
+                        return self._stop(result, index, started)
+                    except CellExecutionError:
+                        err = next((o for o in cell.outputs if o.get("output_type") == "error"), {})
+                        ename, evalue = error_text(err)
+                        result.findings.append(
+                            _finding(
+                                "execution-error", index,
+                                f"cell {index} raised {ename}: {evalue}".strip().rstrip(":"),
+                                "The notebook does not run top to bottom in a fresh kernel; fix "
+                                "this cell (the findings before it often say why).",
+                                ename=ename, evalue=evalue,
+                            )
+                        )
+                        return self._stop(result, index, started)
+                    except DeadKernelError:
+                        result.findings.append(
+                            _finding(
+                                "kernel-died", index,
+                                f"the kernel died while running cell {index}",
+                                "The cell crashed the kernel process (os._exit, a segfault, or "
+                                "running out of memory).",
+                            )
+                        )
+                        return self._stop(result, index, started)
+                    result.cells_run = index + 1
+                    self.reporter(self.label, index + 1, total, f"cell {index + 1} of {total}")
+                if self.objects_dir is not None:
+                    self._epilogue(client, result)
+        except Cancelled:
+            raise
+        except KernelError:
+            raise
+        except RuntimeError as exc:
+            # nbclient raises RuntimeError for a kernel that fails to start
+            if result.cells_run == 0 and not result.findings:
+                raise KernelError(
+                    f"The {self.kernel_name!r} kernel failed to start: {exc}",
+                    hint="Check that the kernel's environment is installed and works: "
+                    f"jupyter console --kernel {self.kernel_name}",
+                ) from exc
+            raise
+        finally:
+            if self.kernel_log:
+                log.close()
+        result.duration = time.monotonic() - started
+        return result
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _stop(self, result: RunResult, index: int, started: float) -> RunResult:
+        result.ok = False
+        result.stopped_at = index
+        result.cells_run = index
+        result.duration = time.monotonic() - started
+        self.reporter(self.label, index + 1, len(result.nb.cells), f"stopped at cell {index}")
+        return result
+
+    @staticmethod
+    def _kernel_info(client) -> None:
+        from nbclient.util import run_sync
+
+        msg_id = client.kc.kernel_info()
+        reply = run_sync(client.async_wait_for_reply)(msg_id)
+        if reply and "language_info" in reply.get("content", {}):
+            client.nb.metadata["language_info"] = reply["content"]["language_info"]
+
+    @staticmethod
+    def _transient(client, source: str):
+        """Run code in the kernel that is not part of the notebook, and return its outputs."""
+        import nbformat
+
+        cell = nbformat.v4.new_code_cell(source)
+        client.nb.cells.append(cell)
+        try:
+            client.execute_cell(cell, len(client.nb.cells) - 1, store_history=False)
+        finally:
+            client.nb.cells.pop()
+        return cell.outputs
+
+    def _epilogue(self, client, result: RunResult) -> None:
+        self.reporter(self.label, len(self.nb.cells), len(self.nb.cells), "keeping the clean run's objects")
+        code = (
+            EPILOGUE
+            + f"\n_jd_epilogue({str(self.objects_dir)!r}, {int(self.max_object_bytes)}, "
+            f"{str(self.path.parent)!r})\ndel _jd_epilogue, _jd_modules_before\n"
+        )
+        try:
+            outputs = self._transient(client, code)
+        except Exception as exc:  # noqa: BLE001 - the run itself succeeded; say what was lost
+            result.findings.append(
+                _finding(
+                    "objects-not-kept", None,
+                    f"the clean run's objects could not be kept: {exc}".splitlines()[0],
+                    "Deploys of this notebook will use the live session's objects.",
+                    severity="warning",
+                )
+            )
+            return
+        for out in outputs:
+            text = out.get("text", "") if out.get("output_type") == "stream" else ""
+            for line in text.splitlines():
+                if line.startswith(_MARK):
+                    data = json.loads(line[len(_MARK):])
+                    result.objects = data["objects"]
+                    result.modules = data["modules"]
+                    result.kernel_python = data["python"]
+                    result.kernel_version = data["version"]
+
+
+def _finding(kind, cell, message, hint, severity="error", **extra) -> dict:
+    out = {"kind": kind, "cell": cell, "line": None, "severity": severity, "message": message, "hint": hint}
+    out.update(extra)
+    return out
