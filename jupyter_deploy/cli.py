@@ -1,0 +1,250 @@
+"""``jupyter deploy``: the command-line front end (also ``jupyter-deploy``).
+
+    jupyter deploy check NOTEBOOK [--runs N] [--timeout S] [--json] [--record]
+    jupyter deploy <target> NOTEBOOK [target options] [--to DEST] [--force] [--json]
+    jupyter deploy history [NOTEBOOK] [--json]
+    jupyter deploy models [NAME] [--registry URL] [--json]
+    jupyter deploy targets [--json]
+
+Exit codes: 0 success (a check that is repeatable, with or without warnings); 1 the notebook
+is not repeatable or a deploy failed; 2 a usage error (bad arguments, missing file...).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Optional
+
+from . import plugins
+from .errors import DeployError, UsageError
+from .options import ArgumentParser, _HelpShown, add_plugin_arguments, options_from
+
+USAGE_CODES = {
+    "usage", "notebook-not-found", "notebook-invalid", "unknown-plugin", "path-not-allowed",
+    "kernel", "variable-not-found",
+}
+
+BUILTIN = ("check", "history", "models", "targets")
+
+
+class _Progress:
+    """Progress on stderr: a bar that redraws itself on a terminal, stage lines otherwise."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+        self.tty = sys.stderr.isatty()
+        self.last_stage = None
+
+    def __call__(self, event):
+        if self.quiet:
+            return
+        if self.tty and event.total:
+            width = 24
+            filled = int(width * event.done / event.total)
+            bar = "#" * filled + "." * (width - filled)
+            sys.stderr.write(f"\r[{bar}] {event.stage:<8} {event.message[:60]:<60}")
+            if event.done >= event.total:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+        elif event.stage != self.last_stage or (event.message and not event.total):
+            sys.stderr.write(f"{event.stage}: {event.message}\n")
+        self.last_stage = event.stage
+
+
+def _print_json(data) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
+
+
+def _main_parser() -> ArgumentParser:
+    targets = ", ".join(plugins.names(plugins.TARGETS))
+    p = ArgumentParser(
+        prog="jupyter deploy",
+        description="Take a notebook to production: check it re-runs cleanly, deploy it, prove it.",
+        epilog=f"Targets: {targets}. Run 'jupyter deploy COMMAND --help' for a command's options.",
+    )
+    p.add_argument("command", help="check, history, models, targets, or a target: " + targets)
+    p.add_argument("--version", action="version", version=_version())
+    return p
+
+
+def _version() -> str:
+    from ._version import __version__
+
+    return f"jupyter-deploy {__version__}"
+
+
+def cmd_check(argv) -> int:
+    p = ArgumentParser(prog="jupyter deploy check", description="Check that a notebook re-runs "
+                       "cleanly and reproduces its saved outputs.")
+    p.add_argument("notebook")
+    p.add_argument("--runs", type=int, default=None, help="Clean runs to make (2 separates "
+                   "nondeterminism from hidden state).")
+    p.add_argument("--timeout", type=int, default=None, help="Seconds the whole run may take.")
+    p.add_argument("--cell-timeout", type=int, default=None, help="Seconds one cell may take.")
+    p.add_argument("--no-cache", action="store_true", help="Run even if the notebook is unchanged.")
+    p.add_argument("--record", action="store_true",
+                   help="Record the verdict in the notebook's metadata (the only change made to it).")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="Inject a papermill-style parameter.")
+    p.add_argument("--json", action="store_true", help="Print the report as one JSON object.")
+    p.add_argument("-q", "--quiet", action="store_true", help="No progress on stderr.")
+    ns = p.parse_args(argv)
+    from . import api
+    from .check.parameters import parse_value
+
+    params = {}
+    for item in ns.param:
+        if "=" not in item:
+            raise UsageError(f"--param needs KEY=VALUE, got {item!r}.")
+        k, v = item.split("=", 1)
+        params[k] = parse_value(v)
+    report = api.check(
+        ns.notebook, runs=ns.runs, timeout=ns.timeout, cell_timeout=ns.cell_timeout,
+        use_cache=False if ns.no_cache else None, parameters=params, record=True,
+        write_metadata=ns.record, progress=_Progress(ns.quiet or ns.json),
+    )
+    if ns.json:
+        _print_json(report)
+    else:
+        from .render import check_text
+
+        print(check_text(report))
+    return 1 if report["verdict"] == "not-repeatable" else 0
+
+
+def cmd_history(argv) -> int:
+    p = ArgumentParser(prog="jupyter deploy history", description="Past checks and deployments.")
+    p.add_argument("notebook", nargs="?")
+    p.add_argument("--target")
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--json", action="store_true")
+    ns = p.parse_args(argv)
+    from . import api
+
+    records = api.history(ns.notebook, target=ns.target, limit=ns.limit)
+    if ns.json:
+        _print_json(records)
+    else:
+        from .render import history_text
+
+        print(history_text(records))
+    return 0
+
+
+def cmd_models(argv) -> int:
+    p = ArgumentParser(prog="jupyter deploy models",
+                       description="Models in a registry, or the versions and aliases of one.")
+    p.add_argument("name", nargs="?")
+    p.add_argument("--registry", help="Registry folder or URL (default: the configured one).")
+    p.add_argument("--json", action="store_true")
+    ns = p.parse_args(argv)
+    from . import api
+
+    rows = api.models(ns.name, registry=ns.registry)
+    if ns.json:
+        _print_json(rows)
+        return 0
+    if not rows:
+        print("No models yet." if not ns.name else f"No model named {ns.name!r}.")
+        return 0
+    keys = [k for k in ("name", "version", "aliases", "created", "model_class", "verdict") if any(k in r for r in rows)]
+    print("  ".join(f"{k:<18}" for k in keys))
+    for r in rows:
+        vals = []
+        for k in keys:
+            v = r.get(k, "")
+            if isinstance(v, (list, tuple)):
+                v = ",".join(map(str, v))
+            vals.append(f"{str(v)[:40]:<18}")
+        print("  ".join(vals))
+    return 0
+
+
+def cmd_targets(argv) -> int:
+    p = ArgumentParser(prog="jupyter deploy targets", description="Installed targets and backends.")
+    p.add_argument("--json", action="store_true")
+    ns = p.parse_args(argv)
+    from . import api
+
+    t, b = api.targets(), api.backends()
+    if ns.json:
+        _print_json({"targets": t["targets"], "backends": b["backends"], "broken": t["broken"] + b["broken"]})
+        return 0
+    print("Targets:")
+    for d in t["targets"]:
+        print(f"  {d['name']:<12} {d['description'][:90]}")
+    print("Backends:")
+    for d in b["backends"]:
+        print(f"  {d['name']:<16} takes {','.join(d['accepts']):<10} {d['description'][:70]}")
+    for d in t["broken"] + b["broken"]:
+        print(f"  broken: {d['name']}: {d['error']}")
+    return 0
+
+
+def cmd_target(name: str, argv) -> int:
+    cls = plugins.target_class(name)
+    p = ArgumentParser(prog=f"jupyter deploy {name}", description=cls.describe()["description"])
+    p.add_argument("notebook", help="The notebook to deploy (it is checked first).")
+    add_plugin_arguments(p, cls, positional=False)
+    p.add_argument("--to", help="Where to hand it off (a folder, a URL...); default: the "
+                   f"{cls.default_backend} backend's default place.")
+    p.add_argument("--force", action="store_true",
+                   help="Deploy even if the notebook is not repeatable (recorded as forced).")
+    p.add_argument("--json", action="store_true", help="Print the result as one JSON object.")
+    p.add_argument("-q", "--quiet", action="store_true", help="No progress on stderr.")
+    ns = p.parse_args(argv)
+    options = options_from(ns, cls)
+    from . import api
+
+    result = api.deploy(name, ns.notebook, options=options, to=ns.to, force=ns.force,
+                        progress=_Progress(ns.quiet or ns.json))
+    if ns.json:
+        _print_json(result)
+    else:
+        from .render import result_text
+
+        print(result_text(result))
+    return 0
+
+
+def run(argv: list[str]) -> int:
+    if not argv or argv[0] in ("-h", "--help"):
+        try:
+            _main_parser().parse_args(argv or ["--help"])
+        except _HelpShown as shown:
+            print(shown.args[0])
+        return 0 if argv else 2
+    if argv[0] == "--version":
+        print(_version())
+        return 0
+    command, rest = argv[0], argv[1:]
+    handlers = {"check": cmd_check, "history": cmd_history, "models": cmd_models, "targets": cmd_targets}
+    if command in handlers:
+        return handlers[command](rest)
+    return cmd_target(command, rest)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    json_mode = "--json" in argv
+    try:
+        code = run(argv)
+    except _HelpShown as shown:
+        print(shown.args[0])
+        code = 0
+    except DeployError as exc:
+        if json_mode:
+            _print_json({"error": exc.to_json()})
+        sys.stderr.write(f"jupyter deploy: error: {exc.one_line()}\n")
+        code = 2 if exc.code in USAGE_CODES else 1
+    except KeyboardInterrupt:
+        sys.stderr.write("jupyter deploy: interrupted\n")
+        code = 130
+    sys.stdout.flush()
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

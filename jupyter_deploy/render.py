@@ -1,0 +1,123 @@
+"""Reports and results as text (terminal) and HTML (notebook), shared by the CLI and magics."""
+
+from __future__ import annotations
+
+import html
+
+VERDICT_MARK = {
+    "repeatable": "✔ repeatable",
+    "repeatable-with-warnings": "⚠ repeatable with warnings",
+    "not-repeatable": "✘ not repeatable",
+}
+VERDICT_COLOUR = {
+    "repeatable": "#1a7f37",
+    "repeatable-with-warnings": "#9a6700",
+    "not-repeatable": "#cf222e",
+}
+
+
+def _cell(f) -> str:
+    return "-" if f.get("cell") is None else str(f["cell"])
+
+
+def check_text(report: dict, *, diffs: bool = True) -> str:
+    lines = []
+    findings = report.get("findings", [])
+    if findings:
+        width = max(len(f["kind"]) for f in findings)
+        lines.append(f"{'cell':>4}  {'kind':<{width}}  message")
+        for f in findings:
+            msg = f["message"]
+            if f.get("causes"):
+                c = f["causes"][0]
+                where = f" in cell {c['cell']}" if c.get("cell") is not None else ""
+                msg += f"  [likely cause: {c['kind']}{where}]"
+            lines.append(f"{_cell(f):>4}  {f['kind']:<{width}}  {msg}")
+            if diffs and f.get("diff"):
+                for d in f["diff"].splitlines()[:12]:
+                    lines.append(f"{'':>4}  {'':<{width}}  | {d}")
+            if f.get("hint") and f.get("severity") == "error":
+                lines.append(f"{'':>4}  {'':<{width}}  -> {f['hint']}")
+    name = report.get("notebook", "").rsplit("/", 1)[-1]
+    took = report.get("duration")
+    tail = " (from cache)" if report.get("cached") else (f" in {took:.1f} s" if took else "")
+    lines.append(f"{name}: {VERDICT_MARK.get(report['verdict'], report['verdict'])}{tail}")
+    return "\n".join(lines)
+
+
+def check_html(report: dict) -> str:
+    rows = []
+    for f in report.get("findings", []):
+        msg = html.escape(f["message"])
+        if f.get("causes"):
+            c = f["causes"][0]
+            msg += f"<br><small>likely cause: {html.escape(c['kind'])}"
+            msg += f" in cell {c['cell']}</small>" if c.get("cell") is not None else "</small>"
+        if f.get("diff"):
+            msg += f"<details><summary>diff</summary><pre>{html.escape(f['diff'][:4000])}</pre></details>"
+        if f.get("hint"):
+            msg += f"<br><small>&rarr; {html.escape(f['hint'])}</small>"
+        colour = "#cf222e" if f.get("severity") == "error" else "#9a6700"
+        rows.append(
+            f"<tr><td style='text-align:right'>{_cell(f)}</td>"
+            f"<td style='color:{colour};white-space:nowrap'>{html.escape(f['kind'])}</td>"
+            f"<td style='text-align:left'>{msg}</td></tr>"
+        )
+    verdict = report["verdict"]
+    tail = " (from cache)" if report.get("cached") else ""
+    head = (
+        f"<div style='font-weight:bold;color:{VERDICT_COLOUR.get(verdict, '#000')}'>"
+        f"{html.escape(VERDICT_MARK.get(verdict, verdict))}{tail}</div>"
+    )
+    if not rows:
+        return head
+    table = (
+        "<table><thead><tr><th>cell</th><th>kind</th><th style='text-align:left'>message</th>"
+        "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+    )
+    return head + table
+
+
+def result_text(result: dict) -> str:
+    lines = [f"{result['target']}: {result.get('summary') or result.get('destination')}"]
+    if result.get("url"):
+        lines.append(f"  url: {result['url']}")
+    for p in result.get("proofs", []):
+        mark = "✔" if p["ok"] else "✘"
+        lines.append(f"  {mark} {p['name']}: {p.get('detail', '')}")
+    if result.get("forced"):
+        lines.append("  (forced: the notebook was not repeatable)")
+    return "\n".join(lines)
+
+
+def result_html(result: dict) -> str:
+    items = []
+    for p in result.get("proofs", []):
+        mark = "&#10004;" if p["ok"] else "&#10008;"
+        colour = "#1a7f37" if p["ok"] else "#cf222e"
+        items.append(
+            f"<li><span style='color:{colour}'>{mark}</span> <b>{html.escape(p['name'])}</b>: "
+            f"{html.escape(str(p.get('detail', '')))}</li>"
+        )
+    link = result.get("url") or result.get("destination") or ""
+    dest = html.escape(str(result.get("summary") or link))
+    if result.get("url"):
+        dest = f"<a href='{html.escape(result['url'])}' target='_blank'>{dest}</a>"
+    return (
+        f"<div><b>{html.escape(result['target'])}</b>: {dest}"
+        + (f"<ul>{''.join(items)}</ul>" if items else "")
+        + "</div>"
+    )
+
+
+def history_text(records: list[dict]) -> str:
+    if not records:
+        return "No deployments yet."
+    lines = [f"{'time':<20}  {'action':<7} {'target':<10} {'status':<7} {'verdict':<25} where"]
+    for r in records:
+        lines.append(
+            f"{(r.get('time') or '')[:19]:<20}  {r.get('action') or '':<7} "
+            f"{r.get('target') or '-':<10} {r.get('status') or '':<7} {r.get('verdict') or '':<25} "
+            f"{r.get('destination') or r.get('summary') or ''}"
+        )
+    return "\n".join(lines)
