@@ -1,0 +1,245 @@
+"""The REST API under /jupyter-deploy/ against a real jupyter_server with the extension loaded."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+
+import pytest
+from tornado.httpclient import HTTPClientError
+
+from jupyter_deploy import __version__
+
+
+ROUTES = [
+    ("GET", "jupyter-deploy/version"),
+    ("GET", "jupyter-deploy/targets"),
+    ("GET", "jupyter-deploy/jobs"),
+    ("POST", "jupyter-deploy/jobs"),
+    ("GET", "jupyter-deploy/jobs/abc123"),
+    ("DELETE", "jupyter-deploy/jobs/abc123"),
+    ("GET", "jupyter-deploy/history?path=a.ipynb"),
+    ("GET", "jupyter-deploy/objects?path=a.ipynb"),
+]
+
+
+async def fetch_json(jp_fetch, *parts, method="GET", body=None, params=None, expect=200):
+    kwargs = {"method": method}
+    if body is not None:
+        kwargs["body"] = json.dumps(body)
+    if params:
+        kwargs["params"] = params
+    try:
+        resp = await jp_fetch(*parts, **kwargs)
+    except HTTPClientError as exc:
+        assert exc.code == expect, (exc.code, exc.response.body if exc.response else None)
+        return json.loads(exc.response.body)
+    assert resp.code == expect, (resp.code, resp.body)
+    return json.loads(resp.body)
+
+
+async def wait_job(jp_fetch, job_id, timeout=120, until=("done", "failed", "cancelled")):
+    deadline = time.monotonic() + timeout
+    seen = []
+    while time.monotonic() < deadline:
+        job = await fetch_json(jp_fetch, "jupyter-deploy", "jobs", job_id)
+        seen.append(job["progress"])
+        if job["state"] in until:
+            return job, seen
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"job {job_id} still {job['state']} after {timeout}s: {job['log'][-5:]}")
+
+
+# ------------------------------------------------------------------------------ auth
+
+
+@pytest.mark.parametrize("method,route", ROUTES)
+@pytest.mark.parametrize("auth", ["", "token not-the-token"])
+async def test_unauthenticated_requests_are_refused(jp_fetch, tiny_notebook, deploy_home, method,
+                                                    route, auth):
+    route, _, query = route.partition("?")
+    params = dict([query.split("=")]) if query else None
+    body = json.dumps({"action": "check", "path": "work/tiny.ipynb"}) if method == "POST" else None
+    with pytest.raises(HTTPClientError) as info:
+        await jp_fetch(*route.split("/"), method=method, body=body, params=params,
+                       headers={"Authorization": auth})
+    assert info.value.code == 403
+    # nothing was started
+    assert await fetch_json(jp_fetch, "jupyter-deploy", "jobs") == {"jobs": []}
+    assert not (deploy_home / "history.jsonl").exists()
+
+
+# ------------------------------------------------------------------------------ reading
+
+
+async def test_version(jp_fetch):
+    assert await fetch_json(jp_fetch, "jupyter-deploy", "version") == {"version": __version__}
+
+
+async def test_targets_lists_targets_backends_and_schemas(jp_fetch):
+    data = await fetch_json(jp_fetch, "jupyter-deploy", "targets")
+    assert set(data) == {"targets", "backends", "broken"}
+    # Every target that loads is described with its option schema; one that fails to import
+    # is listed under "broken" with the reason, and does not hide the others.
+    for target in data["targets"]:
+        assert {"name", "description", "schema", "needs_object", "default_backend"} <= set(target)
+        assert target["schema"]["type"] == "object"
+    for broken in data["broken"]:
+        assert broken["name"] and broken["error"]
+    names = {t["name"] for t in data["targets"]} | {b["name"] for b in data["broken"]}
+    assert {"report", "model", "sql", "container"} <= names
+
+
+async def test_targets_shows_a_registered_plugin(jp_fetch):
+    from traitlets import Unicode
+
+    from jupyter_deploy import plugins
+    from jupyter_deploy.targets.base import Target
+
+    class EchoTarget(Target):
+        plugin_name = "echo"
+        description = "Writes a greeting."
+        default_backend = "knowledge-repo"
+        greeting = Unicode("hi", help="What to say.").tag(config=True, option=True)
+        variable = Unicode(help="The object.").tag(config=True, option=True, object_kind="estimator",
+                                                   cli_positional=True, required=True)
+
+    plugins.register(plugins.TARGETS, "echo", EchoTarget)
+    try:
+        data = await fetch_json(jp_fetch, "jupyter-deploy", "targets")
+    finally:
+        plugins.unregister(plugins.TARGETS, "echo")
+    echo = next(t for t in data["targets"] if t["name"] == "echo")
+    props = echo["schema"]["properties"]
+    assert props["greeting"] == {"description": "What to say.", "type": "string", "default": "hi"}
+    assert props["variable"]["x-object-kind"] == "estimator"
+    assert props["variable"]["x-cli-positional"] is True
+    assert echo["schema"]["required"] == ["variable"]
+
+
+async def test_history_of_a_notebook(jp_fetch, jp_root_dir, deploy_home, make_notebook):
+    write_notebook = make_notebook
+    from jupyter_deploy.history import History
+
+    nb = write_notebook(jp_root_dir / "a.ipynb", ["1"])
+    other = write_notebook(jp_root_dir / "b.ipynb", ["2"])
+    hist = History(deploy_home / "history.jsonl")
+    hist.append({"action": "deploy", "target": "model", "notebook": str(nb.resolve()),
+                 "destination": "registry://churn/v1", "status": "ok"})
+    hist.append({"action": "deploy", "target": "model", "notebook": str(other.resolve()),
+                 "destination": "registry://other/v1", "status": "ok"})
+    hist.append({"action": "deploy", "target": "model", "notebook": str(nb.resolve()),
+                 "destination": "registry://churn/v2", "status": "ok"})
+    data = await fetch_json(jp_fetch, "jupyter-deploy", "history", params={"path": "a.ipynb"})
+    assert [r["destination"] for r in data["records"]] == [
+        "registry://churn/v2", "registry://churn/v1"]
+    empty = await fetch_json(jp_fetch, "jupyter-deploy", "history", params={"path": "new.ipynb"})
+    assert empty == {"records": []}
+
+
+async def test_objects_empty_before_any_check(jp_fetch, tiny_notebook):
+    data = await fetch_json(jp_fetch, "jupyter-deploy", "objects",
+                            params={"path": "work/tiny.ipynb"})
+    assert data == {"objects": []}
+
+
+async def test_unknown_job_is_404(jp_fetch):
+    err = await fetch_json(jp_fetch, "jupyter-deploy", "jobs", "0123abcd", expect=404)
+    assert err["code"] == "job-not-found" and err["hint"]
+    err = await fetch_json(jp_fetch, "jupyter-deploy", "jobs", "0123abcd", method="DELETE",
+                           expect=404)
+    assert err["code"] == "job-not-found"
+
+
+# ------------------------------------------------------------------------------ paths
+
+
+@pytest.fixture
+def outside(tmp_path, make_notebook):
+    write_notebook = make_notebook
+    """A notebook outside the server's root, and the root-relative ways to reach it."""
+    return write_notebook(tmp_path / "outside" / "secret.ipynb", ["print('secret')"])
+
+
+def _escapes(jp_root_dir, outside):
+    link = jp_root_dir / "link.ipynb"
+    link.symlink_to(outside)
+    dirlink = jp_root_dir / "linkdir"
+    dirlink.symlink_to(outside.parent, target_is_directory=True)
+    rel = os.path.relpath(outside, jp_root_dir)
+    assert rel.startswith("..")
+    return {
+        "dotdot": rel,
+        "dotdot-inside-first": "work/../" + rel,
+        "absolute": str(outside),
+        "home": "~/secret.ipynb",
+        "symlink": "link.ipynb",
+        "symlinked-folder": "linkdir/secret.ipynb",
+    }
+
+
+@pytest.mark.parametrize("how", ["dotdot", "dotdot-inside-first", "absolute", "home", "symlink",
+                                 "symlinked-folder"])
+async def test_paths_outside_the_root_are_refused(jp_fetch, jp_root_dir, outside, deploy_home,
+                                                  how):
+    path = _escapes(jp_root_dir, outside)[how]
+    before = outside.read_bytes()
+    err = await fetch_json(jp_fetch, "jupyter-deploy", "jobs", method="POST",
+                           body={"action": "check", "path": path}, expect=403)
+    assert err["code"] == "path-not-allowed"
+    assert "root" in err["message"] or "absolute" in err["message"]
+    assert err["hint"]
+    for route in ("history", "objects"):
+        err = await fetch_json(jp_fetch, "jupyter-deploy", route, params={"path": path},
+                               expect=403)
+        assert err["code"] == "path-not-allowed"
+    # nothing started, nothing written
+    jobs = await fetch_json(jp_fetch, "jupyter-deploy", "jobs")
+    assert jobs == {"jobs": []}
+    assert outside.read_bytes() == before
+    assert not (deploy_home / "history.jsonl").exists()
+
+
+async def test_symlink_inside_the_root_is_allowed(jp_fetch, jp_root_dir, tiny_notebook):
+    (jp_root_dir / "alias.ipynb").symlink_to(tiny_notebook)
+    data = await fetch_json(jp_fetch, "jupyter-deploy", "history",
+                            params={"path": "alias.ipynb"})
+    assert data == {"records": []}
+
+
+async def test_missing_notebook_is_404(jp_fetch):
+    err = await fetch_json(jp_fetch, "jupyter-deploy", "jobs", method="POST",
+                           body={"action": "check", "path": "nope.ipynb"}, expect=404)
+    assert err["code"] == "notebook-not-found"
+    assert "nope.ipynb" in err["message"] and err["hint"]
+
+
+@pytest.mark.parametrize(
+    "body,code,status,words",
+    [
+        ({"action": "explode", "path": "work/tiny.ipynb"}, "usage", 400, "Unknown action"),
+        ({"action": "check"}, "usage", 400, "No notebook path"),
+        ({"action": "check", "path": "work/tiny.ipynb", "runs": 0}, "usage", 400, "runs"),
+        ({"action": "check", "path": "work/tiny.ipynb", "options": [1]}, "usage", 400, "options"),
+        ({"action": "deploy", "path": "work/tiny.ipynb"}, "usage", 400, "needs a target"),
+        ({"action": "deploy", "path": "work/tiny.ipynb", "target": "nosuch"}, "unknown-plugin",
+         404, "nosuch"),
+        ({"action": "check", "path": "work"}, "notebook-invalid", 422, "folder"),
+    ],
+)
+async def test_bad_job_requests(jp_fetch, tiny_notebook, body, code, status, words):
+    err = await fetch_json(jp_fetch, "jupyter-deploy", "jobs", method="POST", body=body,
+                           expect=status)
+    assert err["code"] == code, err
+    assert words in err["message"] and err["hint"]
+    assert await fetch_json(jp_fetch, "jupyter-deploy", "jobs") == {"jobs": []}
+
+
+async def test_body_that_is_not_json(jp_fetch):
+    with pytest.raises(HTTPClientError) as info:
+        await jp_fetch("jupyter-deploy", "jobs", method="POST", body="{not json")
+    assert info.value.code == 400
+    err = json.loads(info.value.response.body)
+    assert err["code"] == "usage" and "not JSON" in err["message"]
