@@ -1,0 +1,225 @@
+"""Masking the parts of notebook output that change from run to run without meaning anything.
+
+A clean re-run must not raise a false alarm because ``object()`` printed another address, because
+``datetime.now()`` moved on, or because a progress bar ran at another speed. :func:`mask` rewrites
+each such part into a fixed placeholder (``0x<ADDR>``, ``<DATETIME>``, ``<DURATION>``...), so two
+outputs that differ only there compare equal, and what is left to compare is what the notebook
+computed.
+
+What is masked, in this order (earlier rules see the raw text):
+
+- ANSI colour/cursor escape codes (stripped), lone surrogates from undecodable bytes (turned into
+  U+FFFD), backspaces, and carriage-return overwrites: of a line rewritten with ``\\r`` only the
+  final state is kept, as a terminal or JupyterLab would show it (tqdm bars, ``print(..., end="\\r")``).
+- Kernel connection files, ipykernel's cell files (``/tmp/ipykernel_123/4567.py``,
+  ``<ipython-input-3-abc>``, ``Cell In[7]``), temporary paths (``/tmp/...``, ``/var/folders/...``,
+  ``C:\\Users\\...\\AppData\\Local\\Temp\\...``, ``tmpXXXXXXXX`` names), UUIDs.
+- Memory addresses (``0x7f3a1c2b4d60``, ``<... at 0x...>``) and object ids: ``id(x)`` prints a
+  CPython address as a decimal. A bare integer of 10-16 digits that is a multiple of 8 between
+  2**32 and 2**48 and does not end in six zeros is taken for one. This is a heuristic: a real
+  count that happens to look like that is masked too (both sides alike, so it can only hide a
+  difference, never invent one).
+- Dates and times: ISO 8601 (``2026-11-27``, ``2026-11-27 10:54:40.123456+00:00``),
+  ``27/11/2026``, ``Nov 27, 2026``, ``Fri Nov 27 10:54:40 2026``, RFC 2822, ``10:54:40``, epoch
+  seconds with a fraction (``1764240880.12``) and epoch milliseconds. Bare dates are masked too:
+  ``date.today()`` is the common case, and the numbers next to a date in a table still compare.
+- Durations: ``Wall time: ...``, ``CPU times: ...``, ``%timeit`` summaries, tqdm's
+  ``[00:01<00:02, 3.4it/s]``, rates (``12.3it/s``, ``4.5MB/s``), numbers with a sub-second unit
+  (``12.3 ms``, ``45 µs``), fractional seconds/minutes/hours (``took 1.23 s``), whole ones after
+  ``took``/``elapsed``/``in``/``after``/``duration``, and ``2s`` written without a space.
+- Process and thread ids: ``pid=1234``, ``[pid 123]``, ``PID: 7``, ``Process-3``,
+  ``ForkPoolWorker-2``, ``Thread-5``, ``ThreadPoolExecutor-0_1``.
+- Host names, only in the explicit ``host=...`` / ``hostname: ...`` forms.
+
+Floats are *not* masked: :mod:`jupyter_deploy.check.compare` compares them with a tolerance.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["mask", "strip_ansi", "final_state", "strip_warnings", "mask_svg_ids"]
+
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_BACKSPACE = re.compile(r"[^\n\b]\b")
+
+
+def strip_ansi(text: str) -> str:
+    """``text`` without ANSI escape sequences (colours, cursor moves, OSC titles)."""
+    return _ANSI.sub("", text) if "\x1b" in text else text
+
+
+def final_state(text: str) -> str:
+    """What a terminal shows in the end: backspaces applied, ``\\r``-overwritten lines resolved.
+
+    A line rewritten with carriage returns keeps only its last non-empty segment (a progress bar
+    keeps its final state). ``\\r\\n`` is a plain line end.
+    """
+    if "\b" in text:
+        prev = None
+        while prev != text:
+            prev, text = text, _BACKSPACE.sub("", text)
+        text = text.replace("\b", "")
+    if "\r" not in text:
+        return text
+    text = text.replace("\r\n", "\n")
+    if "\r" not in text:
+        return text
+    lines = []
+    for line in text.split("\n"):
+        if "\r" in line:
+            segments = [s for s in line.split("\r") if s]
+            line = segments[-1] if segments else ""
+        lines.append(line)
+    return "\n".join(lines)
+
+
+# Warnings as printed by the warnings module: "path:lineno: Category: message" then the source line
+# indented by two spaces.
+_WARNING_HEAD = re.compile(r"^\S.*?:\d+: (?:[A-Z]\w*Warning|Warning|DeprecationWarning)\b:? ")
+
+
+def strip_warnings(text: str) -> str:
+    """``text`` (a stderr stream) without the ``warnings`` module's messages.
+
+    A warning is printed once per code location per process, so whether it appears depends on
+    what ran before in that kernel (a live session that re-ran a cell shows it once, a clean run
+    shows it again), and its path and line number depend on the installed library versions. Its
+    presence or absence says nothing about whether the notebook's results repeat, so the header
+    line (``file.py:12: FutureWarning: ...``) and the indented source line(s) that follow it are
+    removed before stderr is compared. Anything else on stderr (logging, errors printed by hand)
+    is still compared, after :func:`mask`.
+    """
+    if "Warning" not in text:
+        return text
+    out = []
+    skipping = False
+    for line in text.split("\n"):
+        if _WARNING_HEAD.match(line):
+            skipping = True
+            continue
+        if skipping and (line.startswith((" ", "\t"))):
+            continue
+        skipping = False
+        out.append(line)
+    return "\n".join(out)
+
+
+_MONTH = (
+    r"(?:January|February|March|April|May|June|July|August|September|October|November|December"
+    r"|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)\b\.?"
+)
+_WEEKDAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|Mon|Tue|Wed|Thu|Fri|Sat|Sun)\b\.?"
+_PATH_CHARS = r"[^\s'\"<>:,;()\[\]{}|]"
+_DURATION_UNIT = r"(?:s|secs?|seconds?|min|mins|minutes?|h|hrs?|hours?)"
+_SUBSECOND_UNIT = r"(?:ns|µs|μs|us|ms)"
+_NUM = r"\d+(?:\.\d+)?(?:[eE][-+]?\d+)?"
+
+# (pattern, replacement); applied in order.
+_RULES: list[tuple[re.Pattern, object]] = [
+    # kernel plumbing
+    (re.compile(r"(?:[^\s'\"]*[/\\])?kernel-[0-9A-Za-z-]+\.json"), "<CONNECTION-FILE>"),
+    (re.compile(r"(?:[^\s'\"]*[/\\])?ipykernel_\d+[/\\]\d+\.py"), "<CELL-FILE>"),
+    (re.compile(r"<ipython-input-\d+-[0-9a-fA-F]+>"), "<CELL-FILE>"),
+    (re.compile(r"\b(Cell In|In|Out)\[\d+\]"), r"\1[<N>]"),
+    # temporary paths
+    (re.compile(r"(?:/private)?/var/folders/" + _PATH_CHARS + "*"), "<TMP>"),
+    (re.compile(r"(?<![\w.])/tmp/" + _PATH_CHARS + "*"), "<TMP>"),
+    (re.compile(r"[A-Za-z]:\\+Users\\+[^\\\s]+\\+AppData\\+Local\\+Temp(?:\\+[^\s'\"<>:,;]*)?", re.I), "<TMP>"),
+    (re.compile(r"\btmp[a-z0-9_]{6,}\b"), "<TMP>"),
+    # identifiers
+    (re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"), "<UUID>"),
+    (re.compile(r"\b0x[0-9a-fA-F]{8,16}\b"), "0x<ADDR>"),
+    # durations that contain times or dates: before the date/time rules
+    (re.compile(r"(Wall time:).*"), r"\1 <DURATION>"),
+    (re.compile(r"(CPU times:).*"), r"\1 <DURATION>"),
+    (re.compile(r"^.*\bper loop \((?:mean|best).*$", re.M), "<TIMEIT>"),
+    (re.compile(r"^.*\bloops?, best of \d+:.*$", re.M), "<TIMEIT>"),
+    (re.compile(r"\[(?:\d+:)?\d{1,2}:\d{2}<(?:(?:\d+:)?\d{1,2}:\d{2}|\?)(?:,[^\]\n]*)?\]"), "[<ELAPSED>]"),
+    (re.compile(r"(?<![\w.])(?:" + _NUM + r"|\?)\s?(?:[kMGT]i?)?(?:it|B|b|bytes|samples|steps?)/s\b"), "<RATE>"),
+    (re.compile(r"(?<![\w.])" + _NUM + r"\s?s/(?:it|step)\b"), "<RATE>"),
+    # dates and times
+    (
+        re.compile(
+            r"\b\d{4}-\d{2}-\d{2}[T ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?"
+            r"(?:\s?(?:Z|UTC|GMT)|[+-]\d{2}:?\d{2})?(?!\d)"
+        ),
+        "<DATETIME>",
+    ),
+    (re.compile(r"\b\d{4}-\d{2}-\d{2}(?!\d)"), "<DATE>"),
+    (re.compile(r"\b\d{4}/\d{1,2}/\d{1,2}\b|\b\d{1,2}/\d{1,2}/\d{4}\b|\b\d{1,2}\.\d{1,2}\.\d{4}\b"), "<DATE>"),
+    (
+        re.compile(
+            r"\b(?:" + _WEEKDAY + r",?\s+)?(?:\d{1,2}\s+" + _MONTH + r"|" + _MONTH + r"\s+\d{1,2}(?:st|nd|rd|th)?)"
+            r",?(?:\s+\d{4})?(?:\s+\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:\s+\d{4})?"
+            r"(?:\s+(?:[+-]\d{4}|UTC|GMT|[A-Z]{3,4}))?(?!\w)"
+        ),
+        "<DATETIME>",
+    ),
+    (re.compile(r"\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?(?:\s?[AaPp][Mm])?(?!\d)"), "<TIME>"),
+    (re.compile(r"\b\d{1,2}:\d{2}\s?[AaPp][Mm]\b"), "<TIME>"),
+    (re.compile(r"(?<![\w.])1[5-9]\d{8}\.\d+(?![\w.])"), "<EPOCH>"),
+    (re.compile(r"(?<![\w.])1[5-9]\d{11}(?![\w.])"), "<EPOCH>"),
+    # durations with units
+    (re.compile(r"(?<![\w.])" + _NUM + r"\s?" + _SUBSECOND_UNIT + r"(?![\w])"), "<DURATION>"),
+    (re.compile(r"(?<![\w.])\d+\.\d+\s?" + _DURATION_UNIT + r"(?![\w])"), "<DURATION>"),
+    (
+        re.compile(
+            r"\b(took|elapsed|in|after|duration|runtime|time)(\s*[=:]?\s*)\d+\s?" + _DURATION_UNIT + r"(?![\w])",
+            re.I,
+        ),
+        r"\1\2<DURATION>",
+    ),
+    (re.compile(r"(?<![\w.])\d+s(?![\w.])"), "<DURATION>"),
+    # processes, threads, hosts
+    (re.compile(r"\[pid \d+\]", re.I), "[pid <PID>]"),
+    (re.compile(r"\b(pid|tid|ppid|thread_id|process_id|thread id|process id)(\s*[=:]\s*|\s+)\d+", re.I), r"\1\2<PID>"),
+    (re.compile(r"\b(\w*(?:Process|Thread|PoolWorker|Worker|ThreadPoolExecutor))-\d+(?:_\d+)?"), r"\1-<N>"),
+    (re.compile(r"\b(id)(\s*[=:]\s*|\s+)\d{9,}(?![\w.])", re.I), r"\1\2<ID>"),
+    (re.compile(r"\b(host|hostname)(\s*[=:]\s*)[\w.-]+", re.I), r"\1\2<HOST>"),
+]
+
+_BIG_INT = re.compile(r"(?<![\w.+-])[1-9]\d{9,15}(?![\w.])")
+
+
+def _object_id(m: re.Match) -> str:
+    digits = m.group(0)
+    value = int(digits)
+    if value % 8 == 0 and 2**32 <= value < 2**48 and not digits.endswith("000000"):
+        return "<ID>"
+    return digits
+
+
+def mask(text: str) -> str:
+    """``text`` with its volatile parts replaced by placeholders (see the module docstring).
+
+    Idempotent: ``mask(mask(t)) == mask(t)``. Never raises on odd text (lone surrogates,
+    control characters, mojibake).
+    """
+    if not text:
+        return ""
+    if not isinstance(text, str):
+        text = str(text)
+    if _SURROGATE.search(text):
+        text = _SURROGATE.sub("\ufffd", text)
+    text = strip_ansi(text)
+    text = final_state(text)
+    for pattern, repl in _RULES:
+        text = pattern.sub(repl, text)
+    return _BIG_INT.sub(_object_id, text)
+
+
+_SVG_ID = re.compile(r"""\bid=(["'])[^"']*\1""")
+_SVG_URL = re.compile(r"url\(#[^)]*\)")
+_SVG_HREF = re.compile(r"""(href=)(["'])#[^"']*\2""")
+
+
+def mask_svg_ids(svg: str) -> str:
+    """An SVG with its element ids and the references to them masked.
+
+    matplotlib salts its SVG ids with a random value per figure, so they differ on every run.
+    """
+    svg = _SVG_ID.sub('id="<ID>"', svg)
+    svg = _SVG_URL.sub("url(#<ID>)", svg)
+    return _SVG_HREF.sub(r'\1"#<ID>"', svg)
