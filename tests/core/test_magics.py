@@ -1,0 +1,97 @@
+"""%deploy in real IPython: a real kernel through nbclient, and an in-process InteractiveShell."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from jdtest import PYTHON
+
+pytestmark = pytest.mark.kernel
+
+
+def run_in_kernel(make_notebook, cells, **kw):
+    import nbformat
+
+    path = make_notebook(cells, **kw)
+    return nbformat.read(path, 4), path
+
+
+def outputs_text(cell):
+    parts = []
+    for o in cell.outputs:
+        if o.output_type == "stream":
+            parts.append(o.text)
+        elif o.output_type == "error":
+            parts.append(f"{o.ename}: {o.evalue}")
+        else:
+            parts.append(o.get("data", {}).get("text/plain", ""))
+            parts.append(o.get("data", {}).get("text/html", ""))
+    return "\n".join(parts)
+
+
+def test_deploy_check_in_a_real_kernel(make_notebook, tmp_path):
+    # The notebook to check, saved next to the one that runs the magic.
+    target = make_notebook(["print('ok')"], name="target.ipynb")
+    nb, _ = run_in_kernel(
+        make_notebook,
+        ["%load_ext jupyter_deploy", f"%deploy check --notebook {target}"],
+        name="driver.ipynb",
+    )
+    text = outputs_text(nb.cells[1])
+    assert "repeatable" in text
+    assert "Traceback" not in text
+
+
+def test_errors_are_one_line_usage_errors(make_notebook):
+    nb, _ = run_in_kernel(
+        make_notebook,
+        ["%load_ext jupyter_deploy", "%deploy check --notebook missing.ipynb",
+         "%deploy frobnicate x", "%deploy check"],
+        name="driver.ipynb",
+    )
+    for idx, needle in ((1, "Notebook not found"), (2, "Unknown target 'frobnicate'"),
+                        (3, "Cannot tell which notebook")):
+        err = [o for o in nb.cells[idx].outputs if o.output_type == "error"][0]
+        assert err.ename == "UsageError", err
+        assert needle in err.evalue
+        assert "\n" not in err.evalue.strip()
+        assert len(err.traceback) <= 2  # IPython shows a UsageError without a stack
+
+
+def test_notebook_found_from_jpy_session_name(make_notebook, tmp_path, monkeypatch):
+    target = make_notebook(["print('found me')"], name="session.ipynb")
+    monkeypatch.setenv("JPY_SESSION_NAME", str(target))
+    from IPython.testing.globalipapp import start_ipython
+
+    shell = start_ipython()
+    shell.run_line_magic("load_ext", "jupyter_deploy")
+    result = shell.run_line_magic("deploy", "check")
+    assert "repeatable" in repr(result)
+    hist = shell.run_line_magic("deploy", "history")
+    assert hist is None
+
+
+def test_load_ext_is_light():
+    code = (
+        "import sys, time; t=time.perf_counter();"
+        "from IPython.core.interactiveshell import InteractiveShell;"
+        "sh = InteractiveShell.instance(); t0=time.perf_counter();"
+        "sh.run_line_magic('load_ext', 'jupyter_deploy'); dt=time.perf_counter()-t0;"
+        "heavy=[m for m in ('nbclient','nbconvert','sqlglot','sklearn','pandas','jupyter_server','ipywidgets','requests','nbformat') if m in sys.modules];"
+        "print(heavy); print(dt)"
+    )
+    out = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[0] == "[]", f"%load_ext imported heavy modules: {out[0]}"
+    assert float(out[1]) < 0.3
+
+
+def test_import_is_fast():
+    code = "import time; t=time.perf_counter(); import jupyter_deploy; print(time.perf_counter()-t)"
+    times = sorted(
+        float(subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, check=True).stdout)
+        for _ in range(3)
+    )
+    assert times[1] < 0.3

@@ -1,0 +1,46 @@
+"""Helpers shared by the test modules (import with ``from jdtest import ...``)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def need(available: bool, what: str, install: str) -> None:
+    """Skip on a laptop, fail in CI, when ``what`` is missing."""
+    if available:
+        return
+    message = f"{what} is not available: install it with `{install}`"
+    if IN_CI:
+        pytest.fail(message + " (CI=true: nothing may skip)", pytrace=False)
+    pytest.skip(message)
+
+
+def need_command(cmd: str, install: str) -> str:
+    path = shutil.which(cmd)
+    need(path is not None, cmd, install)
+    return path
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def run_cli(*args, cwd=None, env=None, timeout=300):
+    """Run ``jupyter deploy ...`` as a real subprocess; return CompletedProcess."""
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    return subprocess.run(
+        [PYTHON, "-m", "jupyter_deploy", *map(str, args)],
+        cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout,
+    )
