@@ -1,0 +1,216 @@
+"""The ``report`` target: the notebook as its clean re-run executed it, rendered to HTML or PDF.
+
+The source is always the check's executed copy (``ctx.executed_notebook``), never the outputs
+saved in the user's notebook: a report cannot be built from stale outputs. Parameters
+(``--param region=EMEA``) follow papermill's convention and are injected by the check itself,
+so a parameterised report is a clean run with those values. Before anything is written, every
+cell's source and outputs are scanned for secrets; a hit refuses the report.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import subprocess
+from typing import ClassVar
+
+from traitlets import Bool, Dict, Enum, Float, List, Unicode, default
+
+from ..errors import TargetError, UsageError
+from .base import Bundle, DeployContext, Target
+
+
+def _git_user() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "config", "user.name"], capture_output=True, text=True, timeout=5
+        )
+        name = out.stdout.strip()
+        if out.returncode == 0 and name:
+            return name
+    except (OSError, subprocess.SubprocessError):
+        pass
+    try:
+        return os.environ.get("USER") or getpass.getuser()
+    except Exception:  # noqa: BLE001 - no user database entry
+        return ""
+
+
+class ReportTarget(Target):
+    """A report of the notebook re-executed from a clean kernel, rendered to HTML or PDF."""
+
+    plugin_name: ClassVar[str] = "report"
+    description: ClassVar[str] = (
+        "The notebook re-executed from a clean kernel and rendered to self-contained HTML (or "
+        "PDF), with its provenance on the first screen; published to a knowledge repo folder, "
+        "a web server or by e-mail."
+    )
+    default_backend: ClassVar[str] = "knowledge-repo"
+    needs_object: ClassVar[bool] = False
+
+    format = Enum(
+        ["html", "pdf"], default_value="html",
+        help="Output format: html (one self-contained file) or pdf (printed by headless "
+        "Chromium; the HTML is kept too).",
+    ).tag(config=True, option=True)
+
+    no_input = Bool(
+        False, help="Hide all code: show only outputs and text (cells tagged remove_input or "
+        "hide-input are hidden anyway, remove_cell cells are dropped).",
+    ).tag(config=True, option=True)
+
+    title = Unicode(
+        "", help="The report's title. Default: the notebook's first heading, else its file name.",
+    ).tag(config=True, option=True)
+
+    author = Unicode(
+        help="Who the report is by. Default: git config user.name, else $USER.",
+    ).tag(config=True, option=True)
+
+    @default("author")
+    def _default_author(self):
+        return _git_user()
+
+    tags = List(
+        Unicode(), default_value=[], help="Tags listed with the report in the knowledge repo index.",
+    ).tag(config=True, option=True)
+
+    param = Dict(
+        default_value={},
+        help="Notebook parameters, papermill-style: --param region=EMEA --param month=3. Values "
+        "are Python literals when they parse, else text. The notebook must declare each one in "
+        "its cell tagged 'parameters'.",
+    ).tag(config=True, option=True)
+
+    slug = Unicode(
+        "", help="Folder name of the report in the knowledge repo. Default: from the title.",
+    ).tag(config=True, option=True, advanced=True)
+
+    chromium_path = Unicode(
+        "", help="Path of the Chromium executable used for --format pdf (default: chromium, "
+        "chromium-browser or google-chrome on the PATH, or $JUPYTER_DEPLOY_CHROMIUM).",
+    ).tag(config=True)
+
+    pdf_timeout = Float(180.0, help="Seconds Chromium may take to print the PDF.").tag(config=True)
+
+    secret_entropy = Bool(
+        False, help="Also flag high-entropy strings and public IP addresses as secrets "
+        "(detect-secrets' noisy detectors).",
+    ).tag(config=True)
+
+    # ----------------------------------------------------------------------------- params
+
+    def check_parameters(self) -> dict:
+        from ..check.parameters import parse_value
+
+        out = {}
+        for key, value in (self.param or {}).items():
+            key = str(key).strip()
+            if not key.isidentifier():
+                raise UsageError(
+                    f"--param {key!r}: a parameter name must be a Python identifier.",
+                    hint="Write --param name=value, e.g. --param region=EMEA.",
+                )
+            out[key] = parse_value(value) if isinstance(value, str) else value
+        return out
+
+    # ----------------------------------------------------------------------------- build
+
+    def validate(self, ctx: DeployContext) -> None:
+        if self.format == "pdf":
+            from ..report.pdf import find_chromium
+
+            find_chromium(self.chromium_path)  # fail before building anything
+
+    def _title(self, nb, ctx: DeployContext) -> str:
+        if self.title:
+            return self.title
+        for cell in nb.cells:
+            if cell.get("cell_type") == "markdown":
+                for line in cell.source.splitlines():
+                    if line.startswith("# "):
+                        return line[2:].strip()
+        return ctx.notebook.stem.replace("_", " ").replace("-", " ").strip() or "Report"
+
+    def build(self, ctx: DeployContext) -> Bundle:
+        import nbformat
+
+        from ..history import now_utc
+        from .._version import __version__
+        from ..report import render, secrets
+        from ..report.slug import slugify
+
+        executed = ctx.executed_notebook
+        if executed is None or not executed.is_file():
+            raise TargetError(
+                "The check kept no executed copy of the notebook, so there is nothing clean to "
+                "render.",
+                hint="Run jupyter deploy check on it again (the cache entry may have been pruned).",
+            )
+        reporter = ctx.reporter
+        reporter("build", 0, 3, "reading the clean run's executed notebook")
+        nb = nbformat.read(executed, as_version=4)
+        title = self._title(nb, ctx)
+        params = dict(ctx.check.get("parameters") or self.check_parameters())
+
+        reporter("build", 1, 3, "scanning sources and outputs for secrets")
+        secrets.check_notebook(
+            nb, entropy=self.secret_entropy,
+            extra={"title": title, "author": self.author, "tags": " ".join(self.tags),
+                   "parameters": repr(params)},
+        )
+
+        created = now_utc()
+        forced = bool(ctx.force and ctx.verdict == "not-repeatable")
+        env = ctx.environment or {}
+        info = {
+            "title": title,
+            "author": self.author,
+            "created": created,
+            "notebook": ctx.notebook.name,
+            "notebook_hash": ctx.notebook_hash,
+            "verdict": ctx.verdict,
+            "forced": forced,
+            "reasons": list(ctx.check.get("reasons") or []),
+            "environment": env,
+            "parameters": params,
+            "tags": list(self.tags),
+            "jupyter_deploy": __version__,
+        }
+        reporter("build", 2, 3, "rendering HTML")
+        body = render.render_html(nb, info, no_input=self.no_input, base_dir=str(ctx.notebook.parent))
+
+        bundle = ctx.new_bundle("report")
+        html_path = bundle.path / "report.html"
+        html_path.write_text(body, encoding="utf-8")
+        main = "report.html"
+        if self.format == "pdf":
+            from ..report.pdf import html_to_pdf
+
+            reporter("build", 2, 3, "printing the PDF with headless Chromium")
+            html_to_pdf(html_path, bundle.path / "report.pdf", chromium=self.chromium_path,
+                        timeout=self.pdf_timeout)
+            main = "report.pdf"
+        shown, _ = render.key_packages(env)
+        bundle.manifest.update(
+            {
+                "title": title,
+                "author": self.author,
+                "created": created,
+                "tags": list(self.tags),
+                "parameters": params,
+                "format": self.format,
+                "no_input": self.no_input,
+                "main": main,
+                "slug": self.slug or slugify(title),
+                "forced": forced,
+                "reasons": info["reasons"],
+                "environment_summary": {
+                    "python": env.get("python"),
+                    "platform": env.get("platform"),
+                    "packages": shown,
+                },
+            }
+        )
+        reporter("build", 3, 3, f"report rendered ({main})")
+        return bundle
