@@ -1,0 +1,582 @@
+"""The ipywidgets panel that ``%deploy`` (with no arguments) shows inside a notebook.
+
+For users of the classic Notebook, VS Code and Voila, who have no JupyterLab sidebar: the same
+flow by clicking. The notebook path, "Check repeatability" with a progress bar and the verdict
+with its findings, a target picker with a form generated from the target's option schema (model
+and data choices offered from the live namespace), "Deploy" with progress and the result with
+its proofs, the history of this notebook, and the equivalent ``%deploy`` line with a button that
+puts it in a new cell.
+
+Like every front end, it calls only :mod:`jupyter_deploy.api` (plus
+:func:`jupyter_deploy.magics.notebook_path` to find the notebook). Long work runs in a background
+thread, so the kernel stays responsive and the widgets update as it goes; ``cancel`` stops it
+between steps. This module imports ipywidgets and is imported only when the panel is asked for.
+"""
+
+from __future__ import annotations
+
+import html
+import shlex
+import sys
+import threading
+import traceback
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import ipywidgets as W
+
+from . import api
+from .errors import DeployError, UsageError
+
+RED = "#cf222e"
+GREEN = "#1a7f37"
+AMBER = "#9a6700"
+GREY = "#57606a"
+
+REPORT_HINT = (
+    "This is a bug in jupyter-deploy or in a plugin: please report it with the details below."
+)
+
+# Names that IPython itself puts in the user namespace.
+_IPYTHON_NAMES = {"In", "Out", "exit", "quit", "get_ipython", "open"}
+
+
+# ----------------------------------------------------------------------- the live namespace
+
+
+def _is_estimator(obj) -> bool:
+    if isinstance(obj, type) or not hasattr(obj, "fit"):
+        return False
+    try:
+        return callable(getattr(obj, "fit", None)) and (
+            callable(getattr(obj, "predict", None)) or callable(getattr(obj, "transform", None))
+        )
+    except Exception:  # noqa: BLE001 - an object whose attributes raise is not a model
+        return False
+
+
+def _is_data(obj) -> bool:
+    # Only look at libraries the session already imported: never import pandas for this.
+    pd = sys.modules.get("pandas")
+    if pd is not None and isinstance(obj, (pd.DataFrame, pd.Series)):
+        return True
+    np = sys.modules.get("numpy")
+    return np is not None and isinstance(obj, np.ndarray)
+
+
+OBJECT_KINDS: dict[str, Callable[[Any], bool]] = {"estimator": _is_estimator, "data": _is_data}
+
+
+def live_objects(namespace: dict) -> dict[str, list[str]]:
+    """The names in ``namespace`` of each object kind ("estimator", "data"), sorted."""
+    found: dict[str, list[str]] = {kind: [] for kind in OBJECT_KINDS}
+    for name, obj in list(namespace.items()):
+        if name.startswith("_") or name in _IPYTHON_NAMES:
+            continue
+        for kind, test in OBJECT_KINDS.items():
+            if test(obj):
+                found[kind].append(name)
+    return {kind: sorted(names) for kind, names in found.items()}
+
+
+# ------------------------------------------------------------------------------- the form
+
+
+def _label(name: str, required: bool) -> str:
+    return name + (" *" if required else "")
+
+
+class Field:
+    """One option of a target: its schema, its widget, and how to read a value out of it."""
+
+    def __init__(self, name: str, spec: dict, required: bool, choices: dict[str, list[str]]):
+        self.name = name
+        self.spec = spec
+        self.required = required
+        self.kind = spec.get("type", "string")
+        self.object_kind = spec.get("x-object-kind")
+        self.default = spec.get("default")
+        common = dict(
+            description=_label(name, required),
+            tooltip=spec.get("description", ""),
+            style={"description_width": "10em"},
+            layout=W.Layout(width="auto", max_width="46em"),
+        )
+        placeholder = spec.get("x-placeholder", "")
+        if self.object_kind in OBJECT_KINDS:
+            self.widget = W.Dropdown(**common)
+            self.set_choices(choices.get(self.object_kind, []))
+        elif "enum" in spec:
+            values = list(spec["enum"])
+            value = self.default if self.default in values else (values[0] if values else None)
+            self.widget = W.Dropdown(options=values, value=value, **common)
+        elif self.kind == "boolean":
+            common.pop("style")
+            self.widget = W.Checkbox(value=bool(self.default), indent=False, **common)
+        elif self.kind == "integer":
+            self.widget = W.IntText(value=int(self.default or 0), **common)
+        elif self.kind == "number":
+            self.widget = W.FloatText(value=float(self.default or 0.0), **common)
+        elif self.kind == "array":
+            value = ", ".join(map(str, self.default or []))
+            self.widget = W.Text(value=value, placeholder=placeholder or "a, b, c", **common)
+        elif self.kind == "object":
+            value = "\n".join(f"{k}={v}" for k, v in (self.default or {}).items())
+            self.widget = W.Textarea(value=value, placeholder=placeholder or "key=value (one a line)",
+                                     rows=3, **common)
+        else:
+            self.widget = W.Text(value=str(self.default or ""), placeholder=placeholder, **common)
+        self.help = W.HTML(
+            f"<small style='color:{GREY}'>{html.escape(spec.get('description', ''))}</small>",
+            layout=W.Layout(margin="0 0 0 10.5em"),
+        )
+        self.box = W.VBox([self.widget, self.help])
+
+    def set_choices(self, names: list[str]) -> None:
+        """Offer ``names`` (from the live namespace); keep the current choice when still there."""
+        current = self.widget.value
+        options = [(n, n) for n in names]
+        if not self.required:
+            options.insert(0, ("(none)", ""))
+        self.widget.options = options
+        values = [v for _, v in options]
+        if current in values:
+            self.widget.value = current
+        else:
+            self.widget.value = values[0] if values else None
+
+    @property
+    def choices(self) -> list[str]:
+        """The object names offered (without the "(none)" entry)."""
+        return [v for _, v in self.widget.options if v]
+
+    def value(self):
+        """The option value as the target takes it; None when the field is left empty."""
+        raw = self.widget.value
+        if self.object_kind in OBJECT_KINDS:
+            return raw or None
+        if self.kind == "array":
+            items = [p.strip() for p in str(raw).split(",") if p.strip()]
+            return items or None
+        if self.kind == "object":
+            out = {}
+            for line in str(raw).splitlines():
+                line = line.strip()
+                if not line or line.startswith("#"):
+                    continue
+                if "=" not in line:
+                    raise UsageError(
+                        f"{self.name}: expected key=value lines, got {line!r}.",
+                        hint=f"Write one key=value a line in {self.name}.",
+                    )
+                k, v = line.split("=", 1)
+                out[k.strip()] = v.strip()
+            return out or None
+        if self.kind in ("boolean", "integer", "number") or "enum" in self.spec:
+            default = self.default
+            if default is None:
+                default = {"boolean": False, "integer": 0, "number": 0.0}.get(self.kind)
+            return None if raw is None or raw == default else raw
+        return raw if raw else None
+
+
+# ------------------------------------------------------------------------------- the panel
+
+
+def _style(widget, **kw):
+    for k, v in kw.items():
+        setattr(widget.layout, k, v)
+    return widget
+
+
+class DeployPanel(W.VBox):
+    """The whole check-and-deploy flow for one notebook, as ipywidgets."""
+
+    @classmethod
+    def for_shell(cls, shell) -> "DeployPanel":
+        """The panel for the notebook that ``shell`` (an IPython shell) belongs to."""
+        from .magics import notebook_path
+
+        path, problem = None, None
+        try:
+            path = notebook_path(shell)
+        except DeployError as exc:
+            problem = exc
+        return cls(shell=shell, notebook=path, problem=problem)
+
+    def __init__(self, shell=None, notebook: Optional[Path] = None, problem: Optional[DeployError] = None, **kw):
+        super().__init__(**kw)
+        self.shell = shell
+        self.namespace: dict = shell.user_ns if shell is not None else {}
+        self._worker: Optional[threading.Thread] = None
+        self._cancel = threading.Event()
+        self._lock = threading.Lock()
+        self.fields: dict[str, Field] = {}
+        self.last_report: Optional[dict] = None
+        self.last_result: Optional[dict] = None
+        self.last_error: Optional[str] = None
+        self.last_traceback: Optional[str] = None
+
+        # --- header: which notebook
+        self.notebook_found = notebook is not None
+        self.notebook_text = W.Text(
+            value="", placeholder="path/to/notebook.ipynb", description="notebook *",
+            style={"description_width": "10em"}, layout=W.Layout(width="auto", max_width="46em"),
+        )
+        if notebook is not None:
+            self.notebook_text.value = str(notebook)
+            header = W.HTML(
+                f"<b>Deploy</b> <code>{html.escape(str(notebook))}</code>"
+            )
+            self.header = W.VBox([header])
+        else:
+            hint = problem.one_line() if problem else "Type the notebook's path."
+            self.notebook_hint = W.HTML(f"<small style='color:{AMBER}'>{html.escape(hint)}</small>")
+            self.header = W.VBox([W.HTML("<b>Deploy</b>"), self.notebook_text, self.notebook_hint])
+
+        # --- check
+        self.check_button = W.Button(description="Check repeatability", icon="check",
+                                     button_style="primary", tooltip="Re-run the saved notebook in a clean kernel")
+        self.cancel_button = W.Button(description="Cancel", icon="stop", disabled=True,
+                                      tooltip="Stop the running job between steps")
+        self.progress = W.FloatProgress(value=0.0, min=0.0, max=1.0, description="",
+                                        layout=W.Layout(width="20em"))
+        self.stage = W.HTML("")
+        self.check_output = W.HTML("")
+
+        # --- target and form
+        described = api.targets()
+        self.targets = {t["name"]: t for t in described["targets"]}
+        broken = described.get("broken", [])
+        self.target_picker = W.Dropdown(
+            options=list(self.targets), description="target",
+            style={"description_width": "10em"},
+            value=("model" if "model" in self.targets else (next(iter(self.targets), None))),
+        )
+        self.target_help = W.HTML("")
+        self.refresh_button = W.Button(description="", icon="refresh", tooltip="Re-read the session's variables",
+                                       layout=W.Layout(width="3em"))
+        self.form = W.VBox([])
+        self.to_text = W.Text(value="", description="to", placeholder="default destination",
+                              tooltip="Where to hand it off (folder, URL, database...)",
+                              style={"description_width": "10em"}, layout=W.Layout(width="auto", max_width="46em"))
+        self.force_box = W.Checkbox(value=False, description="force (deploy even if not repeatable)", indent=False,
+                                    layout=W.Layout(margin="0 0 0 10.5em"))
+        self.broken_note = W.HTML(
+            "" if not broken else
+            f"<small style='color:{GREY}'>Not available: "
+            + "; ".join(html.escape(b["error"]) for b in broken) + "</small>"
+        )
+
+        # --- the equivalent line
+        self.magic = W.Text(value="", disabled=True, description="%deploy line",
+                            style={"description_width": "10em"}, layout=W.Layout(width="auto", min_width="30em", flex="1"))
+        self.copy_button = W.Button(description="Copy to a new cell", icon="clipboard",
+                                    tooltip="Put this %deploy line in a new cell below")
+        self.form_error = W.HTML("")
+
+        # --- deploy
+        self.deploy_button = W.Button(description="Deploy", icon="rocket", button_style="success")
+        self.result_output = W.HTML("")
+        self.status = W.HTML("")
+
+        # --- history
+        self.history_output = W.HTML("")
+
+        self.check_button.on_click(lambda _b: self.check())
+        self.deploy_button.on_click(lambda _b: self.deploy())
+        self.cancel_button.on_click(lambda _b: self.cancel())
+        self.copy_button.on_click(lambda _b: self.copy_line())
+        self.refresh_button.on_click(lambda _b: self.refresh_objects())
+        self.target_picker.observe(lambda _c: self._build_form(), names="value")
+        for w in (self.to_text, self.force_box, self.notebook_text):
+            w.observe(lambda _c: self.update_line(), names="value")
+        self.notebook_text.observe(lambda _c: self.refresh_history(), names="value")
+
+        self._build_form()
+        self.refresh_history()
+        self.children = [
+            self.header,
+            W.HBox([self.check_button, self.cancel_button, self.progress]),
+            self.stage,
+            self.check_output,
+            W.HTML("<hr style='margin:4px 0'>"),
+            W.HBox([self.target_picker, self.refresh_button]),
+            self.target_help,
+            self.form,
+            self.to_text,
+            self.force_box,
+            self.broken_note,
+            W.HBox([self.magic, self.copy_button]),
+            self.form_error,
+            self.deploy_button,
+            self.status,
+            self.result_output,
+            W.HTML("<hr style='margin:4px 0'><b>History</b>"),
+            self.history_output,
+        ]
+
+    # ------------------------------------------------------------------------- form state
+
+    @property
+    def target(self) -> Optional[str]:
+        return self.target_picker.value
+
+    def _build_form(self) -> None:
+        info = self.targets.get(self.target) if self.target else None
+        if info is None:
+            self.fields = {}
+            self.form.children = [W.HTML("<i>No target is installed.</i>")]
+            self.target_help.value = ""
+            self.update_line()
+            return
+        schema = info.get("schema", {})
+        required = set(schema.get("required", []))
+        choices = live_objects(self.namespace)
+        self.fields = {
+            name: Field(name, spec, name in required, choices)
+            for name, spec in self._ordered(schema).items()
+        }
+        for f in self.fields.values():
+            f.widget.observe(lambda _c: self.update_line(), names="value")
+        self.form.children = [f.box for f in self.fields.values()]
+        self.target_help.value = (
+            f"<small style='color:{GREY}'>{html.escape(info.get('description', ''))}</small>"
+        )
+        self.update_line()
+
+    @staticmethod
+    def _ordered(schema: dict) -> dict:
+        """Positional first, then required, then the rest (each in schema order)."""
+        props = schema.get("properties", {})
+        required = set(schema.get("required", []))
+
+        def rank(item):
+            name, spec = item
+            return (0 if spec.get("x-cli-positional") else 1 if name in required else 2)
+
+        return dict(sorted(props.items(), key=rank))
+
+    def refresh_objects(self) -> None:
+        """Re-read the live namespace into the object pickers."""
+        choices = live_objects(self.namespace)
+        for f in self.fields.values():
+            if f.object_kind in OBJECT_KINDS:
+                f.set_choices(choices.get(f.object_kind, []))
+        self.update_line()
+
+    def options(self) -> dict:
+        """The options the form sets (empty fields and unchanged defaults left out)."""
+        out = {}
+        for name, f in self.fields.items():
+            value = f.value()
+            if value is not None:
+                out[name] = value
+        return out
+
+    def _missing(self, options: dict) -> list[str]:
+        return [n for n, f in self.fields.items() if f.required and n not in options]
+
+    def line(self) -> str:
+        """The ``%deploy`` line equivalent to the form."""
+        options = self.options()
+        text = api.magic_line(self.target, options, self.to_text.value.strip() or None)
+        if self.force_box.value:
+            text += " --force"
+        if not self.notebook_found and self.notebook_text.value.strip():
+            text += " --notebook " + shlex.quote(self.notebook_text.value.strip())
+        return text
+
+    def update_line(self) -> None:
+        if not self.target:
+            self.magic.value = ""
+            return
+        try:
+            self.magic.value = self.line()
+            missing = self._missing(self.options())
+            self.form_error.value = (
+                "" if not missing else
+                f"<small style='color:{AMBER}'>Still needed: {html.escape(', '.join(missing))}</small>"
+            )
+        except DeployError as exc:
+            self.form_error.value = f"<span style='color:{RED}'>{html.escape(exc.one_line())}</span>"
+
+    def copy_line(self) -> None:
+        """Put the equivalent ``%deploy`` line into a new cell (a payload in classic and Lab)."""
+        if self.shell is not None and self.magic.value:
+            self.shell.set_next_input(self.magic.value, replace=False)
+
+    # --------------------------------------------------------------------------- jobs
+
+    def notebook(self) -> Path:
+        text = self.notebook_text.value.strip()
+        if not text:
+            raise UsageError(
+                "Cannot tell which notebook this kernel belongs to.",
+                hint="Type the path of the saved .ipynb file in the notebook field.",
+            )
+        return Path(text).expanduser()
+
+    @property
+    def running(self) -> bool:
+        return self._worker is not None and self._worker.is_alive()
+
+    def _set_busy(self, busy: bool) -> None:
+        for b in (self.check_button, self.deploy_button, self.target_picker, self.copy_button):
+            b.disabled = busy
+        self.cancel_button.disabled = not busy
+
+    def _on_progress(self, event) -> None:
+        if event.total:
+            self.progress.value = max(self.progress.min, min(self.progress.max, event.fraction))
+        msg = f"{event.stage}: {event.message}" if event.message else event.stage
+        if event.total:
+            msg += f" ({event.done}/{event.total})"
+        self.stage.value = f"<small>{html.escape(msg)}</small>"
+
+    def _start(self, name: str, job: Callable[[], None]) -> bool:
+        with self._lock:
+            if self.running:
+                self.status.value = f"<span style='color:{AMBER}'>A job is already running.</span>"
+                return False
+            self._cancel = threading.Event()
+            self.progress.value = 0.0
+            self.progress.bar_style = "info"
+            self.stage.value = f"<small>{html.escape(name)}: starting</small>"
+            self.status.value = ""
+            self.last_error = self.last_traceback = None
+            self._set_busy(True)
+            self._worker = threading.Thread(target=self._run, args=(name, job), name=f"jupyter-deploy-{name}",
+                                            daemon=True)
+            self._worker.start()
+            return True
+
+    def _run(self, name: str, job: Callable[[], None]) -> None:
+        try:
+            job()
+            self.progress.value = self.progress.max
+            self.progress.bar_style = "success"
+            self.stage.value = f"<small>{html.escape(name)}: done</small>"
+        except DeployError as exc:
+            self.progress.bar_style = "danger"
+            self.last_error = exc.one_line()
+            self.stage.value = f"<small>{html.escape(name)}: stopped</small>"
+            self.status.value = f"<span style='color:{RED}'>{html.escape(exc.one_line())}</span>"
+            result = exc.details.get("result") if isinstance(exc.details, dict) else None
+            if isinstance(result, dict):  # a failed proof: still show what was handed off
+                from .render import result_html
+
+                self.last_result = result
+                self.result_output.value = result_html(result)
+        except BaseException as exc:  # noqa: BLE001 - a bug: say so, never crash the kernel
+            self.progress.bar_style = "danger"
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            self.last_error = f"internal error: {type(exc).__name__}: {first}"
+            self.last_traceback = traceback.format_exc()
+            self.stage.value = f"<small>{html.escape(name)}: failed</small>"
+            self.status.value = (
+                f"<span style='color:{RED}'>{html.escape(self.last_error)}</span><br>"
+                f"<small>{html.escape(REPORT_HINT)}</small>"
+                f"<details><summary><small>details</small></summary>"
+                f"<pre style='font-size:80%'>{html.escape(self.last_traceback)}</pre></details>"
+            )
+        finally:
+            self._set_busy(False)
+            try:
+                self.refresh_history()
+            except Exception:  # noqa: BLE001 - the history must not hide the job's outcome
+                pass
+
+    def check(self) -> bool:
+        """Start "Check repeatability" in the background; False if a job is already running."""
+        self.check_output.value = ""
+
+        def job():
+            report = api.check(self.notebook(), record=True, progress=self._on_progress,
+                               cancel=self._cancel)
+            from .render import check_html
+
+            self.last_report = report
+            self.check_output.value = check_html(report)
+
+        return self._start("check", job)
+
+    def deploy(self) -> bool:
+        """Start "Deploy" in the background; False if a job is already running."""
+        self.result_output.value = ""
+        target = self.target
+
+        def job():
+            from .render import result_html
+
+            if not target:
+                raise UsageError("No target is installed.", hint="Install jupyter-deploy's targets.")
+            options = self.options()
+            missing = self._missing(options)
+            if missing:
+                raise UsageError(
+                    f"{target} needs {', '.join(missing)}.",
+                    hint="Fill the fields marked * in the form.",
+                )
+            result = api.deploy(
+                target, self.notebook(), options=options,
+                to=self.to_text.value.strip() or None, force=self.force_box.value,
+                live=self.namespace, progress=self._on_progress, cancel=self._cancel,
+            )
+            self.last_result = result
+            self.result_output.value = result_html(result)
+
+        return self._start("deploy", job)
+
+    def cancel(self) -> None:
+        """Ask the running job to stop at its next step."""
+        self._cancel.set()
+        self.stage.value = "<small>cancelling...</small>"
+
+    def wait(self, timeout: Optional[float] = None) -> None:
+        """Block until the running job (if any) is over (for tests and scripts)."""
+        worker = self._worker
+        if worker is not None:
+            worker.join(timeout)
+
+    # ------------------------------------------------------------------------- history
+
+    def refresh_history(self) -> None:
+        text = self.notebook_text.value.strip()
+        if not text:
+            self.history_output.value = f"<small style='color:{GREY}'>No notebook yet.</small>"
+            return
+        try:
+            records = api.history(Path(text).expanduser(), limit=10)
+        except DeployError as exc:
+            self.history_output.value = f"<small style='color:{RED}'>{html.escape(exc.one_line())}</small>"
+            return
+        self.history_output.value = history_html(records)
+
+
+def history_html(records: list[dict]) -> str:
+    if not records:
+        return f"<small style='color:{GREY}'>Nothing checked or deployed yet.</small>"
+    rows = []
+    for r in records:
+        colour = GREEN if r.get("status") == "ok" else RED
+        where = r.get("destination") or r.get("summary") or ""
+        if r.get("url"):
+            where = f"<a href='{html.escape(r['url'])}' target='_blank'>{html.escape(where)}</a>"
+        else:
+            where = html.escape(where)
+        rows.append(
+            "<tr>"
+            f"<td>{html.escape((r.get('time') or '')[:19].replace('T', ' '))}</td>"
+            f"<td>{html.escape(r.get('action') or '')}</td>"
+            f"<td>{html.escape(r.get('target') or '-')}</td>"
+            f"<td style='color:{colour}'>{html.escape(r.get('status') or '')}</td>"
+            f"<td>{html.escape(r.get('verdict') or '')}</td>"
+            f"<td style='text-align:left'>{where}</td>"
+            "</tr>"
+        )
+    return (
+        "<table class='jupyter-deploy-history'><thead><tr><th>time (UTC)</th><th>action</th>"
+        "<th>target</th><th>status</th><th>verdict</th><th style='text-align:left'>where</th>"
+        "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+    )
