@@ -1,0 +1,192 @@
+"""The ``model`` target: the fitted model as a verified, versioned artefact in a registry.
+
+What is deployed is the object that the notebook's clean re-run produced (``ctx.objects.get``),
+pickled by the clean kernel when it could. In a live session, the live object's predictions on
+the sample are compared with the clean one's first: a difference means hidden state, and the
+deploy is refused (``--force`` deploys the clean model anyway and records it). The artefact
+(model.pkl, metadata.json, requirements.txt, sample.json, README.md) is built here; the
+``registry`` backend gives it a version number and proves it reloads in a fresh process.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from traitlets import Bool, Dict, Unicode
+
+from ..errors import TargetError, UnsupportedModel, UsageError, VerificationFailed
+from .base import Bundle, DeployContext, Proof, Target
+
+_SUMMARY = (
+    "The trained model as a versioned artefact (cloudpickle + metadata with hashes + pinned "
+    "requirements + a sample with expected predictions + a model card) in a registry: a "
+    "folder, an fsspec URL or an HTTP artefact server; reloaded and checked in a fresh process."
+)
+
+LIVE_ROWS = 1000
+
+
+def _number(text):
+    if isinstance(text, (int, float)):
+        return text
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        pass
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return text
+
+
+class ModelTarget(Target):
+    """A verified, versioned model artefact in a registry."""
+
+    plugin_name: ClassVar[str] = "model"
+    default_backend: ClassVar[str] = "registry"
+    needs_object: ClassVar[bool] = True
+
+    var = Unicode(
+        "", help="The notebook variable holding the fitted model (e.g. clf).",
+    ).tag(config=True, option=True, cli_positional=True, required=True, object_kind="estimator")
+
+    name = Unicode(
+        "", help="The model's name in the registry (letters, digits, '.', '_', '-'), e.g. churn.",
+    ).tag(config=True, option=True, required=True)
+
+    sample = Unicode(
+        "", help="A notebook variable with sample inputs (e.g. X_test): the input schema and "
+        "the expected predictions that every reload is checked against are taken from it.",
+    ).tag(config=True, option=True, object_kind="data")
+
+    registry = Unicode(
+        "", help="Where to publish: a folder, file://, http(s):// (PUT/GET artefact server) or "
+        "an fsspec URL (s3://...). Default: the configured registry folder.",
+    ).tag(config=True, option=True)
+
+    alias = Unicode(
+        "", help="Move this alias (production, staging...) to the version written.",
+    ).tag(config=True, option=True)
+
+    description = Unicode(
+        "", help="A sentence about the model for its card and the registry listing.",
+    ).tag(config=True, option=True)
+
+    metric = Dict(
+        default_value={}, help="Metrics recorded with the model: --metric auc=0.91 "
+        "--metric f1=0.8 (numbers are stored as numbers).",
+    ).tag(config=True, option=True)
+
+    isolated = Bool(
+        False, help="Also verify in a fresh virtual environment built from requirements.txt only "
+        "(proves the pinned requirements are enough; takes longer).",
+    ).tag(config=True, option=True)
+
+    @classmethod
+    def describe(cls) -> dict:
+        return {
+            "name": cls.plugin_name,
+            "description": _SUMMARY,
+            "class": f"{cls.__module__}.{cls.__qualname__}",
+            "schema": cls.options_schema(),
+            "default_backend": cls.default_backend,
+            "needs_object": cls.needs_object,
+        }
+
+    def validate(self, ctx: DeployContext) -> None:
+        from ..model.registry import validate_alias, validate_name
+
+        if not self.var:
+            raise UsageError("model needs the variable holding the model.",
+                             hint="e.g. %deploy model clf --name churn --sample X_test")
+        validate_name(self.name)
+        if self.alias:
+            validate_alias(self.alias)
+
+    def build(self, ctx: DeployContext) -> Bundle:
+        from ..model.artefact import write_artefact
+        from ..model.schema import as_2d, head
+        from ..model.standalone import compare_outputs, predict_outputs
+
+        self.validate(ctx)
+        reporter = ctx.reporter
+        model = ctx.objects.get(self.var)
+        pickled = ctx.objects.pickled(self.var)
+        sample = ctx.objects.get(self.sample) if self.sample else None
+        if sample is not None and not callable(getattr(model, "predict", None)):
+            raise UnsupportedModel(
+                f"{self.var} is a {type(model).__name__}, not a model with a predict method.",
+                hint="Give the variable that holds the fitted estimator (e.g. clf or pipe).",
+            )
+        proofs: list[Proof] = []
+        live_differs = False
+        live = ctx.objects.live(self.var)
+        if sample is not None and live is not None and live is not model:
+            reporter("build", 0, 3, f"comparing the live {self.var} with the clean run's")
+            rows = head(as_2d(sample), LIVE_ROWS)
+            try:
+                clean_out = predict_outputs(model, rows)
+            except Exception as exc:  # noqa: BLE001
+                raise TargetError(
+                    f"The model cannot predict on the sample {self.sample}: "
+                    f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+                    hint="Pass as --sample data shaped like the training inputs (e.g. X_test).",
+                ) from exc
+            try:
+                live_out = predict_outputs(live, rows)
+                diff = compare_outputs(clean_out, live_out)
+            except Exception as exc:  # noqa: BLE001 - the live object is not even a model now
+                diff = f"the live object fails to predict ({type(exc).__name__})"
+            if diff:
+                live_differs = True
+                if not ctx.force:
+                    raise VerificationFailed(
+                        f"The live {self.var} and the one the notebook's clean re-run produces "
+                        f"disagree on {self.sample}: {diff}. Nothing was deployed.",
+                        hint="The session has hidden state (cells run out of order, edited or "
+                        "deleted): restart and run all, or pass --force to deploy the clean "
+                        "run's model anyway (recorded as forced).",
+                        difference=diff,
+                    )
+                proofs.append(Proof("live-vs-clean", True,
+                                    f"differs, deployed with --force: {diff}", {"forced": True}))
+            else:
+                proofs.append(Proof("live-vs-clean", True,
+                                    f"live and clean {self.var} agree on {len(rows)} sample rows"))
+
+        bundle = ctx.new_bundle("model")
+        art = bundle.path / "artefact"
+        art.mkdir()
+        reporter("build", 1, 3, f"writing the {self.name} artefact")
+        forced = bool(ctx.force and (ctx.verdict == "not-repeatable" or live_differs))
+        metrics = {str(k): _number(v) for k, v in (self.metric or {}).items()}
+        meta = write_artefact(
+            model,
+            art,
+            name=self.name,
+            sample=sample,
+            description=self.description,
+            metrics=metrics,
+            notebook=str(ctx.notebook) if ctx.notebook else None,
+            notebook_hash=ctx.notebook_hash,
+            verdict=ctx.verdict,
+            forced=forced,
+            pickled=pickled,
+        )
+        reporter("build", 3, 3, f"{self.name}: {meta['model_class']}, "
+                 f"{len(meta['requirements'])} requirements, {meta['sample_rows']} sample rows")
+        registry = self.registry or str(ctx.config.registry_path)
+        bundle.manifest["model"] = {
+            "name": self.name,
+            "var": self.var,
+            "sample": self.sample or None,
+            "registry": registry,
+            "alias": self.alias or None,
+            "isolated": bool(self.isolated),
+            "artefact": "artefact",
+            "content_sha256": meta["content_sha256"],
+            "model_class": meta["model_class"],
+            "requirements": meta["requirements"],
+        }
+        bundle.proofs.extend(proofs)
+        return bundle
