@@ -242,6 +242,18 @@ def main(argv: Optional[list[str]] = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("jupyter deploy: interrupted\n")
         code = 130
+    except Exception as exc:  # a bug: one line, the traceback only when asked for
+        if os.environ.get("JUPYTER_DEPLOY_DEBUG"):
+            raise
+        line = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        if json_mode:
+            _print_json({"error": {"code": "internal", "message": line,
+                                   "hint": "This is a bug in jupyter-deploy or a plugin."}})
+        sys.stderr.write(
+            f"jupyter deploy: internal error: {line} -- this is a bug; rerun with "
+            "JUPYTER_DEPLOY_DEBUG=1 for the traceback and report it.\n"
+        )
+        code = 1
     sys.stdout.flush()
     return code
 

@@ -106,6 +106,14 @@ class DeployMagics(Magics):
             raise IPythonUsageError(exc.one_line()) from None
         except KeyboardInterrupt:
             raise IPythonUsageError("%deploy was interrupted; nothing was handed off.") from None
+        except Exception as exc:  # a bug: one line, the traceback only when asked for
+            if os.environ.get("JUPYTER_DEPLOY_DEBUG"):
+                raise
+            line = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            raise IPythonUsageError(
+                f"internal error: {line} -- this is a bug; set JUPYTER_DEPLOY_DEBUG=1 for the "
+                "traceback and report it."
+            ) from None
 
     def _run(self, line: str, cell: Optional[str]):
         from .options import _HelpShown, split_line

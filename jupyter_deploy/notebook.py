@@ -53,7 +53,7 @@ def read(path: os.PathLike | str):
             hint=f"Convert it: jupyter nbconvert --to notebook --nbformat 4 {p.name}",
         )
     try:
-        nb = nbformat.from_dict(data)
+        nb = from_json(data)
         nbformat.validate(nb, relax_add_props=True)
     except Exception as exc:  # nbformat raises ValidationError and friends
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -62,6 +62,14 @@ def read(path: os.PathLike | str):
             hint="Open and save it in JupyterLab to repair it.",
         ) from exc
     return nb
+
+
+def from_json(data: dict):
+    """A NotebookNode from parsed JSON, with multi-line strings joined as nbformat.read does."""
+    import nbformat
+    from nbformat.v4.rwbase import rejoin_lines, strip_transient
+
+    return strip_transient(rejoin_lines(nbformat.from_dict(data)))
 
 
 def content_hash(nb) -> str:

@@ -75,8 +75,7 @@ def _env_fingerprint(kernel: Optional[str]) -> tuple[str, Optional[str]]:
 
 
 def _locate(notebook, conf, parameters: dict):
-    from ..notebook import content_hash, resolve_path
-    import nbformat
+    from ..notebook import content_hash, from_json, resolve_path
 
     path = resolve_path(notebook)
     raw = _raw_notebook(path)
@@ -85,7 +84,7 @@ def _locate(notebook, conf, parameters: dict):
         from ..notebook import read
 
         read(path)
-    nb = nbformat.from_dict(raw)
+    nb = from_json(raw)
     nb_hash = content_hash(nb)
     fp, python = _env_fingerprint(_kernel_name(nb))
     key = _cache_key(nb_hash, fp, parameters, conf)
@@ -155,7 +154,12 @@ def run_check(notebook, conf, reporter: Reporter, parameters: Optional[dict] = N
 
     if python is None:
         python = kernel_python(kernel)
-    findings += static_findings(run_nb, path.parent, python=python, ignore=conf.ignore_kinds)
+    deploy_cells = {i for i, c in enumerate(run_nb.cells) if _is_deploy_cell(c)}
+    findings += [
+        f for f in static_findings(run_nb, path.parent, python=python, ignore=conf.ignore_kinds)
+        # %deploy cells are meant to be run by the reader, not saved with outputs
+        if not (f["kind"] == "never-executed" and f.get("cell") in deploy_cells)
+    ]
     reporter("lint", 1, 1, f"{len(findings)} static finding(s)")
 
     # 2. clean re-run(s), into a fresh cache entry written atomically at the end
@@ -195,10 +199,12 @@ def run_check(notebook, conf, reporter: Reporter, parameters: Optional[dict] = N
 
             tol = {"float_tol": conf.float_tolerance, "image_tol": conf.image_tolerance}
             cells_ok = min(r.cells_run for r in runs)
+            # %deploy cells do nothing in a clean run (they say so): their outputs differ by design.
             if len(runs) > 1 and all(r.ok for r in runs):
-                findings += compare_runs(nb, [r.nb for r in runs], **tol)
+                diffs = compare_runs(nb, [r.nb for r in runs], **tol)
             else:
-                findings += compare_notebooks(nb, first.nb, cells=range(cells_ok), **tol)
+                diffs = compare_notebooks(nb, first.nb, cells=range(cells_ok), **tol)
+            findings += [f for f in diffs if f.get("cell") not in deploy_cells]
             compared = True
             reporter("compare", 1, 1, "outputs compared")
 
@@ -255,6 +261,14 @@ def run_check(notebook, conf, reporter: Reporter, parameters: Optional[dict] = N
     _prune(entry.parent)
     report["duration"] = round(time.monotonic() - started, 3)
     return report
+
+
+def _is_deploy_cell(cell) -> bool:
+    if cell.get("cell_type") != "code":
+        return False
+    return any(
+        line.lstrip().startswith(("%deploy", "%%deploy")) for line in cell.get("source", "").splitlines()
+    )
 
 
 def _now() -> str:
