@@ -72,26 +72,43 @@ def from_json(data: dict):
     return strip_transient(rejoin_lines(nbformat.from_dict(data)))
 
 
+def _joined(text) -> str:
+    return "".join(text) if isinstance(text, list) else (text or "")
+
+
 def content_hash(nb) -> str:
     """sha256 over what the notebook says and shows: cell types, sources, outputs and kernel.
 
     Execution timestamps, widget state and UI flags (collapsed, scrolled) are left out, so
-    opening and saving a notebook without changing it keeps its hash.
+    opening and saving a notebook without changing it keeps its hash. Takes a NotebookNode or
+    the plain JSON dict (sources as strings or lists of lines give the same hash).
     """
     cells = []
-    for cell in nb.cells:
-        entry = {"type": cell.cell_type, "source": cell.source}
+    for cell in nb["cells"]:
+        entry = {"type": cell["cell_type"], "source": _joined(cell.get("source"))}
         meta = {k: v for k, v in cell.get("metadata", {}).items() if k not in _VOLATILE_CELL_METADATA}
         if meta:
             entry["metadata"] = meta
-        if cell.cell_type == "code":
-            entry["outputs"] = cell.get("outputs", [])
+        if cell["cell_type"] == "code":
+            entry["outputs"] = [_joined_output(o) for o in cell.get("outputs", [])]
             entry["count"] = cell.get("execution_count")
         cells.append(entry)
-    ks = nb.metadata.get("kernelspec", {}) or {}
+    ks = (nb.get("metadata") or {}).get("kernelspec", {}) or {}
     payload = {"kernel": ks.get("name"), "language": ks.get("language"), "cells": cells}
     blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8")
     return "sha256:" + hashlib.sha256(blob).hexdigest()
+
+
+def _joined_output(output: dict) -> dict:
+    """An output with multi-line strings joined, as nbformat.read gives them (plain JSON works
+    too, so the cache can be consulted without importing nbformat)."""
+    out = dict(output)
+    if "text" in out:
+        out["text"] = _joined(out["text"])
+    if isinstance(out.get("data"), dict):
+        out["data"] = {k: (_joined(v) if isinstance(v, list) else v) for k, v in out["data"].items()}
+    out.pop("transient", None)
+    return out
 
 
 def kernel_name(nb) -> str | None:

@@ -75,7 +75,7 @@ def _env_fingerprint(kernel: Optional[str]) -> tuple[str, Optional[str]]:
 
 
 def _locate(notebook, conf, parameters: dict):
-    from ..notebook import content_hash, from_json, resolve_path
+    from ..notebook import content_hash, resolve_path
 
     path = resolve_path(notebook)
     raw = _raw_notebook(path)
@@ -84,9 +84,8 @@ def _locate(notebook, conf, parameters: dict):
         from ..notebook import read
 
         read(path)
-    nb = from_json(raw)
-    nb_hash = content_hash(nb)
-    fp, python = _env_fingerprint(_kernel_name(nb))
+    nb_hash = content_hash(raw)  # plain JSON: the cache path never imports nbformat
+    fp, python = _env_fingerprint(_kernel_name(raw))
     key = _cache_key(nb_hash, fp, parameters, conf)
     return path, nb_hash, python, conf.cache_path / "check" / key
 

@@ -137,10 +137,28 @@ def _kernel_spec(name: str):
         ) from None
 
 
+def _find_kernel_json(name: str) -> Optional[dict]:
+    """kernel.json of a kernelspec, found on Jupyter's data path without importing
+    jupyter_client (which imports IPython: too slow for a cache hit)."""
+    from jupyter_core.paths import jupyter_path
+
+    for base in jupyter_path("kernels"):
+        spec = os.path.join(base, name, "kernel.json")
+        if os.path.isfile(spec):
+            try:
+                with open(spec, encoding="utf-8") as fh:
+                    return json.load(fh)
+            except (OSError, ValueError):
+                return None
+    return None
+
+
 def kernel_python(name: str) -> Optional[str]:
     """The interpreter a Python kernelspec runs, when it is one (for environment probing)."""
-    spec = _kernel_spec(name)
-    argv = spec.argv or []
+    data = _find_kernel_json(name)
+    if data is None and name == "python3":
+        return sys.executable  # ipykernel's built-in spec
+    argv = (data or {}).get("argv") or (_kernel_spec(name).argv if data is None else [])
     if not argv:
         return None
     exe = argv[0]
