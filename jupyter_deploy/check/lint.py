@@ -1,0 +1,353 @@
+"""Static findings: what can be said about a notebook's repeatability before running it.
+
+:func:`static_findings` reads the saved notebook (execution counts, saved outputs) and the code
+of every cell, parsed with IPython's own input transformation so magics, ``!commands`` and ``?``
+lines do not break the analysis. A cell that is still not valid Python afterwards gets no
+code-based findings (the clean run reports its error) and does not stop the others.
+
+Kinds (severity): ``out-of-order``, ``never-executed``, ``hidden-state``, ``unseeded-random``,
+``absolute-path``, ``wall-clock``, ``local-package``, ``error-output`` (warnings) and
+``missing-package`` (error). Each finding is a dict ``{"kind", "cell", "line", "severity",
+"message", "hint"}``; ``cell`` is the index among all cells (markdown included), ``line`` is
+1-based in the cell's source as the user wrote it.
+
+``hidden-state`` stops being reported after ``from x import *``, ``%run``, ``%store -r``,
+``exec(...)`` or ``globals()[...] = ...``: from there on, names can come from places the source
+does not show (see :mod:`jupyter_deploy.check.lint_scope`).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import Iterable
+
+__all__ = ["static_findings", "KINDS"]
+
+KINDS = {
+    "out-of-order": "warning",
+    "never-executed": "warning",
+    "hidden-state": "warning",
+    "unseeded-random": "warning",
+    "absolute-path": "warning",
+    "wall-clock": "warning",
+    "missing-package": "error",
+    "local-package": "warning",
+    "error-output": "warning",
+}
+
+# Import names whose distribution is called something else (for hints only).
+_PIP_NAMES = {
+    "sklearn": "scikit-learn", "cv2": "opencv-python", "PIL": "pillow", "yaml": "pyyaml",
+    "bs4": "beautifulsoup4", "skimage": "scikit-image", "dateutil": "python-dateutil",
+    "dotenv": "python-dotenv", "Crypto": "pycryptodome", "docx": "python-docx",
+    "attr": "attrs", "google.protobuf": "protobuf", "jwt": "pyjwt", "magic": "python-magic",
+    "psycopg2": "psycopg2-binary", "serial": "pyserial", "usb": "pyusb", "zmq": "pyzmq",
+}  # fmt: skip
+_TOOL_DISTS = {"jupyter-deploy"}
+_INSTALL_MAGICS = {"pip", "conda", "mamba", "micromamba", "uv"}
+
+
+def _finding(kind, cell, line, message, hint):
+    return {
+        "kind": kind,
+        "cell": cell,
+        "line": line,
+        "severity": KINDS[kind],
+        "message": " ".join(str(message).split()),
+        "hint": " ".join(str(hint).split()),
+    }
+
+
+def _source(cell) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else (src or "")
+
+
+# ------------------------------------------------------------------------------ saved state
+
+
+def _order_findings(nb):
+    out = []
+    cells = list(nb.get("cells", []))
+    code = [(i, c) for i, c in enumerate(cells) if c.get("cell_type") == "code"]
+    counted = [(i, c.get("execution_count")) for i, c in code if c.get("execution_count") is not None]
+    # out-of-order: a cell whose count is lower than one above it.
+    best = None  # (count, cell) of the highest count seen so far
+    for i, count in counted:
+        if best is not None and count <= best[0]:
+            out.append(
+                _finding(
+                    "out-of-order", i, None,
+                    f"cell {i} ran (count {count}) before cell {best[1]} (count {best[0]}) above it",
+                    "Restart the kernel and run all cells top to bottom, then save.",
+                )
+            )
+        if best is None or count > best[0]:
+            best = (count, i)
+    # never-executed
+    nonempty = [(i, c) for i, c in code if _source(c).strip()]
+    if nonempty and not counted:
+        out.append(
+            _finding(
+                "never-executed", None, None,
+                "no cell has an execution count: the notebook was saved without outputs",
+                "Run all cells and save, so the check can compare the clean run with what you saw.",
+            )
+        )
+    elif counted:
+        for i, c in nonempty:
+            if c.get("execution_count") is None:
+                out.append(
+                    _finding(
+                        "never-executed", i, None,
+                        f"cell {i} was never run in the saved session",
+                        "Run all cells top to bottom and save; or delete the cell if it is not needed.",
+                    )
+                )
+    # error-output
+    for i, c in code:
+        for output in c.get("outputs", []) or []:
+            if output.get("output_type") == "error":
+                ename = output.get("ename", "Error")
+                evalue = " ".join(str(output.get("evalue", "")).split())
+                if len(evalue) > 160:
+                    evalue = evalue[:157] + "..."
+                out.append(
+                    _finding(
+                        "error-output", i, None,
+                        f"cell {i} was saved with an error: {ename}: {evalue}".rstrip(": "),
+                        "Fix the error and re-run the notebook before deploying it.",
+                    )
+                )
+                break
+    return out
+
+
+# ------------------------------------------------------------------------------ imports
+
+
+def _guarded_by_import_error(handlers):
+    for h in handlers:
+        if h.type is None:
+            return True
+        names = h.type.elts if isinstance(h.type, ast.Tuple) else [h.type]
+        for n in names:
+            if isinstance(n, ast.Name) and n.id in ("ImportError", "ModuleNotFoundError", "Exception", "BaseException"):
+                return True
+    return False
+
+
+def _local_module(name: str, notebook_dir: Path, written: set) -> bool:
+    if name in written:
+        return True
+    try:
+        if (notebook_dir / f"{name}.py").is_file() or (notebook_dir / name).is_dir():
+            return True
+        for p in notebook_dir.glob(f"{name}.*"):
+            if p.suffix in (".so", ".pyd", ".pyc") or p.name.startswith(f"{name}.cpython"):
+                return True
+    except OSError:
+        pass
+    return False
+
+
+# ------------------------------------------------------------------------------ the lint
+
+
+def static_findings(nb, notebook_dir: Path, *, python: str | None = None, ignore: Iterable[str] = ()) -> list[dict]:
+    """The static findings of notebook ``nb`` (nbformat v4) that lives in ``notebook_dir``,
+    resolving imports in the environment of interpreter ``python`` (None: this one).
+    ``ignore`` lists kinds not to report. One environment probe per call."""
+    from .lint_calls import Aliases, ClockRule, PathRule, RandomRule
+    from .lint_cells import parse_cell
+    from .lint_scope import NameFlow
+
+    ignore = set(ignore or ())
+    notebook_dir = Path(notebook_dir)
+    findings = _order_findings(nb)
+
+    def reporter(kind):
+        def report(cell, line, message, hint):
+            findings.append(_finding(kind, cell, line, message, hint))
+
+        return report
+
+    aliases = Aliases()
+    randoms = RandomRule(aliases, reporter("unseeded-random"))
+    clocks = ClockRule(aliases, reporter("wall-clock"))
+    paths = PathRule(aliases, reporter("absolute-path"), notebook_dir)
+    names = NameFlow()
+    imports = []  # (module, cell, line, shown, after_install)
+    written = set()  # modules written next to the notebook by %%writefile
+    installs = False  # the notebook installs packages itself (%pip install)
+
+    for index, cell in enumerate(nb.get("cells", [])):
+        if cell.get("cell_type") != "code":
+            continue
+        src = _source(cell)
+        if not src.strip():
+            continue
+        code = parse_cell(index, src)
+        if code.cell_magic in ("writefile", "file"):
+            target = code.cell_magic_args.split()[-1:] if code.cell_magic_args else []
+            if target and target[0].endswith(".py"):
+                written.add(Path(target[0]).stem)
+        if code.tree is None:
+            continue
+        extra_binds, dynamic = [], []
+        if code.cell_magic == "capture" and code.cell_magic_args:
+            var = [a for a in code.cell_magic_args.split() if not a.startswith("-")]
+            if var and var[0].isidentifier():
+                extra_binds.append((var[0], 1))
+        for m in code.magics:
+            if m.name == "run" or (m.name == "store" and "-r" in m.arg.split()):
+                dynamic.append(m.line)
+            elif m.name in _INSTALL_MAGICS and "install" in m.arg.split():
+                installs = True
+            elif m.name == "system" and any(w in m.arg for w in ("pip install", "conda install", "uv pip install")):
+                installs = True
+            elif m.name == "load_ext":
+                mod = m.arg.strip().split(" ")[0]
+                if mod and not mod.startswith("-"):
+                    imports.append((mod.split(".")[0], index, m.line, f"%load_ext {mod}", installs))
+        names.cell(index, code.tree, extra_binds, dynamic)
+        for mod, line, shown in _walk_calls(code.tree, index, aliases, randoms, paths):
+            imports.append((mod, index, line, shown, installs))
+        stmts = code.tree.body
+        clocks.on_statements(stmts, index, not code.last_suppressed)
+
+    for name, cell, line, defined_in in names.findings():
+        if defined_in is None:
+            msg = f"`{name}` is read here but no cell defines it (a deleted cell, or a session variable?)"
+            hint = f"Define `{name}` in a cell above this one, or remove its use."
+        elif defined_in[0] == cell:
+            msg = f"`{name}` is read here before this cell assigns it (line {defined_in[1]})"
+            hint = f"Assign `{name}` before using it; the live session had it from an earlier run."
+        else:
+            msg = f"`{name}` is read here but first defined in cell {defined_in[0]}"
+            hint = f"Move the cell that defines `{name}` above this one, then restart and run all."
+        findings.append(_finding("hidden-state", cell, line, msg, hint))
+
+    if {"missing-package", "local-package"} - ignore and imports:
+        findings += _package_findings(imports, notebook_dir, python, written)
+
+    findings = [f for f in findings if f["kind"] not in ignore]
+    findings.sort(key=lambda f: (-1 if f["cell"] is None else f["cell"], f["line"] or 0))
+    return findings
+
+
+def _walk_calls(tree, index, aliases, randoms, paths):
+    """Visit calls and assignments in source order, keeping import aliases up to date.
+
+    Returns the imports ``[(top-level module, line, shown)]`` that are not guarded by an
+    ``except ImportError`` (nor ``ModuleNotFoundError``, ``Exception`` or a bare ``except``).
+    """
+    imports = []
+    try_types = (ast.Try, getattr(ast, "TryStar", ast.Try))
+
+    def visit(node, guarded):
+        if isinstance(node, ast.Import):
+            aliases.add_import(node)
+            for a in node.names:
+                top = a.name.split(".")[0]
+                randoms.pandas = randoms.pandas or top == "pandas"
+                if not guarded:
+                    imports.append((top, node.lineno, f"import {a.name}"))
+            return
+        if isinstance(node, ast.ImportFrom):
+            aliases.add_import(node)
+            if node.module and not node.level:
+                top = node.module.split(".")[0]
+                randoms.pandas = randoms.pandas or top == "pandas"
+                if not guarded:
+                    imports.append((top, node.lineno, f"from {node.module} import ..."))
+            return
+        if isinstance(node, try_types):
+            inner = guarded or _guarded_by_import_error(node.handlers)
+            for stmt in node.body:
+                visit(stmt, inner)
+            for h in node.handlers:
+                for stmt in h.body:
+                    visit(stmt, guarded)
+            for stmt in node.orelse + node.finalbody:
+                visit(stmt, guarded)
+            return
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            for d in node.decorator_list:
+                # @app.get("/predict"): a route, not a path; still look for randomness.
+                for sub in ast.walk(d):
+                    if isinstance(sub, ast.Call):
+                        randoms.on_call(sub, index)
+            if not isinstance(node, ast.ClassDef):
+                for d in node.args.defaults + [x for x in node.args.kw_defaults if x is not None]:
+                    visit(d, guarded)
+            for stmt in node.body:
+                visit(stmt, guarded)
+            return
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+            paths.on_assign(node.value, index)
+        elif isinstance(node, ast.Call):
+            randoms.on_call(node, index)
+            paths.on_call(node, index)
+            f = node.func
+            name = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", None)
+            if name in ("import_module", "__import__") and node.args and not guarded:
+                a = node.args[0]
+                if isinstance(a, ast.Constant) and isinstance(a.value, str) and not a.value.startswith("."):
+                    imports.append((a.value.split(".")[0], node.lineno, f"{name}({a.value!r})"))
+        for child in ast.iter_child_nodes(node):
+            visit(child, guarded)
+
+    visit(tree, False)
+    return imports
+
+
+def _package_findings(imports, notebook_dir, python, written):
+    from .. import environment
+
+    wanted = []
+    for mod, *_ in imports:
+        if mod not in wanted and not _local_module(mod, notebook_dir, written):
+            wanted.append(mod)
+    if not wanted:
+        return []
+    probed = environment.probe(wanted, python=python)
+    out = []
+    reported = set()
+    for mod, cell, line, shown, after_install in imports:
+        if mod in reported or mod not in probed:
+            continue
+        entry = probed[mod]
+        if not entry["found"]:
+            reported.add(mod)
+            pip = _PIP_NAMES.get(mod, mod)
+            finding = _finding(
+                "missing-package", cell, line,
+                f"`{shown}`: module `{mod}` is not installed in the kernel's environment",
+                f"Install it where the kernel runs (%pip install {pip}) and add it to the "
+                "project's requirements, or remove the import.",
+            )
+            if after_install:
+                finding["severity"] = "warning"
+                finding["message"] += " (the notebook installs packages itself; the clean run will tell)"
+            out.append(finding)
+        elif entry.get("local") and environment.canonical(entry.get("distribution") or "") not in _TOOL_DISTS:
+            reported.add(mod)
+            dist = entry.get("distribution")
+            what = {
+                "editable": "an editable install",
+                "path": "a local folder",
+                "vcs": "version control",
+            }.get(entry["local"], entry["local"])
+            source = f" of {dist} {entry.get('version') or ''}".rstrip() if dist else ""
+            origin = f" ({entry['origin']})" if entry.get("origin") else ""
+            out.append(
+                _finding(
+                    "local-package", cell, line,
+                    f"`{mod}` comes from {what}{source}{origin}: it cannot be installed elsewhere as is",
+                    "Publish it to a package index (or a wheel next to the notebook) and pin that "
+                    "version, or copy the module next to the notebook.",
+                )
+            )
+    return out
