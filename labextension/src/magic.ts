@@ -1,0 +1,156 @@
+/**
+ * The `%deploy` line equivalent to a click: the same algorithm as
+ * `jupyter_deploy.targets.base.magic_line` (Python), so the line shown while the user fills a
+ * form is the line the server reports for the job.
+ */
+
+export interface IJSONSchemaProperty {
+  type?: string;
+  description?: string;
+  default?: unknown;
+  enum?: unknown[];
+  items?: { type?: string };
+  additionalProperties?: unknown;
+  'x-cli-positional'?: boolean;
+  'x-object-kind'?: string | string[];
+  'x-required'?: boolean;
+  'x-advanced'?: boolean;
+  'x-placeholder'?: string;
+  'x-widget'?: string;
+  [key: string]: unknown;
+}
+
+export interface IOptionsSchema {
+  title?: string;
+  type?: string;
+  properties?: { [name: string]: IJSONSchemaProperty };
+  required?: string[];
+  [key: string]: unknown;
+}
+
+const UNSAFE = /[^\w@%+=:,./-]/;
+
+/** Python's shlex.quote. */
+export function shellQuote(s: string): string {
+  if (!s) {
+    return "''";
+  }
+  if (!UNSAFE.test(s)) {
+    return s;
+  }
+  return "'" + s.replace(/'/g, "'\"'\"'") + "'";
+}
+
+/** Python's str() of a JSON value, as the Python side prints it. */
+export function pyStr(value: unknown, type?: string): string {
+  if (value === null || value === undefined) {
+    return 'None';
+  }
+  if (typeof value === 'boolean') {
+    return value ? 'True' : 'False';
+  }
+  if (typeof value === 'number') {
+    if (type === 'number' && Number.isInteger(value)) {
+      return value.toFixed(1);
+    }
+    return String(value);
+  }
+  return String(value);
+}
+
+/** Deep equality of JSON values (Python's == on the decoded values). */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) {
+    return true;
+  }
+  if (typeof a !== typeof b || a === null || b === null) {
+    return false;
+  }
+  if (Array.isArray(a)) {
+    return (
+      Array.isArray(b) &&
+      a.length === b.length &&
+      a.every((item, i) => jsonEqual(item, (b as unknown[])[i]))
+    );
+  }
+  if (typeof a === 'object') {
+    const ka = Object.keys(a as object);
+    const kb = Object.keys(b as object);
+    return (
+      ka.length === kb.length &&
+      ka.every(k =>
+        jsonEqual(
+          (a as Record<string, unknown>)[k],
+          (b as Record<string, unknown>)[k]
+        )
+      )
+    );
+  }
+  return false;
+}
+
+function isEmpty(value: unknown): boolean {
+  return (
+    value === null ||
+    value === undefined ||
+    value === '' ||
+    (Array.isArray(value) && value.length === 0)
+  );
+}
+
+/** The `%deploy` line that does the same as deploying `target` with `options`. */
+export function magicLine(
+  target: string,
+  options: Record<string, unknown>,
+  schema: IOptionsSchema,
+  to?: string | null,
+  force = false
+): string {
+  const parts = ['%deploy', target];
+  const props = schema.properties || {};
+  for (const [key, value] of Object.entries(options)) {
+    const spec = props[key] || {};
+    if (spec['x-cli-positional'] && value !== null && value !== undefined && value !== '') {
+      parts.push(pyStr(value, spec.type));
+    }
+  }
+  for (const [key, value] of Object.entries(options)) {
+    const spec = props[key] || {};
+    if (spec['x-cli-positional'] || isEmpty(value)) {
+      continue;
+    }
+    if ('default' in spec && jsonEqual(spec.default, value)) {
+      continue;
+    }
+    const flag = '--' + key.replace(/_/g, '-');
+    const kind = spec.type;
+    if (kind === 'boolean') {
+      if (value) {
+        parts.push(flag);
+      }
+    } else if (kind === 'array') {
+      for (const item of value as unknown[]) {
+        parts.push(flag, shellQuote(pyStr(item)));
+      }
+    } else if (kind === 'object') {
+      for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+        parts.push(flag, shellQuote(`${k}=${pyStr(v)}`));
+      }
+    } else {
+      parts.push(flag, shellQuote(pyStr(value, kind)));
+    }
+  }
+  if (to) {
+    parts.push('--to', shellQuote(to));
+  }
+  let line = parts.join(' ');
+  if (force) {
+    line += ' --force';
+  }
+  return line;
+}
+
+/** The `%deploy check` line. */
+export function checkLine(runs = 1): string {
+  return '%deploy check' + (runs && runs !== 1 ? ` --runs ${runs}` : '');
+}

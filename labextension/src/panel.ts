@@ -1,0 +1,600 @@
+/**
+ * The "Deploy" sidebar: check, targets with generated forms, deploy, results, history. Plain
+ * DOM inside a Lumino widget; every control is a native button, input or select with a label.
+ */
+import { Widget } from '@lumino/widgets';
+import { DeployRequestError, IFinding, IHistoryRecord, IJob, IProof, ITarget } from './api';
+import {
+  VERDICT_TEXT,
+  findingCell,
+  fraction,
+  hasDiff,
+  isLink,
+  shortTime,
+  verdictClass
+} from './findings';
+import { SchemaForm } from './form';
+import { checkLine, magicLine } from './magic';
+import { ChangeKind, DeployModel } from './model';
+
+export interface IPanelHost {
+  /** Save the current notebook before a job reads it from disk. */
+  save(): Promise<void>;
+  /** Insert `line` as a new code cell below the active one. */
+  insertLine(line: string): void;
+  /** Scroll to and select cell `index` of the current notebook. */
+  gotoCell(index: number): void;
+  /** Open the saved-vs-clean diff of a finding. */
+  openDiff(finding: IFinding): void;
+}
+
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  cls?: string,
+  text?: string
+): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  if (cls) {
+    node.className = cls;
+  }
+  if (text !== undefined) {
+    node.textContent = text;
+  }
+  return node;
+}
+
+function button(text: string, cls: string, onClick: () => void, title?: string) {
+  const b = el('button', 'jp-deploy-button ' + cls, text);
+  b.type = 'button';
+  if (title) {
+    b.title = title;
+    b.setAttribute('aria-label', title);
+  }
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+interface ICard {
+  target: ITarget;
+  node: HTMLElement;
+  form: SchemaForm;
+  to: HTMLInputElement;
+  force: HTMLInputElement;
+  magic: HTMLElement;
+  deployButton: HTMLButtonElement;
+  body: HTMLElement;
+  toggle: HTMLButtonElement;
+}
+
+export class DeployPanel extends Widget {
+  private header = el('div', 'jp-deploy-header');
+  private status = el('div', 'jp-deploy-status');
+  private checkSection = el('section', 'jp-deploy-section jp-deploy-check');
+  private jobSection = el('section', 'jp-deploy-section jp-deploy-job');
+  private targetsSection = el('section', 'jp-deploy-section jp-deploy-targets');
+  private historySection = el('section', 'jp-deploy-section jp-deploy-history');
+  private cards = new Map<string, ICard>();
+  private cardsFor = '';
+  firstPaint: number | null = null;
+
+  constructor(readonly model: DeployModel, readonly host: IPanelHost) {
+    super();
+    this.addClass('jp-deploy-panel');
+    this.id = 'jp-deploy-sidebar';
+    this.title.caption = 'Deploy';
+    const scroll = el('div', 'jp-deploy-scroll');
+    for (const node of [
+      this.header,
+      this.status,
+      this.checkSection,
+      this.jobSection,
+      this.targetsSection,
+      this.historySection
+    ]) {
+      scroll.appendChild(node);
+    }
+    this.node.appendChild(scroll);
+    this.model.changed.connect(this.onModelChanged, this);
+    this.renderAll();
+  }
+
+  dispose(): void {
+    this.model.changed.disconnect(this.onModelChanged, this);
+    super.dispose();
+  }
+
+  protected onAfterAttach(): void {
+    if (this.firstPaint === null) {
+      requestAnimationFrame(() => {
+        this.firstPaint = performance.now();
+        this.node.dataset.firstPaint = String(this.firstPaint);
+      });
+    }
+  }
+
+  private onModelChanged(_: DeployModel, kind: ChangeKind): void {
+    switch (kind) {
+      case 'job':
+        this.renderCheck();
+        this.renderJob();
+        this.updateButtons();
+        break;
+      case 'history':
+        this.renderHistory();
+        break;
+      case 'objects':
+        this.refreshObjects();
+        break;
+      default:
+        this.renderAll();
+    }
+  }
+
+  renderAll(): void {
+    this.renderHeader();
+    this.renderStatus();
+    this.renderCheck();
+    this.renderJob();
+    this.renderTargets();
+    this.renderHistory();
+    this.updateButtons();
+  }
+
+  // ------------------------------------------------------------------ header and status
+
+  private renderHeader(): void {
+    this.header.textContent = '';
+    const title = el('h2', 'jp-deploy-title', 'Deploy');
+    this.header.appendChild(title);
+    const path = this.model.path;
+    const nb = el(
+      'div',
+      'jp-deploy-notebook',
+      path ? path : 'Open a notebook to check and deploy it.'
+    );
+    nb.title = path || '';
+    this.header.appendChild(nb);
+  }
+
+  private renderStatus(): void {
+    this.status.textContent = '';
+    const m = this.model;
+    if (m.phase === 'loading') {
+      this.status.appendChild(el('div', 'jp-deploy-muted', 'Connecting to the server…'));
+    } else if (m.phase === 'no-server' || m.phase === 'error') {
+      this.status.appendChild(this.errorBox(m.serverError!));
+      this.status.appendChild(button('Retry', 'jp-deploy-secondary', () => void m.init()));
+    } else if (m.broken.length) {
+      const box = el('details', 'jp-deploy-broken');
+      box.appendChild(el('summary', '', `${m.broken.length} plugin(s) failed to load`));
+      for (const b of m.broken) {
+        box.appendChild(el('div', 'jp-deploy-muted', `${b.name}: ${b.error}`));
+      }
+      this.status.appendChild(box);
+    }
+  }
+
+  private errorBox(err: DeployRequestError | { message: string; hint?: string; code?: string }) {
+    const box = el('div', 'jp-deploy-error');
+    box.setAttribute('role', 'alert');
+    box.appendChild(el('div', 'jp-deploy-error-message', err.message));
+    if (err.hint) {
+      box.appendChild(el('div', 'jp-deploy-error-hint', err.hint));
+    }
+    if (err.code) {
+      box.dataset.code = err.code;
+    }
+    return box;
+  }
+
+  private magicRow(line: string): HTMLElement {
+    const row = el('div', 'jp-deploy-magic');
+    const code = el('code', 'jp-deploy-magic-line', line);
+    row.appendChild(code);
+    row.appendChild(
+      button('Insert', 'jp-deploy-secondary jp-deploy-insert', () => this.host.insertLine(line),
+        `Insert "${line}" as a new cell below the active one`)
+    );
+    return row;
+  }
+
+  // ------------------------------------------------------------------------- check
+
+  private renderCheck(): void {
+    const s = this.checkSection;
+    s.textContent = '';
+    const state = this.model.current;
+    if (this.model.phase !== 'ready' || !state) {
+      s.hidden = true;
+      return;
+    }
+    s.hidden = false;
+    s.appendChild(el('h3', 'jp-deploy-heading', 'Repeatability'));
+    const run = button('Check repeatability', 'jp-deploy-primary jp-deploy-run-check', () => {
+      void this.model.check(() => this.host.save());
+    });
+    s.appendChild(run);
+    const job = state.check;
+    const active = state.active && state.active.action === 'check' ? state.active : null;
+    s.appendChild(this.magicRow(job?.magic || checkLine()));
+    if (active) {
+      s.appendChild(this.progress(active));
+      return;
+    }
+    if (!job) {
+      if (state.error && state.error.code !== 'job-running') {
+        s.appendChild(this.errorBox(state.error));
+      }
+      return;
+    }
+    if (job.state === 'failed' && job.error) {
+      s.appendChild(this.errorBox(job.error));
+      return;
+    }
+    if (job.state === 'cancelled') {
+      s.appendChild(el('div', 'jp-deploy-muted', 'The check was cancelled.'));
+      return;
+    }
+    const result = job.result || {};
+    const verdict = String(result.verdict || 'unknown');
+    const badge = el(
+      'div',
+      'jp-deploy-verdict ' + verdictClass(verdict),
+      VERDICT_TEXT[verdict] || verdict
+    );
+    badge.setAttribute('role', 'status');
+    badge.dataset.verdict = verdict;
+    s.appendChild(badge);
+    const meta = [];
+    if (result.cached) {
+      meta.push('from the cache (notebook unchanged)');
+    }
+    if (typeof result.duration === 'number') {
+      meta.push(`${result.duration.toFixed(1)} s`);
+    }
+    if (meta.length) {
+      s.appendChild(el('div', 'jp-deploy-muted', meta.join(' · ')));
+    }
+    const reasons: string[] = result.reasons || [];
+    if (reasons.length) {
+      const ul = el('ul', 'jp-deploy-reasons');
+      for (const r of reasons) {
+        ul.appendChild(el('li', '', r));
+      }
+      s.appendChild(ul);
+    }
+    const findings: IFinding[] = result.findings || [];
+    if (findings.length) {
+      s.appendChild(el('h4', 'jp-deploy-subheading', `Findings (${findings.length})`));
+      const list = el('ul', 'jp-deploy-findings');
+      for (const f of findings) {
+        list.appendChild(this.findingItem(f));
+      }
+      s.appendChild(list);
+    }
+  }
+
+  private findingItem(f: IFinding): HTMLElement {
+    const li = el('li', `jp-deploy-finding jp-deploy-sev-${f.severity || 'info'}`);
+    li.dataset.kind = f.kind;
+    const cell = findingCell(f);
+    const text = `${f.message}`;
+    if (cell !== null) {
+      const b = button(text, 'jp-deploy-finding-link', () => this.host.gotoCell(cell),
+        `Go to cell ${cell}: ${f.message}`);
+      b.dataset.cell = String(cell);
+      li.appendChild(b);
+    } else {
+      li.appendChild(el('div', 'jp-deploy-finding-text', text));
+    }
+    if (f.hint) {
+      li.appendChild(el('div', 'jp-deploy-help', f.hint));
+    }
+    if (hasDiff(f)) {
+      li.appendChild(
+        button('Show diff', 'jp-deploy-secondary jp-deploy-show-diff', () => this.host.openDiff(f),
+          'Show the saved and the clean output side by side')
+      );
+    }
+    return li;
+  }
+
+  private progress(job: IJob): HTMLElement {
+    const box = el('div', 'jp-deploy-progress');
+    const p = job.progress || { stage: '', done: 0, total: 0, message: '' };
+    const bar = el('progress', 'jp-deploy-progress-bar');
+    const frac = fraction(p.done, p.total);
+    bar.max = 1;
+    if (frac !== null) {
+      bar.value = frac;
+    } else {
+      bar.removeAttribute('value'); // indeterminate
+    }
+    bar.setAttribute(
+      'aria-label',
+      `${job.action} progress` + (p.total ? `: ${p.done} of ${p.total}` : '')
+    );
+    box.appendChild(bar);
+    const label = p.total ? `${p.stage}: ${p.done}/${p.total}` : p.stage;
+    box.appendChild(
+      el('div', 'jp-deploy-progress-text', `${label}${p.message ? ' — ' + p.message : ''}`)
+    );
+    if (job.id) {
+      box.appendChild(
+        button('Cancel', 'jp-deploy-secondary jp-deploy-cancel', () => void this.model.cancel())
+      );
+    }
+    return box;
+  }
+
+  // ------------------------------------------------------------------------ deploy job
+
+  private renderJob(): void {
+    const s = this.jobSection;
+    s.textContent = '';
+    const state = this.model.current;
+    if (this.model.phase !== 'ready' || !state) {
+      s.hidden = true;
+      return;
+    }
+    const active = state.active && state.active.action === 'deploy' ? state.active : null;
+    const job = active || state.deploy;
+    const err = state.error;
+    if (!job && !err) {
+      s.hidden = true;
+      return;
+    }
+    s.hidden = false;
+    if (err && (!job || err.code === 'job-running' || !active)) {
+      s.appendChild(this.errorBox(err));
+    }
+    if (!job) {
+      return;
+    }
+    s.appendChild(el('h3', 'jp-deploy-heading', `Deploy: ${job.target}`));
+    if (active) {
+      s.appendChild(this.progress(active));
+      return;
+    }
+    if (job.state === 'cancelled') {
+      s.appendChild(el('div', 'jp-deploy-muted', 'The deploy was cancelled.'));
+    } else if (job.state === 'failed' && job.error) {
+      s.appendChild(this.errorBox(job.error));
+      const findings = (job.error.details?.findings as IFinding[]) || [];
+      if (findings.length) {
+        const list = el('ul', 'jp-deploy-findings');
+        for (const f of findings) {
+          list.appendChild(this.findingItem(f));
+        }
+        s.appendChild(list);
+      }
+    }
+    const r = job.result;
+    if (r) {
+      const ok = r.status === 'ok';
+      const head = el('div', 'jp-deploy-verdict ' + (ok ? 'jp-deploy-ok' : 'jp-deploy-bad'),
+        ok ? 'Deployed' : 'Deployed, but a proof failed');
+      head.setAttribute('role', 'status');
+      s.appendChild(head);
+      if (r.summary) {
+        s.appendChild(el('div', 'jp-deploy-summary', r.summary));
+      }
+      const dl = el('dl', 'jp-deploy-result');
+      const add = (k: string, v: unknown) => {
+        if (v === null || v === undefined || v === '') {
+          return;
+        }
+        dl.appendChild(el('dt', '', k));
+        const dd = el('dd');
+        if (isLink(v)) {
+          const a = el('a', '', v);
+          a.href = v;
+          a.target = '_blank';
+          a.rel = 'noopener';
+          dd.appendChild(a);
+        } else {
+          dd.appendChild(el('code', '', String(v)));
+        }
+        dl.appendChild(dd);
+      };
+      add('Destination', r.destination);
+      add('Link', r.url);
+      add('Verdict', r.verdict + (r.forced ? ' (forced)' : ''));
+      s.appendChild(dl);
+      const proofs: IProof[] = r.proofs || [];
+      if (proofs.length) {
+        s.appendChild(el('h4', 'jp-deploy-subheading', 'Proofs'));
+        const ul = el('ul', 'jp-deploy-proofs');
+        for (const p of proofs) {
+          const li = el('li', p.ok ? 'jp-deploy-ok' : 'jp-deploy-bad');
+          li.appendChild(el('span', 'jp-deploy-proof-mark', p.ok ? '✓' : '✗'));
+          li.appendChild(el('span', 'jp-deploy-proof-name', p.name));
+          if (p.detail) {
+            li.appendChild(el('span', 'jp-deploy-muted', ' — ' + p.detail));
+          }
+          ul.appendChild(li);
+        }
+        s.appendChild(ul);
+      }
+    }
+    if (job.magic) {
+      s.appendChild(this.magicRow(job.magic));
+    }
+  }
+
+  // --------------------------------------------------------------------------- targets
+
+  private renderTargets(): void {
+    const s = this.targetsSection;
+    const m = this.model;
+    if (m.phase !== 'ready' || !m.current) {
+      s.hidden = true;
+      return;
+    }
+    s.hidden = false;
+    const key = m.targets.map(t => t.name + JSON.stringify(t.schema)).join('|');
+    if (key === this.cardsFor) {
+      this.refreshObjects();
+      return;
+    }
+    this.cardsFor = key;
+    s.textContent = '';
+    this.cards.clear();
+    s.appendChild(el('h3', 'jp-deploy-heading', 'Targets'));
+    if (!m.targets.length) {
+      s.appendChild(el('div', 'jp-deploy-muted', 'No targets are installed.'));
+    }
+    for (const t of m.targets) {
+      const card = this.card(t);
+      this.cards.set(t.name, card);
+      s.appendChild(card.node);
+    }
+    this.refreshObjects();
+  }
+
+  private card(target: ITarget): ICard {
+    const node = el('section', 'jp-deploy-card');
+    node.dataset.target = target.name;
+    const bodyId = `jp-deploy-card-${target.name}`;
+    const toggle = button('', 'jp-deploy-card-toggle', () => {
+      const open = toggle.getAttribute('aria-expanded') === 'true';
+      toggle.setAttribute('aria-expanded', String(!open));
+      body.hidden = open;
+    });
+    toggle.setAttribute('aria-expanded', 'false');
+    toggle.setAttribute('aria-controls', bodyId);
+    toggle.appendChild(el('span', 'jp-deploy-card-name', target.name));
+    toggle.appendChild(el('span', 'jp-deploy-card-desc', target.description));
+    node.appendChild(toggle);
+    const body = el('div', 'jp-deploy-card-body');
+    body.id = bodyId;
+    body.hidden = true;
+    const form = new SchemaForm(target.schema, {
+      objects: this.model.current?.objects || [],
+      id: target.name
+    });
+    body.appendChild(form.node);
+    const toRow = el('div', 'jp-deploy-field');
+    const toId = `${bodyId}-to`;
+    const toLabel = el('label', '', 'Destination (--to)');
+    toLabel.htmlFor = toId;
+    const to = el('input', 'jp-deploy-input');
+    to.id = toId;
+    to.type = 'text';
+    to.placeholder = target.default_backend
+      ? `default: ${target.default_backend}`
+      : 'a folder, URL, …';
+    toRow.appendChild(toLabel);
+    toRow.appendChild(to);
+    body.appendChild(toRow);
+    const forceRow = el('div', 'jp-deploy-field jp-deploy-field-inline');
+    const force = el('input', 'jp-deploy-input');
+    force.type = 'checkbox';
+    force.id = `${bodyId}-force`;
+    const forceLabel = el('label', '', 'Deploy even if not repeatable (--force)');
+    forceLabel.htmlFor = force.id;
+    forceRow.appendChild(force);
+    forceRow.appendChild(forceLabel);
+    body.appendChild(forceRow);
+    const magic = el('div', 'jp-deploy-magic-preview');
+    body.appendChild(magic);
+    const deployButton = button(`Deploy ${target.name}`, 'jp-deploy-primary jp-deploy-run-deploy',
+      () => {
+        if (!card.form.validate()) {
+          return;
+        }
+        void this.model.deploy(
+          target.name,
+          card.form.values(),
+          { to: to.value.trim() || null, force: force.checked },
+          () => this.host.save()
+        );
+      });
+    body.appendChild(deployButton);
+    node.appendChild(body);
+    const card: ICard = { target, node, form, to, force, magic, deployButton, body, toggle };
+    const refresh = () => this.renderPreview(card);
+    form.onChange = refresh;
+    to.addEventListener('input', refresh);
+    force.addEventListener('change', refresh);
+    refresh();
+    return card;
+  }
+
+  private renderPreview(card: ICard): void {
+    const line = magicLine(
+      card.target.name,
+      card.form.values(),
+      card.target.schema,
+      card.to.value.trim() || null,
+      card.force.checked
+    );
+    card.magic.textContent = '';
+    card.magic.appendChild(this.magicRow(line));
+  }
+
+  private refreshObjects(): void {
+    const objects = this.model.current?.objects || [];
+    for (const card of this.cards.values()) {
+      card.form.setObjects(objects);
+      this.renderPreview(card);
+    }
+  }
+
+  private updateButtons(): void {
+    const busy = !!this.model.current?.active;
+    for (const b of Array.from(
+      this.node.querySelectorAll<HTMLButtonElement>('.jp-deploy-run-check, .jp-deploy-run-deploy')
+    )) {
+      b.disabled = busy;
+    }
+  }
+
+  // --------------------------------------------------------------------------- history
+
+  private renderHistory(): void {
+    const s = this.historySection;
+    s.textContent = '';
+    const state = this.model.current;
+    if (this.model.phase !== 'ready' || !state) {
+      s.hidden = true;
+      return;
+    }
+    s.hidden = false;
+    s.appendChild(el('h3', 'jp-deploy-heading', 'History'));
+    if (!state.history.length) {
+      s.appendChild(el('div', 'jp-deploy-muted', 'Nothing deployed from this notebook yet.'));
+      return;
+    }
+    const ul = el('ul', 'jp-deploy-history-list');
+    for (const r of state.history.slice(0, 50)) {
+      ul.appendChild(this.historyItem(r));
+    }
+    s.appendChild(ul);
+  }
+
+  private historyItem(r: IHistoryRecord): HTMLElement {
+    const li = el('li', 'jp-deploy-record ' + (r.status === 'ok' ? 'jp-deploy-ok' : 'jp-deploy-bad'));
+    li.dataset.action = r.action;
+    const head = el('div', 'jp-deploy-record-head');
+    head.appendChild(el('span', 'jp-deploy-record-what',
+      r.action === 'deploy' ? `${r.target}` : 'check'));
+    head.appendChild(el('time', 'jp-deploy-muted', shortTime(r.time)));
+    li.appendChild(head);
+    const text = r.summary || r.destination || r.verdict || '';
+    if (text) {
+      li.appendChild(el('div', 'jp-deploy-record-summary', String(text)));
+    }
+    if (r.url && isLink(r.url)) {
+      const a = el('a', '', r.url);
+      a.href = r.url;
+      a.target = '_blank';
+      a.rel = 'noopener';
+      li.appendChild(a);
+    }
+    if (r.magic) {
+      li.appendChild(this.magicRow(String(r.magic)));
+    }
+    return li;
+  }
+}
