@@ -45,6 +45,7 @@ _PIP_NAMES = {
     "psycopg2": "psycopg2-binary", "serial": "pyserial", "usb": "pyusb", "zmq": "pyzmq",
 }  # fmt: skip
 _TOOL_DISTS = {"jupyter-deploy"}
+_IPYTHON_EXTENSIONS = {"autoreload", "storemagic"}  # found as IPython.extensions.<name>
 _INSTALL_MAGICS = {"pip", "conda", "mamba", "micromamba", "uv"}
 
 
@@ -209,7 +210,7 @@ def static_findings(nb, notebook_dir: Path, *, python: str | None = None, ignore
                 installs = True
             elif m.name == "load_ext":
                 mod = m.arg.strip().split(" ")[0]
-                if mod and not mod.startswith("-"):
+                if mod and not mod.startswith("-") and mod not in _IPYTHON_EXTENSIONS:
                     imports.append((mod.split(".")[0], index, m.line, f"%load_ext {mod}", installs))
         names.cell(index, code.tree, extra_binds, dynamic)
         for mod, line, shown in _walk_calls(code.tree, index, aliases, randoms, paths):

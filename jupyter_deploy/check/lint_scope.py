@@ -161,8 +161,8 @@ class NameFlow(ast.NodeVisitor):
         self.defined.add(name)
         self.cell_binds[self.index].setdefault(name, line)
 
-    def _bind(self, name, line, scope=None):
-        scope = self.scope if scope is None else scope
+    def _bind(self, name, line, scope=...):
+        scope = self.scope if scope is ... else scope
         if scope is None:
             self._bind_global(name, line)
         else:
