@@ -176,7 +176,42 @@ def prepare(nb, no_input: bool = False):
         enabled=True,
     )
     nb, _ = trp.preprocess(nb, {})
+    _plotly_to_html(nb)
     return nb
+
+
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
+
+
+def _plotly_to_html(nb) -> None:
+    """Give Plotly figures that carry only their JSON (the plotly_mimetype renderer) an HTML
+    rendering, with plotly.js embedded once, so the report shows them offline."""
+    first = True
+    for cell in nb.cells:
+        for out in cell.get("outputs", []) or []:
+            data = out.get("data") or {}
+            if PLOTLY_MIME not in data or "text/html" in data:
+                continue
+            fig = data[PLOTLY_MIME]
+            try:
+                import plotly.io as pio
+
+                html_text = pio.to_html(fig, full_html=False, include_plotlyjs=first,
+                                        validate=False)
+                first = False
+            except Exception:  # noqa: BLE001 - plotly missing or an odd figure: say so, don't fail
+                title = ""
+                try:
+                    title = fig.get("layout", {}).get("title", {})
+                    title = title.get("text", "") if isinstance(title, dict) else str(title)
+                except AttributeError:
+                    pass
+                html_text = (
+                    '<div class="jd-plotly-missing"><em>Plotly figure'
+                    + (f" &ldquo;{_e(title)}&rdquo;" if title else "")
+                    + " (install plotly where reports are built to render it here)</em></div>"
+                )
+            data["text/html"] = html_text
 
 
 def render_html(
