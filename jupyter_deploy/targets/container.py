@@ -1,0 +1,261 @@
+"""The ``container`` target: model + environment + HTTP API as a container build context.
+
+What is deployed is the model the notebook's clean re-run produced. The bundle is a complete
+build context (Dockerfile, requirements.txt, the model artefact, a FastAPI app, a batch entry
+point, a Kubernetes manifest, a README), every generated file with a provenance header. The
+``container-engine`` backend copies it to ``--out``, proves it in a fresh venv (always) and,
+with ``--build``, builds and runs the image and proves it again.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from pathlib import Path
+from typing import ClassVar
+
+from traitlets import Bool, Enum, Int, Unicode
+
+from ..errors import TargetError, UnsupportedModel, UsageError, VerificationFailed
+from .base import Bundle, DeployContext, Proof, Target
+
+LIVE_ROWS = 1000
+
+_SUMMARY = (
+    "The model, its exact environment and an HTTP API (FastAPI) as a container build context "
+    "(Dockerfile, requirements, artefact, batch entry point, Kubernetes manifest, README); "
+    "proven in a fresh venv, and with --build as a running image, to answer as the notebook."
+)
+
+
+class ContainerTarget(Target):
+    """A container build context for the model's HTTP API, built and proven."""
+
+    plugin_name: ClassVar[str] = "container"
+    default_backend: ClassVar[str] = "container-engine"
+    needs_object: ClassVar[bool] = True
+
+    var = Unicode(
+        "", help="The notebook variable holding the fitted model (e.g. clf).",
+    ).tag(config=True, option=True, cli_positional=True, required=True, object_kind="estimator")
+
+    name = Unicode(
+        "", help="Name of the service and image (letters, digits, '.', '_', '-'), e.g. churn.",
+    ).tag(config=True, option=True, required=True)
+
+    sample = Unicode(
+        "", help="A notebook variable with sample inputs (e.g. X_test): the API's input schema "
+        "and the predictions it must reproduce are taken from it.",
+    ).tag(config=True, option=True, object_kind="data")
+
+    out = Unicode(
+        "", help="Folder for the build context. Default: deployed/container/<name>/ next to "
+        "the notebook. Existing different files there are an error unless --overwrite.",
+    ).tag(config=True, option=True)
+
+    build = Bool(
+        False, help="Also build the image with podman or docker, run it and prove it answers "
+        "as the notebook.",
+    ).tag(config=True, option=True)
+
+    engine = Enum(
+        ["auto", "podman", "docker"], default_value="auto",
+        help="Container engine for --build: podman, docker, or auto (the first that works).",
+    ).tag(config=True, option=True)
+
+    push = Unicode(
+        "", help="After building, push the image to this REGISTRY/IMAGE:TAG (implies --build).",
+    ).tag(config=True, option=True)
+
+    base_image = Unicode(
+        "", help="Base image of the Dockerfile. Default: python:<the notebook's Python "
+        "major.minor>-slim; any Debian-like image with python3 and venv works.",
+    ).tag(config=True, option=True)
+
+    image = Unicode(
+        "", help="Tag of the built image. Default: localhost/<name>:<model version or content "
+        "hash>.",
+    ).tag(config=True, option=True, advanced=True)
+
+    port = Int(
+        0, help="Host port (on 127.0.0.1) the proof publishes the running image on; 0 picks "
+        "a free one.",
+    ).tag(config=True, option=True, advanced=True)
+
+    overwrite = Bool(
+        False, help="Replace files in --out that differ from the generated ones.",
+    ).tag(config=True, option=True)
+
+    parquet = Bool(
+        False, help="Add pyarrow so that the batch entry point reads and writes Parquet (a "
+        "bigger image); CSV works without it.",
+    ).tag(config=True, option=True, advanced=True)
+
+    max_body_mb = Int(
+        10, help="Request size limit of the API in MiB; larger requests get HTTP 413.",
+    ).tag(config=True, option=True, advanced=True)
+
+    @classmethod
+    def describe(cls) -> dict:
+        out = super().describe()
+        out["description"] = _SUMMARY
+        return out
+
+    # ------------------------------------------------------------------------------ checks
+
+    def out_dir(self, ctx: DeployContext) -> Path:
+        if self.out:
+            out = Path(self.out).expanduser()
+            if not out.is_absolute():
+                base = ctx.notebook.parent if ctx.notebook else Path.cwd()
+                out = (Path.cwd() / out) if not ctx.notebook else (base / out)
+            return out.resolve()
+        base = ctx.notebook.parent if ctx.notebook else Path.cwd()
+        return (base / "deployed" / "container" / self.name).resolve()
+
+    def validate(self, ctx: DeployContext) -> None:
+        from ..container.context import check_name
+        from ..container.engine import PortInUse, port_free
+
+        if not self.var:
+            raise UsageError("container needs the variable holding the model.",
+                             hint="e.g. %deploy container clf --name churn --sample X_test")
+        if not self.name:
+            raise UsageError("container needs --name.",
+                             hint="e.g. %deploy container clf --name churn")
+        check_name(self.name)
+        if not 0 <= self.port <= 65535:
+            raise UsageError(f"--port {self.port} is not a port number.",
+                             hint="Use 1-65535, or 0 to pick a free port.")
+        if self.max_body_mb < 1:
+            raise UsageError("--max-body-mb must be at least 1.", hint="e.g. --max-body-mb 10")
+        out = self.out_dir(ctx)
+        if out.exists() and not out.is_dir():
+            raise UsageError(f"--out {out} is a file, not a folder.", hint="Give a folder path.")
+        if (self.build or self.push) and self.port and not port_free(self.port):
+            raise PortInUse(
+                f"Port {self.port} on 127.0.0.1 is already in use, so the built image cannot be "
+                "proven there.",
+                hint="Pass another --port, or leave it out to pick a free one.",
+            )
+
+    def regenerate_command(self, ctx: DeployContext, out: Path) -> str:
+        nb = ctx.notebook
+        try:
+            nb_text = os.path.relpath(nb, out) if nb else "NOTEBOOK"
+        except ValueError:
+            nb_text = str(nb)
+        parts = ["jupyter", "deploy", "container", nb_text, "--var", self.var,
+                 "--name", self.name]
+        if self.sample:
+            parts += ["--sample", self.sample]
+        if self.base_image:
+            parts += ["--base-image", self.base_image]
+        if self.parquet:
+            parts.append("--parquet")
+        if self.max_body_mb != 10:
+            parts += ["--max-body-mb", str(self.max_body_mb)]
+        parts += ["--out", ".", "--overwrite"]
+        return "(in this folder) " + " ".join(shlex.quote(p) for p in parts)
+
+    # ------------------------------------------------------------------------------ build
+
+    def build(self, ctx: DeployContext) -> Bundle:
+        from ..container.context import ContextOptions, default_image, write_context
+        from ..model.artefact import write_artefact
+        from ..model.schema import as_2d, head
+        from ..model.standalone import compare_outputs, predict_outputs
+
+        self.validate(ctx)
+        reporter = ctx.reporter
+        model = ctx.objects.get(self.var)
+        pickled = ctx.objects.pickled(self.var)
+        sample = ctx.objects.get(self.sample) if self.sample else None
+        if not callable(getattr(model, "predict", None)):
+            raise UnsupportedModel(
+                f"{self.var} is a {type(model).__name__}, not a model with a predict method.",
+                hint="Give the variable that holds the fitted estimator (e.g. clf or pipe).",
+            )
+        proofs: list[Proof] = []
+        live_differs = False
+        live = ctx.objects.live(self.var)
+        if sample is not None and live is not None and live is not model:
+            reporter("build", 0, 3, f"comparing the live {self.var} with the clean run's")
+            rows = head(as_2d(sample), LIVE_ROWS)
+            try:
+                clean_out = predict_outputs(model, rows)
+            except Exception as exc:  # noqa: BLE001 - the user's model and sample
+                raise TargetError(
+                    f"The model cannot predict on the sample {self.sample}: "
+                    f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+                    hint="Pass as --sample data shaped like the training inputs (e.g. X_test).",
+                ) from exc
+            try:
+                diff = compare_outputs(clean_out, predict_outputs(live, rows))
+            except Exception as exc:  # noqa: BLE001 - the live object no longer predicts
+                diff = f"the live object fails to predict ({type(exc).__name__})"
+            if diff:
+                live_differs = True
+                if not ctx.force:
+                    raise VerificationFailed(
+                        f"The live {self.var} and the one the notebook's clean re-run produces "
+                        f"disagree on {self.sample}: {diff}. Nothing was deployed.",
+                        hint="The session has hidden state (cells run out of order, edited or "
+                        "deleted): restart and run all, or pass --force to deploy the clean "
+                        "run's model anyway (recorded as forced).",
+                        difference=diff,
+                    )
+                proofs.append(Proof("live-vs-clean", True,
+                                    f"differs, deployed with --force: {diff}", {"forced": True}))
+            else:
+                proofs.append(Proof("live-vs-clean", True,
+                                    f"live and clean {self.var} agree on {len(rows)} sample rows"))
+
+        bundle = ctx.new_bundle("container", "context")
+        art = bundle.path / "model"
+        art.mkdir()
+        reporter("build", 1, 3, f"writing the {self.name} model artefact")
+        forced = bool(ctx.force and (ctx.verdict == "not-repeatable" or live_differs))
+        meta = write_artefact(
+            model, art, name=self.name, sample=sample,
+            notebook=str(ctx.notebook) if ctx.notebook else None,
+            notebook_hash=ctx.notebook_hash, verdict=ctx.verdict, forced=forced,
+            pickled=pickled,
+        )
+        out = self.out_dir(ctx)
+        engine_name = self.engine if self.engine != "auto" else "podman"
+        image = self.image or default_image(self.name, meta)
+        opts = ContextOptions(
+            name=self.name,
+            base_image=self.base_image,
+            image=image,
+            engine=engine_name,
+            regenerate=self.regenerate_command(ctx, out),
+            notebook=os.path.relpath(ctx.notebook, out) if ctx.notebook else None,
+            notebook_hash=ctx.notebook_hash,
+            max_body_bytes=self.max_body_mb * 1024 * 1024,
+            parquet=self.parquet,
+        )
+        reporter("build", 2, 3, "writing the Dockerfile, API, batch entry point and manifests")
+        written = write_context(bundle.path, art, opts)
+        bundle.manifest["container"] = {
+            "name": self.name,
+            "var": self.var,
+            "sample": self.sample or None,
+            "out": str(out),
+            "build": bool(self.build or self.push),
+            "engine": self.engine,
+            "push": self.push or None,
+            "base_image": written["base_image"],
+            "base_image_given": bool(self.base_image),
+            "image": image,
+            "port": self.port,
+            "overwrite": bool(self.overwrite),
+            "content_sha256": meta.get("content_sha256"),
+            "model_class": meta.get("model_class"),
+            "requirements": meta.get("requirements"),
+            "files": written["files"],
+        }
+        reporter("build", 3, 3, f"{self.name}: build context with {len(written['files'])} files")
+        bundle.proofs.extend(proofs)
+        return bundle
