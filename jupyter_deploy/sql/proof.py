@@ -45,6 +45,24 @@ def sample_frame(model, sample, feature_names=None):
     return pd.DataFrame(arr, columns=names)
 
 
+def synthetic_sample(model, feature_names=None):
+    """One row of zeros when the user gives no sample (numeric inputs only)."""
+    import pandas as pd
+
+    from .compiler import feature_names_of
+    from .pipeline import numeric_inputs
+
+    names = feature_names_of(model, feature_names)
+    numeric = numeric_inputs(model, len(names))
+    if not all(numeric):
+        text = [n for n, isnum in zip(names, numeric) if not isnum]
+        raise UsageError(
+            f"The model reads text columns ({', '.join(text[:5])}), so the proof needs real rows.",
+            hint="Give --sample X_test (a notebook variable with rows the model predicts on).",
+        )
+    return pd.DataFrame([[0.0] * len(names)], columns=names)
+
+
 # ------------------------------------------------------------------------------- thresholds
 
 
