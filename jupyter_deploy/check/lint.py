@@ -68,6 +68,14 @@ def _source(cell) -> str:
 # ------------------------------------------------------------------------------ saved state
 
 
+def _deploy_only(src: str) -> bool:
+    lines = [ln.strip() for ln in src.splitlines() if ln.strip() and not ln.strip().startswith("#")]
+    return bool(lines) and all(
+        ln.startswith(("%deploy", "%%deploy", "%load_ext jupyter_deploy", "%reload_ext jupyter_deploy"))
+        for ln in lines
+    )
+
+
 def _order_findings(nb):
     out = []
     cells = list(nb.get("cells", []))
@@ -86,8 +94,8 @@ def _order_findings(nb):
             )
         if best is None or count > best[0]:
             best = (count, i)
-    # never-executed
-    nonempty = [(i, c) for i, c in code if _source(c).strip()]
+    # never-executed (cells made only of %deploy lines are meant to be run by hand)
+    nonempty = [(i, c) for i, c in code if _source(c).strip() and not _deploy_only(_source(c))]
     if nonempty and not counted:
         out.append(
             _finding(
@@ -343,10 +351,14 @@ def _package_findings(imports, notebook_dir, python, written):
             }.get(entry["local"], entry["local"])
             source = f" of {dist} {entry.get('version') or ''}".rstrip() if dist else ""
             origin = f" ({entry['origin']})" if entry.get("origin") else ""
+            if entry["local"] == "vcs":
+                why = "it installs elsewhere only while that repository and commit stay reachable"
+            else:
+                why = "it cannot be installed elsewhere as is"
             out.append(
                 _finding(
                     "local-package", cell, line,
-                    f"`{mod}` comes from {what}{source}{origin}: it cannot be installed elsewhere as is",
+                    f"`{mod}` comes from {what}{source}{origin}: {why}",
                     "Publish it to a package index (or a wheel next to the notebook) and pin that "
                     "version, or copy the module next to the notebook.",
                 )

@@ -133,6 +133,10 @@ class RandomRule:
 
     def on_call(self, call, cell):
         q = self.aliases.qualname(call.func) or ""
+        if not q and not (isinstance(call.func, ast.Attribute) and call.func.attr == "sample") and not (
+            isinstance(call.func, ast.Name) and _SEED_WORDS.search(call.func.id)
+        ) and not (isinstance(call.func, ast.Attribute) and _SEED_WORDS.search(call.func.attr)):
+            return  # not something the notebook imported: nothing to say
         shown = self.aliases.shown(call.func)
         last = q.rsplit(".", 1)[-1] if q else (call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", ""))
         # Seeds first.
@@ -225,8 +229,9 @@ class RandomRule:
             if k is not None and _const(k.value) is False:
                 random = False
         if random:
+            named = shown if shown.rsplit(".", 1)[-1] == last else f"{shown} ({last})"
             self.report(
-                cell, call.lineno, f"`{shown}(...)` has no random_state, so each run differs",
+                cell, call.lineno, f"`{named}(...)` has no random_state, so each run differs",
                 f"Pass random_state=42 to {last}.",
             )
 

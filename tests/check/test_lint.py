@@ -270,7 +270,7 @@ def test_unseeded_numpy_random_stdlib_and_sklearn(tmp_path):
     got = [(f["cell"], f["line"]) for f in of(fs, "unseeded-random")]
     assert got == [(1, 1), (1, 2), (1, 3), (1, 4), (2, 3), (2, 4), (2, 5), (3, 2)]
     msgs = " ".join(f["message"] for f in of(fs, "unseeded-random"))
-    for name in ("np.random.randn", "permutation", "np.random.default_rng", "rnd.choice", "RF(", "KFold(", "train_test_split(", "LogisticRegression("):
+    for name in ("np.random.randn", "permutation", "np.random.default_rng", "rnd.choice", "RF (RandomForestClassifier)(", "KFold(", "train_test_split(", "LogisticRegression("):
         assert name in msgs
 
 
@@ -462,3 +462,9 @@ def test_five_hundred_cells_lint_in_under_a_second(tmp_path):
     spent = time.process_time() - start
     assert fs == []
     assert spent < 1.0, f"500 cells took {spent:.2f} s of CPU"
+
+
+def test_deploy_cells_left_unrun_are_not_never_executed(tmp_path):
+    fs = lint(tmp_path, ("%load_ext jupyter_deploy", 1), ("x = 1", 2), ("%deploy check", None),
+              ("# hand-run\n%deploy model clf --name churn", None), ("y = 2", None))
+    assert [f["cell"] for f in of(fs, "never-executed")] == [4]
