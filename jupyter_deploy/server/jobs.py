@@ -179,9 +179,16 @@ class JobManager:
             target = body.get("target")
             if not isinstance(target, str) or not target:
                 raise UsageError("A deploy needs a target.", hint="For example \"model\" or \"report\".")
-            from .. import api
+            from .. import api, plugins
 
-            magic = api.magic_line(target, options, to or None)  # raises UnknownPlugin (404)
+            cls = plugins.target_class(target)  # raises UnknownPlugin (404), BrokenPlugin (500)
+            unknown = sorted(set(options) - set(cls.option_names()))
+            if unknown:
+                raise UsageError(
+                    f"Unknown option(s) for {target}: {', '.join(unknown)}.",
+                    hint=f"Its options are: {', '.join(cls.option_names())}.",
+                )
+            magic = api.magic_line(target, options, to or None)
             if spec.get("force"):
                 magic += " --force"
         else:

@@ -92,7 +92,7 @@ async def test_deploy_error_comes_back_with_code_message_and_hint(jp_fetch, tiny
         pytest.skip("the model target is not there yet")
     job = await fetch_json(jp_fetch, "jupyter-deploy", "jobs", method="POST",
                            body={"action": "deploy", "path": "work/tiny.ipynb", "target": "model",
-                                 "options": {"variable": "nope"}}, expect=202)
+                                 "options": {"var": "nope", "name": "m"}}, expect=202)
     assert job["magic"].startswith("%deploy model")
     job, _ = await wait_job(jp_fetch, job["id"])
     assert job["state"] == "failed"

@@ -227,6 +227,8 @@ async def test_missing_notebook_is_404(jp_fetch):
         ({"action": "deploy", "path": "work/tiny.ipynb", "target": "nosuch"}, "unknown-plugin",
          404, "nosuch"),
         ({"action": "check", "path": "work"}, "notebook-invalid", 422, "folder"),
+        ({"action": "deploy", "path": "work/tiny.ipynb", "target": "model",
+          "options": {"varr": "clf"}}, "usage", 400, "Unknown option(s) for model: varr"),
     ],
 )
 async def test_bad_job_requests(jp_fetch, tiny_notebook, body, code, status, words):
