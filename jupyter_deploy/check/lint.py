@@ -68,6 +68,12 @@ def _source(cell) -> str:
 # ------------------------------------------------------------------------------ saved state
 
 
+def _is_python(nb) -> bool:
+    meta = nb.get("metadata") or {}
+    lang = (meta.get("kernelspec") or {}).get("language") or (meta.get("language_info") or {}).get("name")
+    return not lang or str(lang).lower() in ("python", "python3", "ipython", "python2")
+
+
 def _deploy_only(src: str) -> bool:
     lines = [ln.strip() for ln in src.splitlines() if ln.strip() and not ln.strip().startswith("#")]
     return bool(lines) and all(
@@ -182,6 +188,10 @@ def static_findings(nb, notebook_dir: Path, *, python: str | None = None, ignore
 
         return report
 
+    if not _is_python(nb):
+        # Another language: only what the saved notebook itself says applies.
+        return [f for f in findings if f["kind"] not in ignore]
+
     aliases = Aliases()
     randoms = RandomRule(aliases, reporter("unseeded-random"))
     clocks = ClockRule(aliases, reporter("wall-clock"))
@@ -246,6 +256,12 @@ def static_findings(nb, notebook_dir: Path, *, python: str | None = None, ignore
     return findings
 
 
+def _is_type_checking(test) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
 def _walk_calls(tree, index, aliases, randoms, paths):
     """Visit calls and assignments in source order, keeping import aliases up to date.
 
@@ -271,6 +287,12 @@ def _walk_calls(tree, index, aliases, randoms, paths):
                 randoms.pandas = randoms.pandas or top == "pandas"
                 if not guarded:
                     imports.append((top, node.lineno, f"from {node.module} import ..."))
+            return
+        if isinstance(node, ast.If) and _is_type_checking(node.test):
+            for stmt in node.body:
+                visit(stmt, True)
+            for stmt in node.orelse:
+                visit(stmt, guarded)
             return
         if isinstance(node, try_types):
             inner = guarded or _guarded_by_import_error(node.handlers)

@@ -213,7 +213,8 @@ class RandomRule:
     def _sklearn(self, call, cell, last, shown):
         if "numpy" in self.seeded:
             return  # random_state=None draws from numpy's global generator, which is seeded
-        if _kw(call, "random_state") is not None or _has_star_kwargs(call):
+        given = _kw(call, "random_state")
+        if _has_star_kwargs(call) or (given is not None and _const(given.value) is not None):
             return
         random = last in _SK_ALWAYS
         if last in _SK_WHEN:
@@ -401,7 +402,20 @@ _ROUTE_METHODS = {
 _PATHISH_KW = {"sep", "delimiter", "lineterminator", "url", "endpoint", "route", "prefix", "suffix", "base_url", "root_path", "api_url"}
 
 
-def path_problem(text: str, notebook_dir: str):
+_FS_ROOTS = {
+    "home", "Users", "data", "mnt", "media", "opt", "srv", "var", "usr", "etc", "root", "workspace",
+    "content", "kaggle", "scratch", "net", "nfs", "shared", "lustre", "gpfs", "dbfs", "Volumes",
+    "storage", "work", "project", "projects", "datasets", "export", "gs", "lib", "bin", "private",
+}  # fmt: skip
+_FILE_FUNCS = re.compile(
+    r"^(open|Path|PurePath|PosixPath|listdir|scandir|walk|glob|iglob|exists|isfile|isdir|makedirs|"
+    r"mkdir|chdir|abspath|realpath|expanduser|connect|imread|imwrite|savefig|ZipFile|TarFile|"
+    r"open_dataset|File|load|loadtxt|save|savetxt|savez|dump|copy|copyfile|move|rmtree|"
+    r"read_\w+|to_\w+|load_\w+|save_\w+|from_\w+)$"
+)
+
+
+def path_problem(text: str, notebook_dir: str, fileish: bool = False):
     """Why ``text`` is a path outside the notebook's folder, or None if it is not (or not one)."""
     if not text or len(text) > 400 or any(c in _BAD_CHARS for c in text):
         return None
@@ -420,8 +434,8 @@ def path_problem(text: str, notebook_dir: str):
             return None
         if spaced and not _has_ext(text):
             return None
-        if len(parts) == 1 and not _has_ext(text):
-            return None  # "/api", "/predict": a route, not a file
+        if not _has_ext(text) and not (fileish or parts[0] in _FS_ROOTS):
+            return None  # "/api/v1/predict": a route more likely than a folder
         if any(p.startswith("{") and p.endswith("}") for p in parts[:1]):
             return None
         real = os.path.normpath(text)
@@ -449,7 +463,7 @@ class PathRule:
         self.report = report
         self.notebook_dir = str(notebook_dir)
 
-    def _check(self, node, cell):
+    def _check(self, node, cell, fileish=False):
         text = None
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             text = node.value
@@ -460,11 +474,11 @@ class PathRule:
                 if "/" not in text.strip("/") and not _WINDOWS.match(text) and not text.startswith("~"):
                     return  # f"/{x}": too little to tell
         elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
-            self._check(node.left, cell)  # Path("/data") / "x.csv"
+            self._check(node.left, cell, True)  # Path("/data") / "x.csv"
             return
         if text is None:
             return
-        why = path_problem(text, self.notebook_dir)
+        why = path_problem(text, self.notebook_dir, fileish)
         if why:
             self.report(
                 cell, node.lineno, f"`{text}` is {why}, outside the notebook's folder",
@@ -480,11 +494,14 @@ class PathRule:
         q = self.aliases.qualname(call.func) or ""
         if q.startswith(("re.", "requests.", "httpx.", "urllib.", "fastapi.", "flask.")):
             return
+        f = call.func
+        fname = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", "")
+        fileish = bool(_FILE_FUNCS.match(fname or ""))
         for arg in call.args:
-            self._check(arg, cell)
+            self._check(arg, cell, fileish)
         for k in call.keywords:
             if k.arg not in _PATHISH_KW:
-                self._check(k.value, cell)
+                self._check(k.value, cell, fileish or k.arg in ("path", "filepath", "filename", "file", "fname", "path_or_buf", "dir", "directory", "root"))
 
     def on_assign(self, value, cell):
         self._check(value, cell)

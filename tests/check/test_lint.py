@@ -468,3 +468,32 @@ def test_deploy_cells_left_unrun_are_not_never_executed(tmp_path):
     fs = lint(tmp_path, ("%load_ext jupyter_deploy", 1), ("x = 1", 2), ("%deploy check", None),
               ("# hand-run\n%deploy model clf --name churn", None), ("y = 2", None))
     assert [f["cell"] for f in of(fs, "never-executed")] == [4]
+
+
+def test_explicit_random_state_none_is_unseeded(tmp_path):
+    fs = lint(tmp_path, "from sklearn.cluster import KMeans\nkm = KMeans(3, random_state=None)")
+    f = one(fs, "unseeded-random")
+    assert (f["cell"], f["line"]) == (0, 2) and "KMeans" in f["message"]
+
+
+def test_type_checking_imports_are_not_required(tmp_path):
+    fs = lint(tmp_path, "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import no_such_mod_xyz\nelse:\n    import no_such_other_xyz")
+    f = one(fs, "missing-package")
+    assert (f["cell"], f["line"]) == (0, 5) and "no_such_other_xyz" in f["message"]
+
+
+def test_route_like_strings_versus_folders(tmp_path):
+    fs = lint(
+        tmp_path,
+        "import os\nENDPOINT = '/api/v1/predict'\nos.chdir('/opt/app')\nfiles = os.listdir('/srv/in')\n"
+        "ROOT = '/home/alice/data'\nhealth = '/healthz'",
+    )
+    got = [(f["line"], f["message"].split("`")[1]) for f in of(fs, "absolute-path")]
+    assert got == [(3, "/opt/app"), (4, "/srv/in"), (5, "/home/alice/data")]
+
+
+def test_other_languages_get_only_saved_state_findings(tmp_path):
+    nb = notebook(("library(dplyr)\nx <- read.csv('/data/x.csv')", 2), ("print(x)", 1))
+    nb.metadata["kernelspec"] = {"name": "ir", "display_name": "R", "language": "R"}
+    fs = static_findings(nb, tmp_path)
+    assert [f["kind"] for f in fs] == ["out-of-order"]
