@@ -202,6 +202,20 @@ class CleanRun:
         self.label = label
 
     def execute(self) -> RunResult:
+        """Run the notebook; a kernel that dies before answering is started once more (a port
+        taken between jupyter_client choosing it and the kernel binding it kills the kernel)."""
+        try:
+            return self._execute()
+        except KernelError as exc:
+            if "before replying" not in exc.message:
+                raise
+            self.reporter(self.label, 0, len(self.nb.cells), "the kernel died at start-up; retrying once")
+            for cell in self.nb.cells:
+                if cell.get("cell_type") == "code":
+                    cell.outputs = []
+            return self._execute()
+
+    def _execute(self) -> RunResult:
         from nbclient import NotebookClient
         from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
@@ -290,8 +304,15 @@ class CleanRun:
         except RuntimeError as exc:
             # nbclient raises RuntimeError for a kernel that fails to start
             if result.cells_run == 0 and not result.findings:
+                said = ""
+                if self.kernel_log and os.path.exists(self.kernel_log):
+                    tail = [
+                        ln for ln in open(self.kernel_log, errors="replace").read().splitlines()
+                        if ln.strip() and "without encryption" not in ln
+                    ][-1:]
+                    said = f" (it said: {tail[0].strip()[:200]})" if tail else ""
                 raise KernelError(
-                    f"The {self.kernel_name!r} kernel failed to start: {exc}",
+                    f"The {self.kernel_name!r} kernel failed to start: {exc}{said}",
                     hint="Check that the kernel's environment is installed and works: "
                     f"jupyter console --kernel {self.kernel_name}",
                 ) from exc
