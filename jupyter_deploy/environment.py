@@ -169,6 +169,8 @@ class _Dist:
         return reqs
 
     def top_levels(self):
+        """Top-level import names, plus ``a.b`` for what sits one level below (which tells the
+        distributions sharing a namespace package such as ``google`` apart)."""
         names = set()
         text = _read(os.path.join(self.folder, "top_level.txt"))
         if text:
@@ -189,6 +191,10 @@ class _Dist:
                 continue
             if first.isidentifier():
                 names.add(first)
+                if sep:
+                    second = path.split("/")[1].split(".")[0]
+                    if second.isidentifier() and second != "__init__":
+                        names.add(first + "." + second)
         return names
 
     def direct_url(self):
@@ -277,7 +283,8 @@ class _Env:
 
 
 def _find(module):
-    """(found, origin) of a top-level module in this interpreter, without importing it."""
+    """(found, origin) of a module in this interpreter, without importing it (a dotted name
+    imports its parent: only ever asked for below a namespace package, which runs no code)."""
     import importlib.util
 
     try:
@@ -295,29 +302,55 @@ def _find(module):
     return True, origin
 
 
+def _is_namespace(origin, top):
+    return origin is not None and os.path.isdir(origin) and not os.path.exists(
+        os.path.join(origin, "__init__.py")
+    )
+
+
 def _probe_here(modules, env, stdlib):
     out = {}
     for module in modules:
         top = module.split(".")[0]
-        if top in out:
-            continue
-        found, origin = _find(top)
-        entry = {"found": found, "distribution": None, "version": None, "local": None, "origin": None}
-        if found and top not in stdlib and top not in sys.builtin_module_names:
-            key = env.dist_for(top, origin)
-            if key is not None:
-                entry["distribution"] = env.name(key)
-                entry["version"] = env.version(key)
-                kind = _local_kind(env.direct(key))
-                if kind in ("editable", "path", "vcs"):
-                    entry["local"] = kind
-                    entry["origin"] = str(env.direct(key).get("url"))
-            else:
-                # Importable but installed by no distribution: a folder on sys.path.
-                entry["local"] = "path"
-                entry["origin"] = origin
-        out[top] = entry
+        if top not in out:
+            out[top] = _probe_one(top, env, stdlib)
+        parts = module.split(".")
+        if len(parts) > 1 and out[top]["found"] and out[top].get("_namespace"):
+            sub = ".".join(parts[:2])
+            if sub not in out:
+                out[sub] = _probe_one(sub, env, stdlib)
+                if out[sub]["found"] and out[top]["distribution"] is None:
+                    out[top].update({k: out[sub][k] for k in ("distribution", "version", "local", "origin")})
+    for entry in out.values():
+        entry.pop("_namespace", None)
     return out
+
+
+def _probe_one(name, env, stdlib):
+    top = name.split(".")[0]
+    found, origin = _find(name)
+    entry = {"found": found, "distribution": None, "version": None, "local": None, "origin": None}
+    if not found or top in stdlib or top in sys.builtin_module_names:
+        return entry
+    if name == top and _is_namespace(origin, top):
+        # A namespace package (google, azure...) that several distributions may share: which
+        # one is meant shows one level below.
+        entry["_namespace"] = True
+        if len(env.by_module.get(top, [])) != 1:
+            return entry
+    key = env.dist_for(name, origin)
+    if key is not None:
+        entry["distribution"] = env.name(key)
+        entry["version"] = env.version(key)
+        kind = _local_kind(env.direct(key))
+        if kind in ("editable", "path", "vcs"):
+            entry["local"] = kind
+            entry["origin"] = str(env.direct(key).get("url"))
+    else:
+        # Importable but installed by no distribution: a folder on sys.path.
+        entry["local"] = "path"
+        entry["origin"] = origin
+    return entry
 
 
 def _requirement_parser():
@@ -566,6 +599,10 @@ def probe(modules, python: str | None = None) -> dict[str, dict]:
     ``"editable"``, ``"path"`` (a local folder or file, or a folder on ``sys.path`` that no
     distribution installed) or ``"vcs"``; ``origin`` is then the URL or path it came from.
     Standard library modules are found with ``distribution`` None. Nothing is imported.
+
+    A top-level namespace package shared by several distributions (``google``, ``azure``) is
+    resolved one level below when a dotted name is given: ``probe(["google.protobuf"])`` answers
+    for ``google`` (from the first such name) and for ``google.protobuf``.
     """
     return _answer(modules, python, requirements=False)["probe"]
 

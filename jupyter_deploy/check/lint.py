@@ -229,10 +229,10 @@ def static_findings(nb, notebook_dir: Path, *, python: str | None = None, ignore
             elif m.name == "load_ext":
                 mod = m.arg.strip().split(" ")[0]
                 if mod and not mod.startswith("-") and mod not in _IPYTHON_EXTENSIONS:
-                    imports.append((mod.split(".")[0], index, m.line, f"%load_ext {mod}", installs))
+                    imports.append((mod.split(".")[0], index, m.line, f"%load_ext {mod}", installs, mod))
         names.cell(index, code.tree, extra_binds, dynamic)
-        for mod, line, shown in _walk_calls(code.tree, index, aliases, randoms, paths):
-            imports.append((mod, index, line, shown, installs))
+        for mod, line, shown, full in _walk_calls(code.tree, index, aliases, randoms, paths):
+            imports.append((mod, index, line, shown, installs, full))
         stmts = code.tree.body
         clocks.on_statements(stmts, index, not code.last_suppressed)
 
@@ -265,7 +265,7 @@ def _is_type_checking(test) -> bool:
 def _walk_calls(tree, index, aliases, randoms, paths):
     """Visit calls and assignments in source order, keeping import aliases up to date.
 
-    Returns the imports ``[(top-level module, line, shown)]`` that are not guarded by an
+    Returns the imports ``[(top-level module, line, shown, dotted module)]`` that are not guarded by an
     ``except ImportError`` (nor ``ModuleNotFoundError``, ``Exception`` or a bare ``except``).
     """
     imports = []
@@ -278,7 +278,7 @@ def _walk_calls(tree, index, aliases, randoms, paths):
                 top = a.name.split(".")[0]
                 randoms.pandas = randoms.pandas or top == "pandas"
                 if not guarded:
-                    imports.append((top, node.lineno, f"import {a.name}"))
+                    imports.append((top, node.lineno, f"import {a.name}", a.name))
             return
         if isinstance(node, ast.ImportFrom):
             aliases.add_import(node)
@@ -286,7 +286,7 @@ def _walk_calls(tree, index, aliases, randoms, paths):
                 top = node.module.split(".")[0]
                 randoms.pandas = randoms.pandas or top == "pandas"
                 if not guarded:
-                    imports.append((top, node.lineno, f"from {node.module} import ..."))
+                    imports.append((top, node.lineno, f"from {node.module} import ...", node.module))
             return
         if isinstance(node, ast.If) and _is_type_checking(node.test):
             for stmt in node.body:
@@ -326,7 +326,7 @@ def _walk_calls(tree, index, aliases, randoms, paths):
             if name in ("import_module", "__import__") and node.args and not guarded:
                 a = node.args[0]
                 if isinstance(a, ast.Constant) and isinstance(a.value, str) and not a.value.startswith("."):
-                    imports.append((a.value.split(".")[0], node.lineno, f"{name}({a.value!r})"))
+                    imports.append((a.value.split(".")[0], node.lineno, f"{name}({a.value!r})", a.value))
         for child in ast.iter_child_nodes(node):
             visit(child, guarded)
 
@@ -338,15 +338,15 @@ def _package_findings(imports, notebook_dir, python, written):
     from .. import environment
 
     wanted = []
-    for mod, *_ in imports:
-        if mod not in wanted and not _local_module(mod, notebook_dir, written):
-            wanted.append(mod)
+    for mod, *_, full in imports:
+        if full not in wanted and not _local_module(mod, notebook_dir, written):
+            wanted.append(full)
     if not wanted:
         return []
     probed = environment.probe(wanted, python=python)
     out = []
     reported = set()
-    for mod, cell, line, shown, after_install in imports:
+    for mod, cell, line, shown, after_install, _full in imports:
         if mod in reported or mod not in probed:
             continue
         entry = probed[mod]

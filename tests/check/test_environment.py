@@ -255,3 +255,22 @@ def test_module_is_light_to_import():
         check=True, capture_output=True, text=True,
     ).stdout.strip()
     assert out == "[]"
+
+
+def test_namespace_packages_resolve_one_level_below(tmp_path, monkeypatch):
+    site = tmp_path / "site"
+    for dist, sub in (("nsx-one", "one"), ("nsx-two", "two")):
+        info = site / f"{dist.replace('-', '_')}-1.{len(sub)}.dist-info"
+        (site / "nsx" / sub).mkdir(parents=True)
+        (site / "nsx" / sub / "__init__.py").write_text("")
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.{len(sub)}\n\n")
+        (info / "RECORD").write_text(f"nsx/{sub}/__init__.py,,\n{info.name}/RECORD,,\n")
+    monkeypatch.syspath_prepend(str(site))
+    got = environment.probe(["nsx.two"])
+    assert got["nsx"]["found"] and got["nsx"]["distribution"] == "nsx-two"
+    assert got["nsx.two"]["distribution"] == "nsx-two" and got["nsx.two"]["local"] is None
+    assert environment.probe(["nsx"])["nsx"] == {
+        "found": True, "distribution": None, "version": None, "local": None, "origin": None}
+    assert environment.requirements_for_modules(["nsx.one", "nsx.two"]) == ["nsx-one==1.3", "nsx-two==1.3"]
+    assert "nsx.one" not in sys.modules
