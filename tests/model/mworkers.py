@@ -26,3 +26,26 @@ def publish_one(args):
         write_artefact(model, Path(tmp), name=name, sample=X[:5])
         res = open_registry(registry_url).publish(Path(tmp), name=name)
     return res["version"], c
+
+
+def publish_dir(args):
+    """Publish an already written artefact folder (children stay light: no scikit-learn)."""
+    registry_url, name, folder, c = args
+    from jupyter_deploy.model.registry import open_registry
+
+    res = open_registry(registry_url).publish(Path(folder), name=name)
+    return res["version"], c
+
+
+def publish_dir_together(args, barrier, results):
+    """Import first, wait for all writers at the barrier, then publish at the same moment."""
+    from jupyter_deploy.model import artefact, card, signing  # noqa: F401
+    from jupyter_deploy.model.registry import open_registry
+
+    reg = open_registry(args[0])
+    barrier.wait(timeout=300)
+    try:
+        results.put(publish_dir(args))
+    except Exception as exc:  # noqa: BLE001 - reported to the test
+        results.put(("error", repr(exc)))
+    del reg
