@@ -485,6 +485,7 @@ def _main():
 _EXE_CACHE = {}
 _ENV_CACHE = {}  # fingerprint -> _Env  (in-process only)
 _FP_CACHE = {}  # (python, dirs and mtimes) -> fingerprint
+_ANSWER_CACHE = {}  # (python, fingerprint, request) -> answer of another interpreter
 
 
 def _resolve_python(python):
@@ -574,16 +575,21 @@ def _answer(modules, python, *, requirements, closure=True, exclude=DEFAULT_EXCL
         if not requirements:
             return {"probe": _probe_here(modules, env, _stdlib_names())}
         return _collect(modules, True, closure, exclude, env)
-    return _run(
-        exe,
-        {
-            "op": "collect",
-            "modules": modules,
-            "requirements": requirements,
-            "closure": closure,
-            "exclude": sorted(exclude),
-        },
-    )
+    request = {
+        "op": "collect",
+        "modules": modules,
+        "requirements": requirements,
+        "closure": closure,
+        "exclude": sorted(exclude),
+    }
+    key = (exe, fingerprint(exe), json.dumps(request, sort_keys=True))
+    answer = _ANSWER_CACHE.get(key)
+    if answer is None:
+        answer = _run(exe, request)
+        if len(_ANSWER_CACHE) > 32:
+            _ANSWER_CACHE.clear()
+        _ANSWER_CACHE[key] = answer
+    return json.loads(json.dumps(answer))  # a copy the caller may change
 
 
 # ------------------------------------------------------------------------------------------
