@@ -269,8 +269,9 @@ class DeployPanel(W.VBox):
         )
 
         # --- the equivalent line
-        self.magic = W.Text(value="", disabled=True, description="%deploy line",
-                            style={"description_width": "10em"}, layout=W.Layout(width="auto", min_width="30em", flex="1"))
+        # Read-only; one click selects the whole line (a disabled Text cannot be selected).
+        self.magic_text = ""
+        self.magic = W.HTML("", layout=W.Layout(flex="1", min_width="24em"))
         self.copy_button = W.Button(description="Copy to a new cell", icon="clipboard",
                                     tooltip="Put this %deploy line in a new cell below")
         self.form_error = W.HTML("")
@@ -307,7 +308,8 @@ class DeployPanel(W.VBox):
             self.to_text,
             self.force_box,
             self.broken_note,
-            W.HBox([self.magic, self.copy_button]),
+            W.HBox([W.HTML("<span style='display:inline-block;width:10em;text-align:right;"
+                           "padding-right:8px'>%deploy line</span>"), self.magic, self.copy_button]),
             self.form_error,
             self.deploy_button,
             self.status,
@@ -387,12 +389,20 @@ class DeployPanel(W.VBox):
             text += " --notebook " + shlex.quote(self.notebook_text.value.strip())
         return text
 
+    def _show_line(self, text: str) -> None:
+        self.magic_text = text
+        self.magic.value = (
+            "" if not text else
+            "<code style='user-select:all;white-space:pre-wrap;padding:2px 4px;"
+            f"border:1px solid #d0d7de;border-radius:3px' title='click to select'>{html.escape(text)}</code>"
+        )
+
     def update_line(self) -> None:
         if not self.target:
-            self.magic.value = ""
+            self._show_line("")
             return
         try:
-            self.magic.value = self.line()
+            self._show_line(self.line())
             missing = self._missing(self.options())
             self.form_error.value = (
                 "" if not missing else
@@ -403,8 +413,14 @@ class DeployPanel(W.VBox):
 
     def copy_line(self) -> None:
         """Put the equivalent ``%deploy`` line into a new cell (a payload in classic and Lab)."""
-        if self.shell is not None and self.magic.value:
-            self.shell.set_next_input(self.magic.value, replace=False)
+        if self.shell is None or not self.magic_text:
+            return
+        self.shell.set_next_input(self.magic_text, replace=False)
+        # In a kernel the new cell arrives with the reply to the next execution (a payload).
+        self.status.value = (
+            f"<small style='color:{GREY}'>The line goes into a new cell when the next cell runs "
+            "(or click the line to select it and copy it).</small>"
+        )
 
     # --------------------------------------------------------------------------- jobs
 

@@ -1,0 +1,374 @@
+"""The %deploy ipywidgets panel: real ipywidgets objects, a real IPython shell, real kernels."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from jdtest import file_digest, need
+
+pytestmark = pytest.mark.kernel
+
+
+def make_panel(shell, monkeypatch, notebook=None):
+    from jupyter_deploy.widget import DeployPanel
+
+    if notebook is None:
+        monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    else:
+        monkeypatch.setenv("JPY_SESSION_NAME", str(notebook))
+    return DeployPanel.for_shell(shell)
+
+
+def texts(html_value: str) -> str:
+    import re
+
+    return re.sub(r"<[^>]+>", " ", html_value)
+
+
+# ------------------------------------------------------------------------------ the form
+
+
+def test_object_pickers_offer_exactly_the_live_estimators_and_data(session_objects, monkeypatch,
+                                                                    echo_plugins, make_notebook):
+    import ipywidgets as W
+
+    nb = make_notebook(["x = 1"], execute=False)
+    panel = make_panel(session_objects, monkeypatch, nb)
+    assert isinstance(panel, W.VBox)
+    panel.target_picker.value = "echo"
+    var, sample = panel.fields["var"], panel.fields["sample"]
+    assert isinstance(var.widget, W.Dropdown) and isinstance(sample.widget, W.Dropdown)
+    assert var.choices == ["clf", "pipe", "scaler"]
+    assert sample.choices == ["X", "arr", "y"]
+    # the required estimator picks the first name; the optional data field starts empty
+    assert var.widget.value == "clf" and sample.widget.value == ""
+    # a variable defined after the panel was shown appears on refresh
+    from sklearn.tree import DecisionTreeClassifier
+
+    session_objects.user_ns["tree"] = DecisionTreeClassifier().fit([[0], [1]], [0, 1])
+    panel.refresh_button.click()
+    assert panel.fields["var"].choices == ["clf", "pipe", "scaler", "tree"]
+    assert panel.fields["var"].widget.value == "clf"  # the choice survives a refresh
+
+
+def test_form_widgets_follow_the_schema_and_required_fields_are_marked(shell, monkeypatch,
+                                                                       echo_plugins, make_notebook):
+    import ipywidgets as W
+
+    panel = make_panel(shell, monkeypatch, make_notebook(["x = 1"], execute=False))
+    panel.target_picker.value = "echo"
+    kinds = {name: type(f.widget) for name, f in panel.fields.items()}
+    assert kinds == {
+        "var": W.Dropdown, "label": W.Text, "sample": W.Dropdown, "level": W.IntText,
+        "ratio": W.FloatText, "fmt": W.Dropdown, "verbose": W.Checkbox, "tags": W.Text,
+        "meta": W.Textarea, "explode": W.Text,
+    }
+    # positional first, then required, then the rest
+    assert list(panel.fields)[:2] == ["var", "label"]
+    assert panel.fields["var"].widget.description == "var *"
+    assert panel.fields["label"].widget.description == "label *"
+    assert panel.fields["level"].widget.description == "level"
+    assert panel.fields["fmt"].widget.options == ("html", "pdf")
+    assert panel.fields["level"].widget.value == 1 and panel.fields["ratio"].widget.value == 0.5
+    # no estimator in the namespace: the required picker is empty and the form says what is missing
+    assert panel.fields["var"].choices == []
+    assert "Still needed: var, label" in texts(panel.form_error.value)
+
+
+def test_changing_the_form_updates_the_magic_line(session_objects, monkeypatch, echo_plugins,
+                                                 make_notebook):
+    panel = make_panel(session_objects, monkeypatch, make_notebook(["x = 1"], execute=False))
+    panel.target_picker.value = "echo"
+    f = {name: fld.widget for name, fld in panel.fields.items()}
+    assert panel.magic_text == "%deploy echo clf"
+    f["var"].value = "pipe"
+    f["label"].value = "churn model"
+    f["sample"].value = "X"
+    f["level"].value = 3
+    f["ratio"].value = 0.25
+    f["fmt"].value = "pdf"
+    f["verbose"].value = True
+    f["tags"].value = "a, b ,,c"
+    f["meta"].value = "owner=ana\n\nteam = risk"
+    panel.to_text.value = "/tmp/out dir"
+    panel.force_box.value = True
+    # in the form's order: positional, required, then the rest
+    expected = ("%deploy echo pipe --label 'churn model' --fmt pdf --level 3 --meta owner=ana "
+                "--meta team=risk --ratio 0.25 --sample X --tags a --tags b --tags c --verbose "
+                "--to '/tmp/out dir' --force")
+    assert panel.magic_text == expected
+    assert "churn model" in panel.magic.value
+    assert panel.form_error.value == ""
+    # back to defaults: the flags go away again
+    f["level"].value, f["fmt"].value, f["verbose"].value = 1, "html", False
+    f["tags"].value = f["meta"].value = ""
+    panel.force_box.value = False
+    assert panel.magic_text == "%deploy echo pipe --label 'churn model' --ratio 0.25 --sample X --to '/tmp/out dir'"
+    # a malformed key=value line is reported in the form, the line keeps its last good value
+    f["meta"].value = "owner"
+    assert "meta: expected key=value lines" in texts(panel.form_error.value)
+    # switching target rebuilds the form from the other schema
+    panel.target_picker.value = "report"
+    assert "var" not in panel.fields and "format" in panel.fields
+    assert panel.magic_text == "%deploy report --to '/tmp/out dir'"
+
+
+def test_copy_to_a_new_cell_uses_set_next_input(session_objects, monkeypatch, echo_plugins,
+                                               make_notebook):
+    panel = make_panel(session_objects, monkeypatch, make_notebook(["x = 1"], execute=False))
+    panel.target_picker.value = "echo"
+    panel.fields["label"].widget.value = "m"
+    panel.copy_button.click()
+    assert session_objects.rl_next_input == "%deploy echo clf --label m"
+
+
+def test_model_target_form_when_installed(session_objects, monkeypatch, make_notebook):
+    from jupyter_deploy import api
+
+    panel = make_panel(session_objects, monkeypatch, make_notebook(["x = 1"], execute=False))
+    need("model" in panel.targets, "the model target (jupyter_deploy/targets/model.py)",
+         "the model target of this package: " + json.dumps(api.targets()["broken"]))
+    assert panel.target == "model"  # the default choice when it exists
+    assert panel.fields["var"].choices == ["clf", "pipe", "scaler"]
+    assert panel.fields["sample"].choices == ["X", "arr", "y"]
+    panel.fields["var"].widget.value = "pipe"
+    panel.fields["name"].widget.value = "churn"
+    panel.fields["sample"].widget.value = "X"
+    panel.fields["metric"].widget.value = "auc=0.91"
+    assert panel.magic_text == "%deploy model pipe --name churn --metric auc=0.91 --sample X"
+
+
+# ---------------------------------------------------------------------------- the check
+
+
+def test_check_shows_the_verdict_progress_and_history(shell, monkeypatch, make_notebook):
+    nb = make_notebook(["import math", "x = math.sqrt(16)", "print(x)"])
+    digest = file_digest(nb)
+    panel = make_panel(shell, monkeypatch, nb)
+    assert str(nb) in panel.header.children[0].value
+    assert "Nothing checked" in panel.history_output.value
+    seen = []
+    panel.progress.observe(lambda c: seen.append(c["new"]), names="value")
+    disabled_while_running = []
+    panel.stage.observe(lambda c: disabled_while_running.append(
+        (panel.check_button.disabled, panel.deploy_button.disabled, panel.cancel_button.disabled)),
+        names="value")
+    panel.check_button.click()
+    assert panel._worker is not None
+    panel.wait(180)
+    assert not panel.running
+    assert panel.last_error is None, panel.status.value
+    assert "✔ repeatable" in panel.check_output.value
+    assert panel.progress.value == panel.progress.max and panel.progress.bar_style == "success"
+    assert any(0 < v < 1 for v in seen), seen  # it moved while the cells ran
+    assert (True, True, False) in disabled_while_running
+    assert (panel.check_button.disabled, panel.deploy_button.disabled, panel.cancel_button.disabled) \
+        == (False, False, True)
+    table = texts(panel.history_output.value)
+    assert "check" in table and "repeatable" in table and "ok" in table
+    assert file_digest(nb) == digest  # the user's notebook is not touched
+
+
+def test_findings_are_shown_as_a_table(shell, monkeypatch, make_notebook):
+    nb = make_notebook(["import random", "print(random.random())"])
+    panel = make_panel(shell, monkeypatch, nb)
+    panel.check_button.click()
+    panel.wait(180)
+    assert panel.last_report["verdict"] != "repeatable"
+    assert "<table>" in panel.check_output.value
+    assert "unseeded-random" in panel.check_output.value or "output" in panel.check_output.value
+
+
+def test_missing_notebook_is_one_line_without_traceback(shell, monkeypatch, tmp_path):
+    panel = make_panel(shell, monkeypatch, None)
+    # not found: a field to type the path, with the one-line hint
+    assert panel.notebook_text in panel.header.children
+    assert "Cannot tell which notebook" in panel.notebook_hint.value
+    # clicking without a path says so
+    panel.check_button.click()
+    panel.wait(30)
+    assert "Cannot tell which notebook" in panel.status.value
+    # a path that does not exist
+    missing = tmp_path / "gone.ipynb"
+    panel.notebook_text.value = str(missing)
+    assert panel.magic_text.endswith(f"--notebook {missing}")
+    panel.check_button.click()
+    panel.wait(30)
+    msg = texts(panel.status.value)
+    assert "Notebook not found" in msg and "Traceback" not in panel.status.value
+    assert "\n" not in panel.last_error
+    assert "internal error" not in msg
+    assert panel.progress.bar_style == "danger"
+    assert not missing.exists()
+    from jupyter_deploy import api
+
+    assert api.history(missing) == []
+    assert not panel.check_button.disabled
+
+
+def test_notebook_deleted_after_the_panel_opened(shell, monkeypatch, make_notebook):
+    nb = make_notebook(["x = 1"], execute=False)
+    panel = make_panel(shell, monkeypatch, nb)
+    nb.unlink()
+    panel.check_button.click()
+    panel.wait(30)
+    assert "Notebook not found" in panel.last_error
+    assert "Traceback" not in panel.status.value
+
+
+def test_cancel_stops_a_running_check(shell, monkeypatch, make_notebook):
+    nb = make_notebook(["import time"] + ["time.sleep(0.6)"] * 12, execute=False)
+    panel = make_panel(shell, monkeypatch, nb)
+    t0 = time.monotonic()
+    assert panel.check() is True
+    assert panel.check() is False  # one job at a time
+    assert "already running" in panel.status.value
+    deadline = time.monotonic() + 60
+    while "cell" not in panel.stage.value and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert panel.check_button.disabled and not panel.cancel_button.disabled
+    panel.cancel_button.click()
+    panel.wait(60)
+    assert "cancelled" in panel.last_error
+    assert time.monotonic() - t0 < 30
+    assert panel.check_output.value == ""
+    assert not panel.check_button.disabled and panel.cancel_button.disabled
+
+
+# ---------------------------------------------------------------------------- deploying
+
+
+def test_deploy_through_the_panel_with_a_plugin(session_objects, monkeypatch, echo_plugins,
+                                               make_notebook, tmp_path):
+    nb = make_notebook([
+        "from sklearn.linear_model import LogisticRegression\nimport pandas as pd",
+        "X = pd.DataFrame({'a': [0., 1., 2., 3.]}); y = [0, 0, 1, 1]",
+        "clf = LogisticRegression().fit(X, y)",
+    ])
+    panel = make_panel(session_objects, monkeypatch, nb)
+    panel.target_picker.value = "echo"
+    panel.fields["label"].widget.value = "first"
+    panel.fields["meta"].widget.value = "owner=ana"
+    panel.fields["sample"].widget.value = "X"
+    out = tmp_path / "published"
+    panel.to_text.value = str(out)
+    panel.deploy_button.click()
+    panel.wait(180)
+    assert panel.last_error is None, panel.status.value
+    result = panel.last_result
+    assert result["destination"] == str(out / "v1") and result["details"]["version"] == 1
+    written = json.loads((out / "v1" / "echo.json").read_text())
+    assert written["meta"] == {"owner": "ana"} and written["sample_rows"] == 4
+    html = panel.result_output.value
+    assert "echo v1 in" in html and "&#10004;" in html and "reloaded" in html
+    assert panel.progress.value == panel.progress.max
+    assert result["magic"].startswith("%deploy echo clf")
+    rows = texts(panel.history_output.value)
+    assert "deploy" in rows and "echo" in rows and str(out / "v1") in rows
+
+
+def test_deploy_errors_are_one_line_and_bugs_say_internal_error(session_objects, monkeypatch,
+                                                               echo_plugins, make_notebook,
+                                                               tmp_path):
+    nb = make_notebook(["from sklearn.dummy import DummyClassifier",
+                        "clf = DummyClassifier().fit([[0], [1]], [0, 1])"])
+    panel = make_panel(session_objects, monkeypatch, nb)
+    panel.target_picker.value = "echo"
+    # a required field left empty: refused before anything runs
+    panel.deploy_button.click()
+    panel.wait(30)
+    assert panel.last_error == "echo needs label. -- Fill the fields marked * in the form."
+    from jupyter_deploy import api
+
+    assert api.history(nb) == []
+    # a backend's DeployError: its one line, in red, no traceback, nothing published
+    panel.fields["label"].widget.value = "x"
+    refuse = tmp_path / "refuse"
+    panel.to_text.value = str(refuse)
+    panel.deploy_button.click()
+    panel.wait(180)
+    assert panel.last_error == f"{refuse} refuses bundles. -- Choose another folder with --to."
+    assert "#cf222e" in panel.status.value and "Traceback" not in panel.status.value
+    assert not refuse.exists() and panel.result_output.value == ""
+    # a plain exception from a plugin is an internal error with a hint to report it
+    panel.fields["explode"].widget.value = "bug"
+    panel.to_text.value = str(tmp_path / "ok")
+    panel.deploy_button.click()
+    panel.wait(180)
+    assert panel.last_error == "internal error: RuntimeError: boom in build"
+    assert "please report it" in panel.status.value
+    assert not (tmp_path / "ok").exists()
+    assert [r["action"] for r in api.history(nb)] == []  # no deploy recorded
+
+
+def test_deploy_a_model_through_the_panel(monkeypatch, shell, make_notebook, tmp_path):
+    from jupyter_deploy import api
+
+    targets = api.targets()
+    need(any(t["name"] == "model" for t in targets["targets"]),
+         "the model target (jupyter_deploy/targets/model.py)",
+         "the model target of this package: " + json.dumps(targets["broken"]))
+    code = [
+        "import pandas as pd\nfrom sklearn.linear_model import LogisticRegression",
+        "X = pd.DataFrame({'a': [0., 1., 2., 3., 4., 5.], 'b': [1., 0., 1., 0., 1., 0.]})\n"
+        "y = [0, 0, 0, 1, 1, 1]\nclf = LogisticRegression().fit(X, y)\nX_test = X.head(3)",
+    ]
+    nb = make_notebook(code)
+    for cell in code:  # the same objects in the live session
+        shell.run_cell(cell)
+    panel = make_panel(shell, monkeypatch, nb)
+    assert panel.target == "model"
+    assert "clf" in panel.fields["var"].choices and "X_test" in panel.fields["sample"].choices
+    panel.fields["var"].widget.value = "clf"
+    panel.fields["name"].widget.value = "churn"
+    panel.fields["sample"].widget.value = "X_test"
+    registry = tmp_path / "registry"
+    panel.fields["registry"].widget.value = str(registry)
+    panel.deploy_button.click()
+    panel.wait(300)
+    assert panel.last_error is None, panel.status.value
+    result = panel.last_result
+    version = result["details"].get("version")
+    assert version == 1, result
+    assert all(p["ok"] for p in result["proofs"]) and result["proofs"]
+    assert "churn" in panel.result_output.value
+    assert "model" in texts(panel.history_output.value)
+
+
+# ------------------------------------------------------------------------ in a real kernel
+
+
+def test_deploy_without_arguments_shows_the_panel_in_a_real_kernel(make_notebook):
+    import nbformat
+
+    target = make_notebook(["print(6 * 7)"], name="target.ipynb")
+    path = make_notebook([
+        "%load_ext jupyter_deploy",
+        "%deploy",
+        "panel = _\n"
+        f"panel.notebook_text.value = {str(target)!r}\n"
+        "panel.check_button.click()\n"
+        "panel.wait(120)\n"
+        "print(panel.last_error, panel.progress.value == panel.progress.max, panel.progress.model_id)\n"
+        "print('repeatable' in panel.check_output.value)",
+    ], name="driver.ipynb")
+    nb = nbformat.read(path, 4)
+    for cell in nb.cells:
+        assert not [o for o in cell.outputs if o.output_type == "error"], cell.outputs
+    views = [o for o in nb.cells[1].outputs
+             if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert views, nb.cells[1].outputs
+    assert views[0]["data"]["application/vnd.jupyter.widget-view+json"]["model_id"]
+    # the check ran in a background thread of the kernel and its widgets were updated
+    printed = "".join(o.get("text", "") for o in nb.cells[2].outputs)
+    first, second = printed.splitlines()
+    none, reached, progress_id = first.split()
+    assert (none, reached, second) == ("None", "True", "True"), printed
+    # and the front end was told: the saved widget state has the full, green progress bar
+    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    bar = state[progress_id]["state"]
+    assert bar["value"] == bar["max"] == 1.0 and bar["bar_style"] == "success"
