@@ -50,20 +50,23 @@ class BodyLimit:
     def __init__(self, app, limit):
         self.app = app
         self.limit = limit
+        self.drain_limit = max(4 * limit, 32 * 1024 * 1024)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             return await self.app(scope, receive, send)
+        declared = 0
         for key, value in scope.get("headers") or ():
             if key == b"content-length":
                 try:
                     declared = int(value)
                 except ValueError:
                     declared = 0
-                if declared > self.limit:
-                    return await self._too_large(send, declared)
+        if declared > self.drain_limit:
+            return await self._too_large(send)  # not worth reading: answer and close
         chunks = []
         size = 0
+        too_large = declared > self.limit
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
@@ -71,10 +74,15 @@ class BodyLimit:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.limit:
-                return await self._too_large(send, size)
-            chunks.append(chunk)
-            if not message.get("more_body"):
+                too_large = True
+                chunks = []
+            elif not too_large:
+                chunks.append(chunk)
+            if not message.get("more_body") or size > self.drain_limit:
                 break
+        if too_large:
+            # The body was read (up to a cap) so that the client sees the 413, not a reset.
+            return await self._too_large(send)
         body = b"".join(chunks)
         replayed = False
 
@@ -87,7 +95,7 @@ class BodyLimit:
 
         return await self.app(scope, replay, send)
 
-    async def _too_large(self, send, size):
+    async def _too_large(self, send):
         import json
 
         body = json.dumps({"detail": [{
