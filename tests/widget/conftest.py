@@ -65,8 +65,12 @@ class EchoFolderBackend(Backend):
                        details={"version": 1})
 
     def verify(self, bundle, handoff, reporter):
-        ok = (Path(handoff.destination) / "echo.json").is_file()
-        return [Proof("reloaded", ok, "echo.json is there" if ok else "echo.json missing")]
+        written = Path(handoff.destination) / "echo.json"
+        if not written.is_file():
+            return [Proof("reloaded", False, "echo.json missing")]
+        if json.loads(written.read_text())["label"] == "unverified":
+            return [Proof("reloaded", False, "the label does not verify")]
+        return [Proof("reloaded", True, "echo.json is there")]
 
 
 @pytest.fixture

@@ -178,9 +178,11 @@ def test_findings_are_shown_as_a_table(shell, monkeypatch, make_notebook):
     panel = make_panel(shell, monkeypatch, nb)
     panel.check_button.click()
     panel.wait(180)
-    assert panel.last_report["verdict"] != "repeatable"
-    assert "<table>" in panel.check_output.value
-    assert "unseeded-random" in panel.check_output.value or "output" in panel.check_output.value
+    assert panel.last_report["verdict"] == "not-repeatable"
+    shown = panel.check_output.value
+    assert "✘ not repeatable" in shown and "#cf222e" in shown  # coloured verdict
+    assert "<table>" in shown and "<th>cell</th><th>kind</th>" in shown
+    assert "output-diff" in shown and "likely cause: unseeded-random" in shown
 
 
 def test_missing_notebook_is_one_line_without_traceback(shell, monkeypatch, tmp_path):
@@ -303,6 +305,49 @@ def test_deploy_errors_are_one_line_and_bugs_say_internal_error(session_objects,
     assert "please report it" in panel.status.value
     assert not (tmp_path / "ok").exists()
     assert [r["action"] for r in api.history(nb)] == []  # no deploy recorded
+
+
+def test_not_repeatable_is_refused_unless_forced_and_failed_proofs_show(
+        session_objects, monkeypatch, echo_plugins, make_notebook, tmp_path):
+    def tamper(nb):
+        nb.cells[2].outputs[0]["text"] = "7\n"  # saved from a session with other state
+
+    nb = make_notebook(["from sklearn.dummy import DummyClassifier",
+                        "clf = DummyClassifier().fit([[0], [1]], [0, 1])", "print(3 + 3)"],
+                       edit=tamper)
+    digest = file_digest(nb)
+    panel = make_panel(session_objects, monkeypatch, nb)
+    panel.target_picker.value = "echo"
+    panel.fields["label"].widget.value = "x"
+    out = tmp_path / "out"
+    panel.to_text.value = str(out)
+    panel.deploy_button.click()
+    panel.wait(180)
+    assert panel.last_error.startswith("nb.ipynb is not repeatable, so it was not deployed")
+    assert "pass --force" in panel.last_error and "Traceback" not in panel.status.value
+    assert not out.exists() and panel.result_output.value == ""
+    # forced: deployed, and said so
+    panel.force_box.value = True
+    assert panel.magic_text.endswith(" --force")
+    panel.deploy_button.click()
+    panel.wait(180)
+    assert panel.last_error is None, panel.status.value
+    assert panel.last_result["forced"] is True and (out / "v1" / "echo.json").is_file()
+    # a proof that fails: the result is still shown, with its cross, and the error in red
+    panel.fields["label"].widget.value = "unverified"
+    out2 = tmp_path / "out2"
+    panel.to_text.value = str(out2)
+    panel.deploy_button.click()
+    panel.wait(180)
+    assert panel.last_error.startswith(f"echo was handed off to {out2 / 'v1'} but its proof failed")
+    assert "&#10008;" in panel.result_output.value and "the label does not verify" in panel.result_output.value
+    assert panel.progress.bar_style == "danger"
+    from jupyter_deploy import api
+
+    statuses = [(r["action"], r["status"], r.get("forced")) for r in api.history(nb)]
+    assert statuses == [("deploy", "failed", True), ("deploy", "ok", True)]
+    assert "failed" in texts(panel.history_output.value)
+    assert file_digest(nb) == digest
 
 
 def test_deploy_a_model_through_the_panel(monkeypatch, shell, make_notebook, tmp_path):
