@@ -19,10 +19,13 @@ does not show (see :mod:`jupyter_deploy.check.lint_scope`).
 from __future__ import annotations
 
 import ast
+import logging
 from pathlib import Path
 from typing import Iterable
 
 __all__ = ["static_findings", "KINDS"]
+
+_log = logging.getLogger(__name__)
 
 KINDS = {
     "out-of-order": "warning",
@@ -207,7 +210,11 @@ def static_findings(nb, notebook_dir: Path, *, python: str | None = None, ignore
         src = _source(cell)
         if not src.strip():
             continue
-        code = parse_cell(index, src)
+        try:
+            code = parse_cell(index, src)
+        except Exception:  # noqa: BLE001 - a cell the lint cannot read: the clean run still checks it
+            _log.debug("cell %s could not be parsed", index, exc_info=True)
+            continue
         if code.cell_magic in ("writefile", "file"):
             target = code.cell_magic_args.split()[-1:] if code.cell_magic_args else []
             if target and target[0].endswith(".py"):
@@ -230,11 +237,14 @@ def static_findings(nb, notebook_dir: Path, *, python: str | None = None, ignore
                 mod = m.arg.strip().split(" ")[0]
                 if mod and not mod.startswith("-") and mod not in _IPYTHON_EXTENSIONS:
                     imports.append((mod.split(".")[0], index, m.line, f"%load_ext {mod}", installs, mod))
-        names.cell(index, code.tree, extra_binds, dynamic)
-        for mod, line, shown, full in _walk_calls(code.tree, index, aliases, randoms, paths):
-            imports.append((mod, index, line, shown, installs, full))
-        stmts = code.tree.body
-        clocks.on_statements(stmts, index, not code.last_suppressed)
+        try:
+            names.cell(index, code.tree, extra_binds, dynamic)
+            for mod, line, shown, full in _walk_calls(code.tree, index, aliases, randoms, paths):
+                imports.append((mod, index, line, shown, installs, full))
+            clocks.on_statements(code.tree.body, index, not code.last_suppressed)
+        except (RecursionError, MemoryError):
+            # Code nested too deeply to walk (generated expressions): the clean run checks it.
+            _log.debug("cell %s is nested too deeply to analyse", index)
 
     for name, cell, line, defined_in in names.findings():
         if defined_in is None:

@@ -41,6 +41,14 @@ class CellCode:
 _TM = None
 
 
+_FLAGS = ast.PyCF_ONLY_AST | getattr(ast, "PyCF_ALLOW_TOP_LEVEL_AWAIT", 0)
+
+
+def _parse(code: str) -> ast.Module:
+    """Parse a cell; top-level ``await`` is allowed, as IPython allows it."""
+    return compile(code, "<cell>", "exec", _FLAGS, dont_inherit=True)
+
+
 def _transformer():
     global _TM
     if _TM is None:
@@ -113,16 +121,16 @@ def parse_cell(index: int, source: str) -> CellCode:
     cell.last_suppressed = body_lines[-1].rstrip().endswith(";") if body_lines else False
     body = "\n".join(body_lines)
     try:
-        tree = ast.parse(body)  # plain Python: IPython would leave it as it is
+        tree = _parse(body)  # plain Python: IPython would leave it as it is
         transformed = None
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         tree = None
     if tree is None:
         transformed = _quick_transform(body_lines)
         if transformed is not None:
             try:
-                tree = ast.parse(transformed)
-            except (SyntaxError, ValueError):
+                tree = _parse(transformed)
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
                 tree = None
     if tree is None:
         try:
@@ -131,8 +139,8 @@ def parse_cell(index: int, source: str) -> CellCode:
             cell.syntax_error = f"{type(exc).__name__}: {exc}"
             return cell
         try:
-            tree = ast.parse(transformed)
-        except (SyntaxError, ValueError) as exc:
+            tree = _parse(transformed)
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
             cell.syntax_error = f"{type(exc).__name__}: {exc}"
             return cell
     mapping = None if transformed is None else _line_map(body_lines, transformed.splitlines())
@@ -196,7 +204,7 @@ def _expand_magics(tree, cell):
                 if found[0] != "time":
                     code = _TIMEIT_OPTS.sub("", code, count=1)
                 try:
-                    inner = ast.parse(_transformer().transform_cell(code))
+                    inner = _parse(_transformer().transform_cell(code))
                 except Exception:  # noqa: BLE001
                     return node
                 _set_lines(inner, node.lineno)

@@ -497,3 +497,45 @@ def test_other_languages_get_only_saved_state_findings(tmp_path):
     nb.metadata["kernelspec"] = {"name": "ir", "display_name": "R", "language": "R"}
     fs = static_findings(nb, tmp_path)
     assert [f["kind"] for f in fs] == ["out-of-order"]
+
+
+def test_realistic_notebook_has_no_false_alarms(tmp_path):
+    cells = [
+        "import json, os, sys\nimport numpy as np\nimport pandas as pd\nimport matplotlib.pyplot as plt\n%matplotlib inline",
+        "SEED = 42\nrng = np.random.default_rng(SEED)\nDATA_DIR = os.path.join(os.getcwd(), 'data')",
+        "df = pd.DataFrame({'x': rng.normal(size=200), 'g': rng.integers(0, 3, 200)})\ndf['y'] = (df.x > 0).astype(int)\ndf.head()",
+        "fig, ax = plt.subplots(figsize=(8, 4))\nax.hist(df['x'], bins=30)\nax.set_title('x')\nplt.savefig('figures/hist.png')",
+        "from sklearn.model_selection import train_test_split, GridSearchCV, StratifiedKFold, cross_val_score\n"
+        "from sklearn.pipeline import make_pipeline\nfrom sklearn.preprocessing import StandardScaler\n"
+        "from sklearn.linear_model import LogisticRegression\nfrom sklearn.ensemble import RandomForestClassifier",
+        "X, y = df[['x', 'g']], df['y']\nX_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=SEED)",
+        "pipe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500))\n"
+        "grid = GridSearchCV(pipe, {'logisticregression__C': [0.1, 1]}, cv=StratifiedKFold(5, shuffle=True, random_state=SEED))\n"
+        "grid.fit(X_train, y_train)\nprint(f'best CV: {grid.best_score_:.3f}')",
+        "rf = RandomForestClassifier(n_estimators=10, random_state=SEED)\nscores = cross_val_score(rf, X, y, cv=5)\nscores.mean(), scores.std()",
+        "from dataclasses import dataclass, field\n@dataclass\nclass Result:\n    name: str\n    score: float = 0.0\n"
+        "    tags: list = field(default_factory=list)\n    def describe(self) -> str:\n        return f'{self.name}: {self.score:.2f}'\n"
+        "results: dict[str, Result] = {}\nfor name, model in [('lr', grid), ('rf', rf)]:\n    model.fit(X_train, y_train)\n"
+        "    results[name] = Result(name, model.score(X_test, y_test))\n[r.describe() for r in results.values()]",
+        "def plot_scores(res=results, ax=None, *, title='Scores'):\n    ax = ax or plt.gca()\n"
+        "    names, vals = zip(*((k, v.score) for k, v in res.items()))\n    ax.bar(names, vals)\n    return ax\nplot_scores();",
+        "summary = {k: v.score for k, v in results.items()}\nwith open('summary.json', 'w') as fh:\n    json.dump(summary, fh)\n"
+        "assert all(0 <= s <= 1 for s in summary.values()), summary",
+        "import asyncio\nawait asyncio.sleep(0)\nasync def fetch(i):\n    return i * 2\nvals = await asyncio.gather(*(fetch(i) for i in range(3)))\nvals",
+        "try:\n    import seaborn_not_here as sns\nexcept ImportError:\n    sns = None",
+        "*head, tail = [1, 2, 3]\na, (b, c) = 1, (2, 3)\nlookup = lambda k, d=summary: d.get(k)\nprint(head, tail, a, b, c, lookup('lr'))",
+        "%%time\nbig = np.arange(1000)\nbig.sum()",
+        "big.mean()\n_ + 1\nOut.get(3)",
+    ]
+    assert lint(tmp_path, *cells) == []
+
+
+def test_top_level_await_is_analysed(tmp_path):
+    f = one(lint(tmp_path, "import asyncio\nawait asyncio.sleep(0)\nprint(missing_name)"), "hidden-state")
+    assert (f["cell"], f["line"]) == (0, 3)
+
+
+def test_deeply_nested_code_does_not_crash_the_lint(tmp_path):
+    deep = "x = " + " + ".join(["1"] * 3000) + "\nprint(undefined_z)"
+    fs = lint(tmp_path, deep, "import random\nrandom.random()")
+    assert one(fs, "unseeded-random")["cell"] == 1
