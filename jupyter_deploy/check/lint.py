@@ -77,6 +77,10 @@ def _is_python(nb) -> bool:
     return not lang or str(lang).lower() in ("python", "python3", "ipython", "python2")
 
 
+def _has_code(src: str) -> bool:
+    return any(ln.strip() and not ln.strip().startswith("#") for ln in src.splitlines())
+
+
 def _deploy_only(src: str) -> bool:
     lines = [ln.strip() for ln in src.splitlines() if ln.strip() and not ln.strip().startswith("#")]
     return bool(lines) and all(
@@ -104,7 +108,7 @@ def _order_findings(nb):
         if best is None or count > best[0]:
             best = (count, i)
     # never-executed (cells made only of %deploy lines are meant to be run by hand)
-    nonempty = [(i, c) for i, c in code if _source(c).strip() and not _deploy_only(_source(c))]
+    nonempty = [(i, c) for i, c in code if _has_code(_source(c)) and not _deploy_only(_source(c))]
     if nonempty and not counted:
         out.append(
             _finding(

@@ -426,6 +426,8 @@ def path_problem(text: str, notebook_dir: str, fileish: bool = False):
     spaced = " " in text
     if _WINDOWS.match(text):
         return "an absolute Windows path"
+    if text.startswith("\\\\") and len(text.strip("\\").split("\\")) >= 2 and not spaced:
+        return "a network share path"
     if text.startswith("~/") or text.startswith("~\\"):
         return None if spaced and not _has_ext(text) else "a path in the home folder"
     if text.startswith("/"):

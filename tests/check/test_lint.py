@@ -539,3 +539,11 @@ def test_deeply_nested_code_does_not_crash_the_lint(tmp_path):
     deep = "x = " + " + ".join(["1"] * 3000) + "\nprint(undefined_z)"
     fs = lint(tmp_path, deep, "import random\nrandom.random()")
     assert one(fs, "unseeded-random")["cell"] == 1
+
+
+def test_comment_only_cells_need_not_run_and_network_shares_are_paths(tmp_path):
+    fs = lint(tmp_path, ("x = 1", 1), ("# notes only\n\n# more", None),
+              ("import pandas as pd\nd = pd.read_csv(r'\\\\fileserver\\team\\x.csv')", 2))
+    assert not of(fs, "never-executed")
+    f = one(fs, "absolute-path")
+    assert (f["cell"], f["line"]) == (2, 2) and "network share" in f["message"]
