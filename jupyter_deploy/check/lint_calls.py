@@ -258,6 +258,7 @@ class ClockRule:
         self.aliases = aliases
         self.report = report
         self.tainted = {}  # name -> (shown source, is_duration)
+        self.clock_functions = {}  # notebook functions that return a clock reading
 
     def _source(self, call):
         q = self.aliases.qualname(call.func)
@@ -270,6 +271,8 @@ class ClockRule:
         if q in ("pandas.Timestamp", "pandas.to_datetime", "numpy.datetime64") and call.args:
             if _const(call.args[0]) in ("now", "today"):
                 return (f"{self.aliases.shown(call.func)}({call.args[0].value!r})", False)
+        if isinstance(call.func, ast.Name) and call.func.id in self.clock_functions:
+            return self.clock_functions[call.func.id]
         return None
 
     def taint_of(self, expr):
@@ -298,6 +301,16 @@ class ClockRule:
         if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)):
             for name in _targets_of(stmt):
                 self.tainted.pop(name, None)
+                self.clock_functions.pop(name, None)
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                saved, self.tainted = self.tainted, {}
+                for node in ast.walk(stmt):
+                    if isinstance(node, ast.Return) and node.value is not None:
+                        taint = self.taint_of(node.value)
+                        if taint:
+                            self.clock_functions[stmt.name] = (f"{stmt.name}() via {taint[0]}", taint[1])
+                            break
+                self.tainted = saved
             return
         if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
             value = stmt.value

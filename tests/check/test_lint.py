@@ -547,3 +547,10 @@ def test_comment_only_cells_need_not_run_and_network_shares_are_paths(tmp_path):
     assert not of(fs, "never-executed")
     f = one(fs, "absolute-path")
     assert (f["cell"], f["line"]) == (2, 2) and "network share" in f["message"]
+
+
+def test_wall_clock_through_a_notebook_function(tmp_path):
+    fs = lint(tmp_path, "import datetime\ndef stamp():\n    return datetime.datetime.now().isoformat()",
+              "def pure():\n    return 1", "print(stamp(), pure())")
+    f = one(fs, "wall-clock")
+    assert (f["cell"], f["line"]) == (2, 1) and "stamp() via datetime.datetime.now()" in f["message"]
