@@ -274,3 +274,41 @@ def test_namespace_packages_resolve_one_level_below(tmp_path, monkeypatch):
         "found": True, "distribution": None, "version": None, "local": None, "origin": None}
     assert environment.requirements_for_modules(["nsx.one", "nsx.two"]) == ["nsx-one==1.3", "nsx-two==1.3"]
     assert "nsx.one" not in sys.modules
+
+
+def test_real_editable_install_in_a_throwaway_venv(tmp_path):
+    """uv pip install -e of a tiny hatchling project; seen as editable through that venv's python."""
+    import shutil
+
+    from jdtest import need
+
+    uv = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
+    need(Path(uv).exists(), "uv", "pip install uv")
+    pkg = tmp_path / "tinyedit"
+    (pkg / "src" / "tinyedit").mkdir(parents=True)
+    (pkg / "src" / "tinyedit" / "__init__.py").write_text("X = 1\n")
+    (pkg / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n'
+        '[project]\nname = "tinyedit"\nversion = "0.0.1"\n'
+    )
+    venv = tmp_path / "v"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    cmd = [uv, "pip", "install", "--python", str(python), "-e", str(pkg)]
+    done = subprocess.run(cmd + ["--offline"], capture_output=True, text=True)
+    if done.returncode != 0:  # hatchling not in uv's cache yet: fetch it
+        done = subprocess.run(cmd, capture_output=True, text=True)
+    need(done.returncode == 0, "an editable install with uv (hatchling from PyPI or uv's cache)",
+         f"uv pip install hatchling ({done.stderr.strip()[-200:]})")
+    got = environment.probe(["tinyedit"], python=str(python))["tinyedit"]
+    assert got == {"found": True, "distribution": "tinyedit", "version": "0.0.1",
+                   "local": "editable", "origin": pkg.as_uri()}
+    assert environment.requirements_for_modules(["tinyedit"], python=str(python)) == []
+
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from jupyter_deploy.check.lint import static_findings
+
+    nb = new_notebook(cells=[new_code_cell("import tinyedit", execution_count=1)])
+    (f,) = static_findings(nb, tmp_path / "nbdir", python=str(python))
+    assert f["kind"] == "local-package" and "editable" in f["message"] and "tinyedit" in f["message"]
