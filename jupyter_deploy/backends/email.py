@@ -176,7 +176,7 @@ class EmailBackend(Backend):
             f"The report is attached ({main}); open the HTML part of this message to read it inline.",
         ]
         msg.set_content("\n".join(lines))
-        msg.add_alternative(body, subtype="html")
+        msg.add_alternative(body, subtype="html", cte="quoted-printable")
         html_part = msg.get_payload()[-1]
         for cid, mime, data in images:
             maintype, subtype = mime.split("/", 1)
@@ -185,7 +185,8 @@ class EmailBackend(Backend):
         attach = bundle.path / main
         maintype, subtype = ("application", "pdf") if main.endswith(".pdf") else ("text", "html")
         if maintype == "text":
-            msg.add_attachment(attach.read_text(encoding="utf-8"), subtype=subtype, filename=main)
+            msg.add_attachment(attach.read_text(encoding="utf-8"), subtype=subtype, filename=main,
+                               cte="base64")
         else:
             msg.add_attachment(attach.read_bytes(), maintype=maintype, subtype=subtype, filename=main)
         return msg
@@ -271,7 +272,9 @@ class EmailBackend(Backend):
                 + "; ".join(f"{k}: {v}" for k, v in refused.items()) + ".",
                 hint="Check the addresses and that the server relays for you. Nothing was sent.",
             )
-        code, resp = smtp.data(msg.as_bytes())
+        from email import policy
+
+        code, resp = smtp.data(msg.as_bytes(policy=policy.SMTP))
         if code != 250:
             raise EmailError(f"The SMTP server {where} rejected the message: {code} {_text(resp)}.",
                              hint="Check the server's size limit and policies. Nothing was delivered.")

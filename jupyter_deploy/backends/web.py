@@ -32,16 +32,6 @@ class WebPublishError(BackendError):
     code = "web"
 
 
-def _redact(url: str) -> str:
-    p = urlparse(url)
-    if p.username or p.password:
-        netloc = p.hostname or ""
-        if p.port:
-            netloc += f":{p.port}"
-        p = p._replace(netloc=netloc)
-    return p.geturl()
-
-
 class WebBackend(Backend):
     """An internal web site: the report uploaded over HTTP(S) with PUT or POST."""
 
@@ -120,6 +110,17 @@ class WebBackend(Backend):
             return destination + f"{slug}-{timestamp()}{Path(main).suffix}"
         return destination
 
+    @staticmethod
+    def _filename(bundle: Bundle, url: str, main: str) -> str:
+        """The file name sent with a POST: the URL's own when it names a file, else the slug's."""
+        from ..report.slug import slugify
+
+        name = Path(urlparse(url).path).name
+        if name and Path(name).suffix == Path(main).suffix:
+            return name
+        slug = slugify(bundle.manifest.get("slug") or bundle.manifest.get("title") or "report")
+        return slug + Path(main).suffix
+
     def publish(self, bundle: Bundle, destination: str | None, reporter) -> Handoff:
         import requests
 
@@ -147,7 +148,7 @@ class WebBackend(Backend):
                                                              "X-Content-SHA256": digest},
                                    timeout=self.timeout)
             else:
-                resp = session.post(url, files={self.form_field: (Path(url).name or main, data, ctype)},
+                resp = session.post(url, files={self.form_field: (self._filename(bundle, url, main), data, ctype)},
                                     headers={"X-Content-SHA256": digest}, timeout=self.timeout)
         except requests.exceptions.RetryError as exc:
             raise WebPublishError(
