@@ -38,7 +38,9 @@ class RegistryBackend(Backend):
         if kind not in cls.accepts or not destination:
             return False
         if "://" not in destination:
-            return True  # a plain folder path
+            # a plain folder path (not mailto:, not a database DSN-like "scheme:...")
+            head = destination.split(":", 1)[0]
+            return ":" not in destination or (len(head) == 1 and head.isalpha())
         return destination.split("://", 1)[0].lower() in cls.schemes
 
     def publish(self, bundle: Bundle, destination: Optional[str], reporter: Reporter) -> Handoff:

@@ -154,6 +154,10 @@ class ModelTarget(Target):
                 proofs.append(Proof("live-vs-clean", True,
                                     f"live and clean {self.var} agree on {len(rows)} sample rows"))
 
+        if pickled is None:  # no clean-kernel bytes (live-only session): pickle it here
+            from ..model.pickling import dumps, notebook_dir
+
+            pickled = dumps(model, notebook_dir(ctx.notebook), name=self.var)
         bundle = ctx.new_bundle("model")
         art = bundle.path / "artefact"
         art.mkdir()
