@@ -79,6 +79,45 @@ def live_objects(namespace: dict) -> dict[str, list[str]]:
     return {kind: sorted(names) for kind, names in found.items()}
 
 
+# --------------------------------------------------------------------------- the progress bar
+
+# Where each stage of a check sits on one bar from 0 to 1 (start, end).
+CHECK_SPANS = {"cache": (0.0, 1.0), "lint": (0.0, 0.05), "run": (0.05, 0.9), "compare": (0.9, 1.0)}
+# A deploy checks first (answered from the cache when the notebook is unchanged), then builds,
+# hands off and verifies.
+DEPLOY_SPANS = {"check": (0.0, 0.6), "build": (0.6, 0.75), "publish": (0.75, 0.9), "verify": (0.9, 1.0)}
+
+
+def overall_fraction(job: str, stage: str, fraction: Optional[float]) -> Optional[float]:
+    """The position on the job's single progress bar of ``stage`` at ``fraction`` (0..1).
+
+    None when the event does not say how far it is (or its stage is unknown).
+    """
+    if fraction is None:
+        return None
+    span = None
+    name, _, of = stage.partition(" ")
+    if name in CHECK_SPANS:
+        lo, hi = CHECK_SPANS[name]
+        if name == "run" and "/" in of:  # "run 2/3": the second third of the run span
+            try:
+                i, n = (int(x) for x in of.split("/", 1))
+                width = (hi - lo) / n
+                lo, hi = lo + (i - 1) * width, lo + i * width
+            except (ValueError, ZeroDivisionError):
+                pass
+        span = (lo, hi)
+        if job == "deploy":
+            c_lo, c_hi = DEPLOY_SPANS["check"]
+            span = (c_lo + lo * (c_hi - c_lo), c_lo + hi * (c_hi - c_lo))
+    elif job == "deploy" and name in DEPLOY_SPANS:
+        span = DEPLOY_SPANS[name]
+    if span is None:
+        return None
+    lo, hi = span
+    return lo + (hi - lo) * max(0.0, min(1.0, fraction))
+
+
 # ------------------------------------------------------------------------------- the form
 
 
@@ -211,6 +250,7 @@ class DeployPanel(W.VBox):
         self._worker: Optional[threading.Thread] = None
         self._cancel = threading.Event()
         self._lock = threading.Lock()
+        self._job_name = ""
         self.fields: dict[str, Field] = {}
         self.last_report: Optional[dict] = None
         self.last_result: Optional[dict] = None
@@ -424,8 +464,9 @@ class DeployPanel(W.VBox):
 
     # --------------------------------------------------------------------------- jobs
 
-    def notebook(self) -> Path:
-        text = self.notebook_text.value.strip()
+    def notebook(self, text: Optional[str] = None) -> Path:
+        """The notebook's path, as found or as typed in the notebook field."""
+        text = (self.notebook_text.value if text is None else text).strip()
         if not text:
             raise UsageError(
                 "Cannot tell which notebook this kernel belongs to.",
@@ -438,13 +479,17 @@ class DeployPanel(W.VBox):
         return self._worker is not None and self._worker.is_alive()
 
     def _set_busy(self, busy: bool) -> None:
-        for b in (self.check_button, self.deploy_button, self.target_picker, self.copy_button):
-            b.disabled = busy
+        inputs = [f.widget for f in self.fields.values()]
+        inputs += [self.check_button, self.deploy_button, self.target_picker, self.copy_button,
+                   self.refresh_button, self.to_text, self.force_box, self.notebook_text]
+        for w in inputs:
+            w.disabled = busy
         self.cancel_button.disabled = not busy
 
     def _on_progress(self, event) -> None:
-        if event.total:
-            self.progress.value = max(self.progress.min, min(self.progress.max, event.fraction))
+        overall = overall_fraction(self._job_name, event.stage, event.fraction if event.total else None)
+        if overall is not None:  # one bar for the whole job: it only moves forward
+            self.progress.value = max(self.progress.value, min(self.progress.max, overall))
         msg = f"{event.stage}: {event.message}" if event.message else event.stage
         if event.total:
             msg += f" ({event.done}/{event.total})"
@@ -456,6 +501,7 @@ class DeployPanel(W.VBox):
                 self.status.value = f"<span style='color:{AMBER}'>A job is already running.</span>"
                 return False
             self._cancel = threading.Event()
+            self._job_name = name
             self.progress.value = 0.0
             self.progress.bar_style = "info"
             self.stage.value = f"<small>{html.escape(name)}: starting</small>"
@@ -505,10 +551,14 @@ class DeployPanel(W.VBox):
 
     def check(self) -> bool:
         """Start "Check repeatability" in the background; False if a job is already running."""
+        if self.running:
+            return self._start("check", lambda: None)  # says that a job is running
         self.check_output.value = ""
+        text = self.notebook_text.value
 
         def job():
-            report = api.check(self.notebook(), record=True, progress=self._on_progress,
+            notebook = self.notebook(text)
+            report = api.check(notebook, record=True, progress=self._on_progress,
                                cancel=self._cancel)
             from .render import check_html
 
@@ -519,12 +569,12 @@ class DeployPanel(W.VBox):
 
     def deploy(self) -> bool:
         """Start "Deploy" in the background; False if a job is already running."""
+        if self.running:
+            return self._start("deploy", lambda: None)
         self.result_output.value = ""
         target = self.target
-
-        def job():
-            from .render import result_html
-
+        # Read the form now, in the kernel's thread: edits made while the job runs do not count.
+        try:
             if not target:
                 raise UsageError("No target is installed.", hint="Install jupyter-deploy's targets.")
             options = self.options()
@@ -534,11 +584,22 @@ class DeployPanel(W.VBox):
                     f"{target} needs {', '.join(missing)}.",
                     hint="Fill the fields marked * in the form.",
                 )
-            result = api.deploy(
-                target, self.notebook(), options=options,
-                to=self.to_text.value.strip() or None, force=self.force_box.value,
-                live=self.namespace, progress=self._on_progress, cancel=self._cancel,
-            )
+            kwargs = dict(options=options, to=self.to_text.value.strip() or None,
+                          force=self.force_box.value)
+            notebook = self.notebook()
+        except DeployError as exc:
+            problem = exc
+
+            def job():
+                raise problem
+
+            return self._start("deploy", job)
+
+        def job():
+            from .render import result_html
+
+            result = api.deploy(target, notebook, live=self.namespace, progress=self._on_progress,
+                                cancel=self._cancel, **kwargs)
             self.last_result = result
             self.result_output.value = result_html(result)
 

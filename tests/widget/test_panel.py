@@ -233,12 +233,15 @@ def test_cancel_stops_a_running_check(shell, monkeypatch, make_notebook):
     while "cell" not in panel.stage.value and time.monotonic() < deadline:
         time.sleep(0.1)
     assert panel.check_button.disabled and not panel.cancel_button.disabled
+    assert panel.to_text.disabled and panel.target_picker.disabled
+    assert all(f.widget.disabled for f in panel.fields.values())
     panel.cancel_button.click()
     panel.wait(60)
     assert "cancelled" in panel.last_error
     assert time.monotonic() - t0 < 30
     assert panel.check_output.value == ""
     assert not panel.check_button.disabled and panel.cancel_button.disabled
+    assert not panel.to_text.disabled and not any(f.widget.disabled for f in panel.fields.values())
 
 
 # ---------------------------------------------------------------------------- deploying
@@ -417,3 +420,18 @@ def test_deploy_without_arguments_shows_the_panel_in_a_real_kernel(make_notebook
     state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
     bar = state[progress_id]["state"]
     assert bar["value"] == bar["max"] == 1.0 and bar["bar_style"] == "success"
+
+
+def test_one_bar_for_the_whole_job():
+    from jupyter_deploy.widget import overall_fraction
+
+    assert overall_fraction("check", "lint", 1.0) == pytest.approx(0.05)
+    assert overall_fraction("check", "run", 0.5) == pytest.approx(0.475)
+    assert overall_fraction("check", "run 2/2", 0.0) == pytest.approx(0.475)
+    assert overall_fraction("check", "compare", 1.0) == pytest.approx(1.0)
+    assert overall_fraction("check", "cache", 1.0) == 1.0
+    assert overall_fraction("deploy", "run", 1.0) == pytest.approx(0.9 * 0.6)
+    assert overall_fraction("deploy", "publish", 0.0) == pytest.approx(0.75)
+    assert overall_fraction("check", "publish", 1.0) is None  # not a check stage
+    assert overall_fraction("deploy", "somewhere", 0.5) is None
+    assert overall_fraction("deploy", "build", None) is None
