@@ -433,7 +433,7 @@ def _decode_image(b64: str):
     raw = base64.b64decode(b64)
     img = Image.open(BytesIO(raw))
     img.load()
-    return img.convert("RGBA")
+    return img if img.mode in ("RGB", "RGBA") else img.convert("RGBA")
 
 
 def _image_fraction(saved_b64: str, clean_b64: str):
@@ -444,6 +444,8 @@ def _image_fraction(saved_b64: str, clean_b64: str):
     b = _decode_image(clean_b64)
     if a.size != b.size:
         return 1.0, (a.size, b.size)
+    if a.mode != b.mode:
+        a, b = a.convert("RGBA"), b.convert("RGBA")
     diff = ImageChops.difference(a, b)
     bands = diff.split()
     biggest = bands[0]
@@ -491,7 +493,7 @@ def _compare_rich(saved, clean, tol, image_tol, labels) -> Optional[_Diff]:
     ms, mc = _primary_mime(saved), _primary_mime(clean)
     if ms == "error" or mc == "error":
         if ms != mc:
-            what = "the clean run raises an error" if mc == "error" else "the saved notebook shows an error"
+            what = f"{_who(labels[1])} raises an error" if mc == "error" else f"{_who(labels[0])} shows an error"
             return _Diff(
                 mime="error",
                 what=what,
@@ -590,10 +592,37 @@ def _rich_text(output, mime) -> str:
     return mask(_text(data))
 
 
+def _signature(output) -> str:
+    mime = _primary_mime(output)
+    if mime.startswith("image/") and mime != "image/svg+xml":
+        return mime + ":" + "".join(_text((output.get("data") or {}).get(mime)).split())
+    return mime + ":" + _norm(_rich_text(output, mime))
+
+
+def _same_output(a, b) -> bool:
+    """Identical as far as the comparison goes (execution counts and metadata do not count)."""
+    if a.get("output_type") == "error" or b.get("output_type") == "error":
+        return a.get("output_type") == b.get("output_type") and (a.get("ename"), a.get("evalue")) == (
+            b.get("ename"),
+            b.get("evalue"),
+        )
+    return (a.get("data") or {}) == (b.get("data") or {})
+
+
 def _compare_cell(saved_cell, clean_cell, tol, image_tol, labels=("saved", "clean")) -> list[_Diff]:
     diffs: list[_Diff] = []
     s_streams, s_rich = _split_outputs(saved_cell)
     c_streams, c_rich = _split_outputs(clean_cell)
+    s_err = next((o for o in s_rich if o.get("output_type") == "error"), None)
+    c_err = next((o for o in c_rich if o.get("output_type") == "error"), None)
+    if (s_err is None) != (c_err is None):
+        # One side raised: that is the difference; the missing or extra output follows from it.
+        other = s_rich[0] if c_err is not None and s_rich else (c_rich[0] if s_err is not None and c_rich else None)
+        if c_err is not None:
+            d = _compare_rich(other or {"output_type": "display_data", "data": {}}, c_err, tol, 0.0, labels)
+        else:
+            d = _compare_rich(s_err, other or {"output_type": "display_data", "data": {}}, tol, 0.0, labels)
+        return [d] if d else []
     for name in sorted(set(s_streams) | set(c_streams), key=lambda n: (n != "stdout", n)):
         a, b = s_streams.get(name, ""), c_streams.get(name, "")
         if a == b:
@@ -605,13 +634,14 @@ def _compare_cell(saved_cell, clean_cell, tol, image_tol, labels=("saved", "clea
             d["what"] = f"{name} differs"
             diffs.append(d)
 
-    keys_s = [_primary_mime(o) for o in s_rich]
-    keys_c = [_primary_mime(o) for o in c_rich]
     if len(s_rich) == len(c_rich):
         pairs = list(zip(s_rich, c_rich))
         extra_s, extra_c = [], []
     else:
+        # Align on content, so the extra output is the one reported, then pair the rest in order.
         pairs, extra_s, extra_c = [], [], []
+        keys_s = [_signature(o) for o in s_rich]
+        keys_c = [_signature(o) for o in c_rich]
         sm = difflib.SequenceMatcher(None, keys_s, keys_c, autojunk=False)
         for tag, i1, i2, j1, j2 in sm.get_opcodes():
             n = min(i2 - i1, j2 - j1) if tag in ("equal", "replace") else 0
@@ -619,7 +649,7 @@ def _compare_cell(saved_cell, clean_cell, tol, image_tol, labels=("saved", "clea
             extra_s.extend(s_rich[i1 + n : i2])
             extra_c.extend(c_rich[j1 + n : j2])
     for s_out, c_out in pairs:
-        if s_out == c_out:
+        if _same_output(s_out, c_out):
             continue
         d = _compare_rich(s_out, c_out, tol, image_tol, labels)
         if d:

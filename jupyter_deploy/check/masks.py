@@ -42,7 +42,7 @@ __all__ = ["mask", "strip_ansi", "final_state", "strip_warnings", "mask_svg_ids"
 
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
-_BACKSPACE = re.compile(r"[^\n\b]\b")
+_BACKSPACE = re.compile(r"[^\n\x08]\x08")
 
 
 def strip_ansi(text: str) -> str:
@@ -56,11 +56,11 @@ def final_state(text: str) -> str:
     A line rewritten with carriage returns keeps only its last non-empty segment (a progress bar
     keeps its final state). ``\\r\\n`` is a plain line end.
     """
-    if "\b" in text:
+    if "\x08" in text:
         prev = None
         while prev != text:
             prev, text = text, _BACKSPACE.sub("", text)
-        text = text.replace("\b", "")
+        text = text.replace("\x08", "")
     if "\r" not in text:
         return text
     text = text.replace("\r\n", "\n")
@@ -116,68 +116,71 @@ _DURATION_UNIT = r"(?:s|secs?|seconds?|min|mins|minutes?|h|hrs?|hours?)"
 _SUBSECOND_UNIT = r"(?:ns|µs|μs|us|ms)"
 _NUM = r"\d+(?:\.\d+)?(?:[eE][-+]?\d+)?"
 
-# (pattern, replacement); applied in order.
-_RULES: list[tuple[re.Pattern, object]] = [
+# (pattern, replacement, guard); applied in order. A rule runs only when one of its guard strings
+# occurs in the text (a plain substring test is far cheaper than a regex scan); None: always.
+_MONTH_HINTS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_RULES: list[tuple[re.Pattern, object, object]] = [
     # kernel plumbing
-    (re.compile(r"(?:[^\s'\"]*[/\\])?kernel-[0-9A-Za-z-]+\.json"), "<CONNECTION-FILE>"),
-    (re.compile(r"(?:[^\s'\"]*[/\\])?ipykernel_\d+[/\\]\d+\.py"), "<CELL-FILE>"),
-    (re.compile(r"<ipython-input-\d+-[0-9a-fA-F]+>"), "<CELL-FILE>"),
-    (re.compile(r"\b(Cell In|In|Out)\[\d+\]"), r"\1[<N>]"),
+    # (a lazy run from the start of a path token only, so a long token without a match stays linear)
+    (re.compile(r"(?<![^\s'\"(\[=])[^\s'\"]*?kernel-[0-9A-Za-z-]+\.json"), "<CONNECTION-FILE>", ("kernel-",)),
+    (re.compile(r"(?<![^\s'\"(\[=])[^\s'\"]*?ipykernel_\d+[/\\]\d+\.py"), "<CELL-FILE>", ("ipykernel_",)),
+    (re.compile(r"<ipython-input-\d+-[0-9a-fA-F]+>"), "<CELL-FILE>", ("<ipython-input-",)),
+    (re.compile(r"\b(Cell In|In|Out)\[\d+\]"), r"\1[<N>]", ("In[", "Out[")),
     # temporary paths
-    (re.compile(r"(?:/private)?/var/folders/" + _PATH_CHARS + "*"), "<TMP>"),
-    (re.compile(r"(?<![\w.])/tmp/" + _PATH_CHARS + "*"), "<TMP>"),
-    (re.compile(r"[A-Za-z]:\\+Users\\+[^\\\s]+\\+AppData\\+Local\\+Temp(?:\\+[^\s'\"<>:,;]*)?", re.I), "<TMP>"),
-    (re.compile(r"\btmp[a-z0-9_]{6,}\b"), "<TMP>"),
+    (re.compile(r"(?:/private)?/var/folders/" + _PATH_CHARS + "*"), "<TMP>", ("/var/folders/",)),
+    (re.compile(r"(?<![\w.])/tmp/" + _PATH_CHARS + "*"), "<TMP>", ("/tmp/",)),
+    (re.compile(r"[A-Za-z]:\\+Users\\+[^\\\s]+\\+AppData\\+Local\\+Temp(?:\\+[^\s'\"<>:,;]*)?", re.I), "<TMP>", ("AppData", "appdata", "APPDATA")),
+    (re.compile(r"\btmp[a-z0-9_]{6,}\b"), "<TMP>", ("tmp",)),
     # identifiers
-    (re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"), "<UUID>"),
-    (re.compile(r"\b0x[0-9a-fA-F]{8,16}\b"), "0x<ADDR>"),
+    (re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"), "<UUID>", ("-",)),
+    (re.compile(r"\b0x[0-9a-fA-F]{8,16}\b"), "0x<ADDR>", ("0x",)),
     # durations that contain times or dates: before the date/time rules
-    (re.compile(r"(Wall time:).*"), r"\1 <DURATION>"),
-    (re.compile(r"(CPU times:).*"), r"\1 <DURATION>"),
-    (re.compile(r"^.*\bper loop \((?:mean|best).*$", re.M), "<TIMEIT>"),
-    (re.compile(r"^.*\bloops?, best of \d+:.*$", re.M), "<TIMEIT>"),
-    (re.compile(r"\[(?:\d+:)?\d{1,2}:\d{2}<(?:(?:\d+:)?\d{1,2}:\d{2}|\?)(?:,[^\]\n]*)?\]"), "[<ELAPSED>]"),
-    (re.compile(r"(?<![\w.])(?:" + _NUM + r"|\?)\s?(?:[kMGT]i?)?(?:it|B|b|bytes|samples|steps?)/s\b"), "<RATE>"),
-    (re.compile(r"(?<![\w.])" + _NUM + r"\s?s/(?:it|step)\b"), "<RATE>"),
+    (re.compile(r"(Wall time:).*"), r"\1 <DURATION>", ("Wall time:",)),
+    (re.compile(r"(CPU times:).*"), r"\1 <DURATION>", ("CPU times:",)),
+    (re.compile(r"^.*\bper loop \((?:mean|best).*$", re.M), "<TIMEIT>", ("per loop",)),
+    (re.compile(r"^.*\bloops?, best of \d+:.*$", re.M), "<TIMEIT>", ("best of",)),
+    (re.compile(r"\[(?:\d+:)?\d{1,2}:\d{2}<(?:(?:\d+:)?\d{1,2}:\d{2}|\?)(?:,[^\]\n]*)?\]"), "[<ELAPSED>]", ("<",)),
+    (re.compile(r"(?<![\w.])(?:" + _NUM + r"|\?)\s?(?:[kMGT]i?)?(?:it|B|b|bytes|samples|steps?)/s\b"), "<RATE>", ("/s",)),
+    (re.compile(r"(?<![\w.])" + _NUM + r"\s?s/(?:it|step)\b"), "<RATE>", ("s/it", "s/step")),
     # dates and times
     (
         re.compile(
             r"\b\d{4}-\d{2}-\d{2}[T ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?"
             r"(?:\s?(?:Z|UTC|GMT)|[+-]\d{2}:?\d{2})?(?!\d)"
         ),
-        "<DATETIME>",
+        "<DATETIME>", ("-",),
     ),
-    (re.compile(r"\b\d{4}-\d{2}-\d{2}(?!\d)"), "<DATE>"),
-    (re.compile(r"\b\d{4}/\d{1,2}/\d{1,2}\b|\b\d{1,2}/\d{1,2}/\d{4}\b|\b\d{1,2}\.\d{1,2}\.\d{4}\b"), "<DATE>"),
+    (re.compile(r"\b\d{4}-\d{2}-\d{2}(?!\d)"), "<DATE>", ("-",)),
+    (re.compile(r"\b\d{4}/\d{1,2}/\d{1,2}\b|\b\d{1,2}/\d{1,2}/\d{4}\b|\b\d{1,2}\.\d{1,2}\.\d{4}\b"), "<DATE>", ("/", ".")),
     (
         re.compile(
             r"\b(?:" + _WEEKDAY + r",?\s+)?(?:\d{1,2}\s+" + _MONTH + r"|" + _MONTH + r"\s+\d{1,2}(?:st|nd|rd|th)?)"
             r",?(?:\s+\d{4})?(?:\s+\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:\s+\d{4})?"
             r"(?:\s+(?:[+-]\d{4}|UTC|GMT|[A-Z]{3,4}))?(?!\w)"
         ),
-        "<DATETIME>",
+        "<DATETIME>", _MONTH_HINTS,
     ),
-    (re.compile(r"\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?(?:\s?[AaPp][Mm])?(?!\d)"), "<TIME>"),
-    (re.compile(r"\b\d{1,2}:\d{2}\s?[AaPp][Mm]\b"), "<TIME>"),
-    (re.compile(r"(?<![\w.])1[5-9]\d{8}\.\d+(?![\w.])"), "<EPOCH>"),
-    (re.compile(r"(?<![\w.])1[5-9]\d{11}(?![\w.])"), "<EPOCH>"),
+    (re.compile(r"\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?(?:\s?[AaPp][Mm])?(?!\d)"), "<TIME>", (":",)),
+    (re.compile(r"\b\d{1,2}:\d{2}\s?[AaPp][Mm]\b"), "<TIME>", (":",)),
+    (re.compile(r"(?<![\w.])1[5-9]\d{8}\.\d+(?![\w.])"), "<EPOCH>", (".",)),
+    (re.compile(r"(?<![\w.])1[5-9]\d{11}(?![\w.])"), "<EPOCH>", None),
     # durations with units
-    (re.compile(r"(?<![\w.])" + _NUM + r"\s?" + _SUBSECOND_UNIT + r"(?![\w])"), "<DURATION>"),
-    (re.compile(r"(?<![\w.])\d+\.\d+\s?" + _DURATION_UNIT + r"(?![\w])"), "<DURATION>"),
+    (re.compile(r"(?<![\w.])" + _NUM + r"\s?" + _SUBSECOND_UNIT + r"(?![\w])"), "<DURATION>", ("s",)),
+    (re.compile(r"(?<![\w.])\d+\.\d+\s?" + _DURATION_UNIT + r"(?![\w])"), "<DURATION>", (".",)),
     (
         re.compile(
             r"\b(took|elapsed|in|after|duration|runtime|time)(\s*[=:]?\s*)\d+\s?" + _DURATION_UNIT + r"(?![\w])",
             re.I,
         ),
-        r"\1\2<DURATION>",
+        r"\1\2<DURATION>", None,
     ),
-    (re.compile(r"(?<![\w.])\d+s(?![\w.])"), "<DURATION>"),
+    (re.compile(r"(?<![\w.])\d+s(?![\w.])"), "<DURATION>", ("s",)),
     # processes, threads, hosts
-    (re.compile(r"\[pid \d+\]", re.I), "[pid <PID>]"),
-    (re.compile(r"\b(pid|tid|ppid|thread_id|process_id|thread id|process id)(\s*[=:]\s*|\s+)\d+", re.I), r"\1\2<PID>"),
-    (re.compile(r"\b(\w*(?:Process|Thread|PoolWorker|Worker|ThreadPoolExecutor))-\d+(?:_\d+)?"), r"\1-<N>"),
-    (re.compile(r"\b(id)(\s*[=:]\s*|\s+)\d{9,}(?![\w.])", re.I), r"\1\2<ID>"),
-    (re.compile(r"\b(host|hostname)(\s*[=:]\s*)[\w.-]+", re.I), r"\1\2<HOST>"),
+    (re.compile(r"\[pid \d+\]", re.I), "[pid <PID>]", ("pid", "PID", "Pid")),
+    (re.compile(r"\b(pid|tid|ppid|thread_id|process_id|thread id|process id)(\s*[=:]\s*|\s+)\d+", re.I), r"\1\2<PID>", ("pid", "PID", "Pid", "tid", "TID", "hread", "rocess", "HREAD", "ROCESS")),
+    (re.compile(r"\b(\w*(?:Process|Thread|PoolWorker|Worker|ThreadPoolExecutor))-\d+(?:_\d+)?"), r"\1-<N>", ("Process", "Thread", "Worker", "Executor")),
+    (re.compile(r"\b(id)(\s*[=:]\s*|\s+)\d{9,}(?![\w.])", re.I), r"\1\2<ID>", ("id", "ID", "Id", "iD")),
+    (re.compile(r"\b(host|hostname)(\s*[=:]\s*)[\w.-]+", re.I), r"\1\2<HOST>", ("host", "Host", "HOST")),
 ]
 
 _BIG_INT = re.compile(r"(?<![\w.+-])[1-9]\d{9,15}(?![\w.])")
@@ -205,7 +208,13 @@ def mask(text: str) -> str:
         text = _SURROGATE.sub("\ufffd", text)
     text = strip_ansi(text)
     text = final_state(text)
-    for pattern, repl in _RULES:
+    for pattern, repl, guard in _RULES:
+        if guard is not None:
+            for g in guard:
+                if g in text:
+                    break
+            else:
+                continue
         text = pattern.sub(repl, text)
     return _BIG_INT.sub(_object_id, text)
 
