@@ -14,7 +14,7 @@ import os
 import subprocess
 from typing import ClassVar
 
-from traitlets import Bool, Dict, Enum, Float, List, Unicode, default
+from traitlets import Bool, Dict, Enum, Float, List, Unicode
 
 from ..errors import TargetError, UsageError
 from .base import Bundle, DeployContext, Target
@@ -64,12 +64,12 @@ class ReportTarget(Target):
     ).tag(config=True, option=True)
 
     author = Unicode(
-        help="Who the report is by. Default: git config user.name, else $USER.",
+        "", help="Who the report is by. Default: git config user.name, else $USER.",
     ).tag(config=True, option=True)
 
-    @default("author")
-    def _default_author(self):
-        return _git_user()
+    @property
+    def author_name(self) -> str:
+        return self.author or _git_user()
 
     tags = List(
         Unicode(), default_value=[], help="Tags listed with the report in the knowledge repo index.",
@@ -151,12 +151,13 @@ class ReportTarget(Target):
         reporter("build", 0, 3, "reading the clean run's executed notebook")
         nb = nbformat.read(executed, as_version=4)
         title = self._title(nb, ctx)
+        author = self.author_name
         params = dict(ctx.check.get("parameters") or self.check_parameters())
 
         reporter("build", 1, 3, "scanning sources and outputs for secrets")
         secrets.check_notebook(
             nb, entropy=self.secret_entropy,
-            extra={"title": title, "author": self.author, "tags": " ".join(self.tags),
+            extra={"title": title, "author": author, "tags": " ".join(self.tags),
                    "parameters": repr(params)},
         )
 
@@ -165,7 +166,7 @@ class ReportTarget(Target):
         env = ctx.environment or {}
         info = {
             "title": title,
-            "author": self.author,
+            "author": author,
             "created": created,
             "notebook": ctx.notebook.name,
             "notebook_hash": ctx.notebook_hash,
@@ -195,7 +196,7 @@ class ReportTarget(Target):
         bundle.manifest.update(
             {
                 "title": title,
-                "author": self.author,
+                "author": author,
                 "created": created,
                 "tags": list(self.tags),
                 "parameters": params,
