@@ -5,9 +5,10 @@ Everything is resolved in the environment of the *kernel's* interpreter (a kerne
 
 - ``python=None`` (or a path to this very interpreter) answers in-process, without importing the
   packages asked about (``importlib.util.find_spec`` for top-level names does not import them);
-- any other interpreter is run once, in isolated mode (``-I``), with this very file as its script
-  (this module imports nothing but the standard library at module level for that reason), and
-  answers in JSON.
+- any other interpreter is run once with this very file as its script (this module imports
+  nothing but the standard library at module level for that reason), and answers in JSON. It
+  runs without ``-I``, as a kernel does, so the user's site-packages and ``PYTHONPATH`` count;
+  the current folder is taken off its path.
 
 Public functions: :func:`probe`, :func:`requirements_for_modules`, :func:`capture`,
 :func:`fingerprint`.
@@ -531,7 +532,9 @@ def _run(python, request):
     code = source + "\n_main()\n"
     try:
         proc = subprocess.run(
-            [python, "-I", "-c", code],
+            # Not -I: the kernel sees the user's site-packages and PYTHONPATH, so must we. The
+            # current folder is left out by the script itself.
+            [python, "-c", code],
             input=json.dumps(request),
             capture_output=True,
             text=True,
@@ -660,18 +663,90 @@ def capture(modules, python: str | None = None, *, exclude=DEFAULT_EXCLUDE) -> d
 _SYS_CACHE = {}
 
 
+def _dir_stamps(path_list):
+    out = {}
+    for d in _path_dirs(path_list):
+        try:
+            out[d] = os.stat(d).st_mtime_ns
+        except OSError:
+            continue
+    return out
+
+
+def _disk_cache_file():
+    home = os.environ.get("JUPYTER_DEPLOY_HOME")
+    if not home:
+        try:
+            from jupyter_core.paths import jupyter_data_dir
+        except ImportError:
+            return None
+        home = os.path.join(jupyter_data_dir(), "deploy")
+    return os.path.join(os.path.expanduser(home), "cache", "interpreters.json")
+
+
+def _disk_cache_read():
+    path = _disk_cache_file()
+    if not path:
+        return {}
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _disk_cache_write(python, record):
+    """Remember an interpreter's sys.path across processes; best effort (a read-only home is
+    fine: the next process asks the interpreter again)."""
+    path = _disk_cache_file()
+    if not path:
+        return
+    data = _disk_cache_read()
+    data[python] = record
+    if len(data) > 64:
+        data = {python: record}
+    tmp = "%s.%d.tmp" % (path, os.getpid())
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(data, fh)
+        os.replace(tmp, path)
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+
+
 def _sys_of(python):
-    """(version, sys.path) of another interpreter, cached per path and the file's mtime."""
+    """(version, sys.path) of another interpreter. Asked once, then remembered in-process and on
+    disk while the interpreter file and the folders on its path are unchanged (a new ``.pth``
+    file changes its folder's modification time)."""
     try:
         stamp = os.stat(python).st_mtime_ns
     except OSError:
         _no_python(python)
     key = (python, stamp)
     info = _SYS_CACHE.get(key)
-    if info is None:
+    if info is not None:
+        return info
+    record = _disk_cache_read().get(python)
+    if (
+        isinstance(record, dict)
+        and record.get("stamp") == stamp
+        and isinstance(record.get("path"), list)
+        and record.get("dirs") == {k: v for k, v in _dir_stamps(record["path"]).items()}
+    ):
+        info = (record["version"], record["path"])
+    else:
         answer = _run(python, {"op": "sys"})
         info = (answer["version"], [p for p in answer["path"] if p not in ("", ".")])
-        _SYS_CACHE[key] = info
+        _disk_cache_write(
+            python,
+            {"stamp": stamp, "version": info[0], "path": info[1], "dirs": _dir_stamps(info[1])},
+        )
+    _SYS_CACHE[key] = info
     return info
 
 

@@ -312,3 +312,43 @@ def test_real_editable_install_in_a_throwaway_venv(tmp_path):
     nb = new_notebook(cells=[new_code_cell("import tinyedit", execution_count=1)])
     (f,) = static_findings(nb, tmp_path / "nbdir", python=str(python))
     assert f["kind"] == "local-package" and "editable" in f["message"] and "tinyedit" in f["message"]
+
+
+def test_other_interpreter_path_is_remembered_on_disk_and_invalidated(other_venv, tmp_path):
+    python, site = other_venv
+    home = tmp_path / "home"
+    env = {**__import__("os").environ, "JUPYTER_DEPLOY_HOME": str(home)}
+    code = f"from jupyter_deploy import environment as e; print(e.fingerprint({str(python)!r}))"
+
+    def fresh():
+        return subprocess.run([sys.executable, "-c", code], env=env, check=True,
+                              capture_output=True, text=True).stdout.strip()
+
+    first = fresh()
+    cache = json.loads((home / "cache" / "interpreters.json").read_text())
+    assert str(python) in cache and str(site) in cache[str(python)]["path"]
+    assert fresh() == first
+    extra = tmp_path / "extra"
+    (extra / "extra_dist-1.0.dist-info").mkdir(parents=True)
+    (site / "added.pth").write_text(str(extra) + "\n")  # a new folder on its sys.path
+    try:
+        second = fresh()
+        assert second != first  # the path was asked again, and its distribution counted
+        assert str(extra) in json.loads((home / "cache" / "interpreters.json").read_text())[str(python)]["path"]
+    finally:
+        (site / "added.pth").unlink()
+    assert fresh() == first
+
+
+def test_read_only_home_does_not_break_the_fingerprint(other_venv, tmp_path, monkeypatch):
+    python, _ = other_venv
+    home = tmp_path / "ro"
+    home.mkdir()
+    home.chmod(0o500)
+    monkeypatch.setenv("JUPYTER_DEPLOY_HOME", str(home))
+    environment._SYS_CACHE.clear()
+    try:
+        assert len(environment.fingerprint(str(python))) == 16
+    finally:
+        home.chmod(0o700)
+    assert not list(home.iterdir()) or __import__("os").geteuid() == 0
