@@ -185,3 +185,40 @@ def test_isolated_venv_proves_requirements(tmp_path, churn):
     by = {p.name: p for p in proofs}
     assert by["reload-isolated-venv"].ok, by["reload-isolated-venv"].detail
     assert "only requirements.txt" in by["reload-isolated-venv"].detail
+
+
+@pytest.mark.kernel
+def test_api_deploy_end_to_end(make_notebook, tmp_path):
+    """A real notebook, a real clean re-run, then api.deploy: version, proof, history, load."""
+    from jupyter_deploy import api
+
+    nb = make_notebook([
+        "import numpy as np\nfrom sklearn.linear_model import LogisticRegression\n"
+        "rng = np.random.default_rng(0)\nX = rng.normal(size=(120, 3))\n"
+        "y = (X[:, 0] - X[:, 2] > 0).astype(int)\nclf = LogisticRegression().fit(X, y)\n"
+        "X_test = X[:25]",
+    ], execute=False)
+    opts = {"var": "clf", "name": "demo", "sample": "X_test", "alias": "production",
+            "metric": {"auc": "0.9"}}
+    res = api.deploy("model", nb, options=opts)
+    assert res["status"] == "ok" and res["details"]["version"] == 1
+    assert res["summary"].startswith("demo v1 in ")
+    assert [p["name"] for p in res["proofs"]] == ["reload-fresh-process"]
+    assert "--name demo" in res["magic"] and "--metric auc=0.9" in res["magic"]
+    hist = api.history(target="model")
+    assert hist[0]["destination"] == res["destination"] and hist[0]["status"] == "ok"
+    rows = api.models("demo")
+    assert rows[0]["aliases"] == ["production"] and rows[0]["metrics"] == {"auc": 0.9}
+    import jupyter_deploy
+
+    model = jupyter_deploy.load("demo", "production")
+    assert model.predict([[1.0, 0.0, 0.0]]).tolist() == [1]
+    # the live session holds a model refitted on other data: refused, and nothing new written
+    from sklearn.linear_model import LogisticRegression
+    import numpy as np
+
+    Xo = np.random.default_rng(5).normal(size=(50, 3))
+    other = LogisticRegression().fit(Xo, (Xo[:, 1] > 0).astype(int))
+    with pytest.raises(VerificationFailed, match="disagree"):
+        api.deploy("model", nb, options=opts, live={"clf": other})
+    assert [r["version"] for r in api.models("demo")] == [1]
