@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ast
 import logging
+import re
 from pathlib import Path
 from typing import Iterable
 
@@ -75,6 +76,17 @@ def _is_python(nb) -> bool:
     meta = nb.get("metadata") or {}
     lang = (meta.get("kernelspec") or {}).get("language") or (meta.get("language_info") or {}).get("name")
     return not lang or str(lang).lower() in ("python", "python3", "ipython", "python2")
+
+
+_MAGIC_OUTPUT_VARS = re.compile(r"--(?:out|err|proc)\s+([A-Za-z_]\w*)|^\s*([A-Za-z_]\w*)\s*<<")
+
+
+def _magic_line(src: str) -> int:
+    """The 1-based line of a cell's %% line (after leading blank lines)."""
+    for n, line in enumerate(src.splitlines(), 1):
+        if line.strip():
+            return n
+    return 1
 
 
 def _has_code(src: str) -> bool:
@@ -223,13 +235,19 @@ def static_findings(nb, notebook_dir: Path, *, python: str | None = None, ignore
             target = code.cell_magic_args.split()[-1:] if code.cell_magic_args else []
             if target and target[0].endswith(".py"):
                 written.add(Path(target[0]).stem)
-        if code.tree is None:
-            continue
         extra_binds, dynamic = [], []
         if code.cell_magic == "capture" and code.cell_magic_args:
             var = [a for a in code.cell_magic_args.split() if not a.startswith("-")]
             if var and var[0].isidentifier():
-                extra_binds.append((var[0], 1))
+                extra_binds.append((var[0], _magic_line(src)))
+        elif code.cell_magic:
+            # %%bash --out var / --err var, %%sql result << SELECT ...
+            for match in _MAGIC_OUTPUT_VARS.finditer(code.cell_magic_args):
+                extra_binds.append((match.group(1) or match.group(2), _magic_line(src)))
+        if code.tree is None:
+            if extra_binds:
+                names.cell(index, None, extra_binds)
+            continue
         for m in code.magics:
             if m.name == "run" or (m.name == "store" and "-r" in m.arg.split()):
                 dynamic.append(m.line)

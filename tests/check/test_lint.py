@@ -554,3 +554,10 @@ def test_wall_clock_through_a_notebook_function(tmp_path):
               "def pure():\n    return 1", "print(stamp(), pure())")
     f = one(fs, "wall-clock")
     assert (f["cell"], f["line"]) == (2, 1) and "stamp() via datetime.datetime.now()" in f["message"]
+
+
+def test_cell_magics_that_bind_names(tmp_path):
+    fs = lint(tmp_path, "%%bash --out listing --err errors\nls", "%%sql result << SELECT 1", "%%capture cap\nprint(1)",
+              "print(listing, errors, result, cap, nothere)")
+    f = one(fs, "hidden-state")
+    assert (f["cell"], f["line"]) == (3, 1) and "`nothere`" in f["message"]
