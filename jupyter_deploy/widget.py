@@ -375,10 +375,13 @@ class DeployPanel(W.VBox):
         schema = info.get("schema", {})
         required = set(schema.get("required", []))
         choices = live_objects(self.namespace)
-        self.fields = {
-            name: Field(name, spec, name in required, choices)
-            for name, spec in self._ordered(schema).items()
-        }
+        self.fields = {}
+        for name, spec in self._ordered(schema).items():
+            try:
+                self.fields[name] = Field(name, spec, name in required, choices)
+            except Exception:  # noqa: BLE001 - an odd schema from a plugin: offer plain text
+                plain = {k: v for k, v in spec.items() if k in ("description", "x-placeholder")}
+                self.fields[name] = Field(name, {**plain, "type": "string"}, name in required, choices)
         for f in self.fields.values():
             f.widget.observe(lambda _c: self.update_line(), names="value")
         self.form.children = [f.box for f in self.fields.values()]

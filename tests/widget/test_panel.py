@@ -435,3 +435,29 @@ def test_one_bar_for_the_whole_job():
     assert overall_fraction("check", "publish", 1.0) is None  # not a check stage
     assert overall_fraction("deploy", "somewhere", 0.5) is None
     assert overall_fraction("deploy", "build", None) is None
+
+
+def test_a_plugin_with_odd_options_still_gets_a_form(shell, monkeypatch, make_notebook):
+    from traitlets import Int, List, Unicode, Union
+
+    from jupyter_deploy import plugins
+    from jupyter_deploy.targets.base import Target
+
+    class OddTarget(Target):
+        plugin_name = "odd"
+        ports = List(Int(), default_value=[80, 443], help="Ports.").tag(config=True, option=True)
+        maybe = Int(None, allow_none=True, help="Maybe a number.").tag(config=True, option=True)
+        either = Union([Int(), Unicode()], default_value="a", help="Either.").tag(config=True, option=True)
+        count = Int(help="A count.").tag(config=True, option=True, object_kind="gizmo")
+
+    plugins.register(plugins.TARGETS, "odd", OddTarget)
+    try:
+        panel = make_panel(shell, monkeypatch, make_notebook(["x = 1"], execute=False))
+        panel.target_picker.value = "odd"
+        assert set(panel.fields) == {"ports", "maybe", "either", "count"}
+        # (the schema carries no default for container traits: the target's own default applies)
+        panel.fields["ports"].widget.value = "8080, 8443"
+        panel.fields["count"].widget.value = 3  # an unknown object kind: the type decides
+        assert panel.magic_text == "%deploy odd --count 3 --ports 8080 --ports 8443"
+    finally:
+        plugins.unregister(plugins.TARGETS, "odd")
