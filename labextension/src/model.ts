@@ -28,6 +28,8 @@ export interface INotebookState {
   deploy: IJob | null;
   /** A request that failed before any job started (403, 404, 409...). */
   error: DeployRequestError | null;
+  /** Which action the error belongs to. */
+  errorAction: 'check' | 'deploy' | null;
 }
 
 export interface IModelOptions {
@@ -94,7 +96,8 @@ export class DeployModel {
         active: null,
         check: null,
         deploy: null,
-        error: null
+        error: null,
+        errorAction: null
       };
       this.states.set(path, state);
     }
@@ -203,6 +206,7 @@ export class DeployModel {
       return null; // one job at a time per notebook; the button is disabled meanwhile
     }
     state.error = null;
+    state.errorAction = request.action;
     const placeholder: IJob = {
       id: '',
       action: request.action,

@@ -75,6 +75,8 @@ export class DeployPanel extends Widget {
   private historySection = el('section', 'jp-deploy-section jp-deploy-history');
   private cards = new Map<string, ICard>();
   private cardsFor = '';
+  private revealed = '';
+  private lastDeployTarget: string | null = null;
   firstPaint: number | null = null;
 
   constructor(readonly model: DeployModel, readonly host: IPanelHost) {
@@ -103,7 +105,8 @@ export class DeployPanel extends Widget {
     super.dispose();
   }
 
-  protected onAfterAttach(): void {
+  /** Time of the first paint after the panel was first shown (for the README's figure). */
+  protected onAfterShow(): void {
     if (this.firstPaint === null) {
       requestAnimationFrame(() => {
         this.firstPaint = performance.now();
@@ -134,8 +137,8 @@ export class DeployPanel extends Widget {
     this.renderHeader();
     this.renderStatus();
     this.renderCheck();
-    this.renderJob();
     this.renderTargets();
+    this.renderJob();
     this.renderHistory();
     this.updateButtons();
   }
@@ -221,10 +224,10 @@ export class DeployPanel extends Widget {
       s.appendChild(this.progress(active));
       return;
     }
+    if (state.error && state.errorAction === 'check') {
+      s.appendChild(this.errorBox(state.error));
+    }
     if (!job) {
-      if (state.error && state.error.code !== 'job-running') {
-        s.appendChild(this.errorBox(state.error));
-      }
       return;
     }
     if (job.state === 'failed' && job.error) {
@@ -339,23 +342,28 @@ export class DeployPanel extends Widget {
     }
     const active = state.active && state.active.action === 'deploy' ? state.active : null;
     const job = active || state.deploy;
-    const err = state.error;
+    const err = state.errorAction === 'deploy' ? state.error : null;
     if (!job && !err) {
       s.hidden = true;
       return;
     }
     s.hidden = false;
-    if (err && (!job || err.code === 'job-running' || !active)) {
+    // Show the deploy next to the card that started it, so its result is where the user is.
+    this.placeJobSection(job?.target || this.lastDeployTarget);
+    if (err) {
       s.appendChild(this.errorBox(err));
     }
     if (!job) {
+      this.reveal('error:' + err?.message);
       return;
     }
-    s.appendChild(el('h3', 'jp-deploy-heading', `Deploy: ${job.target}`));
+    s.appendChild(el('h4', 'jp-deploy-subheading', `Deploy: ${job.target}`));
     if (active) {
       s.appendChild(this.progress(active));
+      this.reveal('active:' + active.id);
       return;
     }
+    this.reveal('done:' + job.id + job.state);
     if (job.state === 'cancelled') {
       s.appendChild(el('div', 'jp-deploy-muted', 'The deploy was cancelled.'));
     } else if (job.state === 'failed' && job.error) {
@@ -422,6 +430,33 @@ export class DeployPanel extends Widget {
     }
   }
 
+  private placeJobSection(target: string | null): void {
+    const card = target ? this.cards.get(target) : undefined;
+    if (card) {
+      if (card.toggle.getAttribute('aria-expanded') !== 'true') {
+        card.toggle.setAttribute('aria-expanded', 'true');
+        card.body.hidden = false;
+      }
+      if (this.jobSection.parentElement !== card.body) {
+        card.body.appendChild(this.jobSection);
+      }
+    } else if (this.jobSection.previousElementSibling !== this.checkSection) {
+      this.checkSection.after(this.jobSection);
+    }
+  }
+
+  /** Scroll a new state of the deploy into view, once. */
+  private reveal(key: string): void {
+    if (key === this.revealed) {
+      return;
+    }
+    this.revealed = key;
+    const node = this.jobSection;
+    if (typeof node.scrollIntoView === 'function') {
+      requestAnimationFrame(() => node.scrollIntoView({ block: 'nearest' }));
+    }
+  }
+
   // --------------------------------------------------------------------------- targets
 
   private renderTargets(): void {
@@ -438,6 +473,9 @@ export class DeployPanel extends Widget {
       return;
     }
     this.cardsFor = key;
+    if (this.jobSection.parentElement !== this.checkSection.parentElement) {
+      this.checkSection.after(this.jobSection);
+    }
     s.textContent = '';
     this.cards.clear();
     s.appendChild(el('h3', 'jp-deploy-heading', 'Targets'));
@@ -503,6 +541,7 @@ export class DeployPanel extends Widget {
         if (!card.form.validate()) {
           return;
         }
+        this.lastDeployTarget = target.name;
         void this.model.deploy(
           target.name,
           card.form.values(),
