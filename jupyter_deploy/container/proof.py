@@ -171,7 +171,7 @@ def make_venv(requirements: Path, dest: Path, *, python: Optional[str] = None,
     env.pop("PYTHONPATH", None)
     if uv:
         steps = [[uv, "venv", "--quiet", "--python", python, str(dest)],
-                 [uv, "pip", "install", "--quiet", "--compile-bytecode", "--python", str(dest / "bin" / "python"),
+                 [uv, "pip", "install", "--quiet", "--python", str(dest / "bin" / "python"),
                   "-r", str(requirements)]]
         tool = "uv"
     else:

@@ -53,9 +53,11 @@ class ContainerTarget(Target):
         "the notebook. Existing different files there are an error unless --overwrite.",
     ).tag(config=True, option=True)
 
-    build = Bool(
+    # Named build_image because Target.build is the build method; --build works on the command
+    # line and in %deploy as argparse's unambiguous abbreviation of --build-image.
+    build_image = Bool(
         False, help="Also build the image with podman or docker, run it and prove it answers "
-        "as the notebook.",
+        "as the notebook (--build).",
     ).tag(config=True, option=True)
 
     engine = Enum(
@@ -132,7 +134,7 @@ class ContainerTarget(Target):
         out = self.out_dir(ctx)
         if out.exists() and not out.is_dir():
             raise UsageError(f"--out {out} is a file, not a folder.", hint="Give a folder path.")
-        if (self.build or self.push) and self.port and not port_free(self.port):
+        if (self.build_image or self.push) and self.port and not port_free(self.port):
             raise PortInUse(
                 f"Port {self.port} on 127.0.0.1 is already in use, so the built image cannot be "
                 "proven there.",
@@ -243,7 +245,7 @@ class ContainerTarget(Target):
             "var": self.var,
             "sample": self.sample or None,
             "out": str(out),
-            "build": bool(self.build or self.push),
+            "build": bool(self.build_image or self.push),
             "engine": self.engine,
             "push": self.push or None,
             "base_image": written["base_image"],

@@ -39,6 +39,7 @@ def make_ctx(tmp_path: Path, objects: dict, *, clean=None, force=False, notebook
 
     nb = notebook or tmp_path / "nb.ipynb"
     if not nb.exists():
+        nb.parent.mkdir(parents=True, exist_ok=True)
         nb.write_text("{}")
     return DeployContext(
         notebook=nb, notebook_hash="cd" * 32,
