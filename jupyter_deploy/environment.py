@@ -207,6 +207,13 @@ class _Dist:
                     data = json.loads(text)
                 except ValueError:
                     data = None
+            if data is None and self.folder.endswith(".egg-info"):
+                parent = os.path.dirname(self.folder)
+                if os.path.basename(parent) not in ("site-packages", "dist-packages"):
+                    # A legacy ``setup.py develop`` install: the metadata sits in the project.
+                    from urllib.parse import quote
+
+                    data = {"url": "file://" + quote(parent), "dir_info": {"editable": True}}
             self._direct = data if isinstance(data, dict) else None
         return self._direct
 

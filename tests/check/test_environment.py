@@ -352,3 +352,18 @@ def test_read_only_home_does_not_break_the_fingerprint(other_venv, tmp_path, mon
     finally:
         home.chmod(0o700)
     assert not list(home.iterdir()) or __import__("os").geteuid() == 0
+
+
+def test_legacy_develop_install_is_editable(tmp_path, monkeypatch):
+    project = tmp_path / "oldproj"
+    (project / "oldpkg").mkdir(parents=True)
+    (project / "oldpkg" / "__init__.py").write_text("")
+    info = project / "oldpkg.egg-info"
+    info.mkdir()
+    (info / "PKG-INFO").write_text("Metadata-Version: 1.1\nName: oldpkg\nVersion: 0.5\n")
+    (info / "top_level.txt").write_text("oldpkg\n")
+    monkeypatch.syspath_prepend(str(project))  # what easy-install.pth does
+    got = environment.probe(["oldpkg"])["oldpkg"]
+    assert got["distribution"] == "oldpkg" and got["version"] == "0.5"
+    assert got["local"] == "editable" and got["origin"] == project.as_uri()
+    assert environment.requirements_for_modules(["oldpkg"]) == []
