@@ -151,11 +151,12 @@ def _hgb_shape(b: Builder, model, predictor, known_bitsets, f_idx_map) -> TreeSh
 
 
 def _hgb_raw(model, b: Builder, feats):
-    if getattr(model, "_preprocessor", None) is not None:
-        raise UnsupportedModel(
-            f"{type(model).__name__} fitted with pandas categorical columns has no SQL translation yet.",
-            hint="Encode the categories as integers 0..n-1 and pass categorical_features=[...].",
-        )
+    pre = getattr(model, "_preprocessor", None)
+    if pre is not None:
+        # categorical features: scikit-learn ordinal-encodes them (unknown -> NaN) and puts them first
+        from .pipeline import column_transformer
+
+        feats = b.stage(column_transformer(pre, b, feats), prefix="h")
     known, f_idx_map = model._bin_mapper.make_known_categories_bitsets()
     base = np.asarray(model._baseline_prediction).reshape(-1)
     k = model.n_trees_per_iteration_

@@ -140,13 +140,18 @@ class Builder:
         self._counter: dict[str, int] = {}
         self.floats: list = []  # float literal nodes, for per-dialect checks
         self.notes: list[str] = []
-        self.nested = 0  # > 0 inside a ColumnTransformer branch: no staging there
+        self.nested = 0
+        self._used: set = set(self.keep_aliases)  # > 0 inside a ColumnTransformer branch: no staging there
 
     # names -------------------------------------------------------------------------------
     def fresh(self, prefix: str) -> str:
-        n = self._counter.get(prefix, 0)
-        self._counter[prefix] = n + 1
-        return f"{prefix}{n}"
+        while True:
+            n = self._counter.get(prefix, 0)
+            self._counter[prefix] = n + 1
+            name = f"{prefix}{n}"
+            if name not in self._used:
+                self._used.add(name)
+                return name
 
     @property
     def materialize(self) -> bool:
@@ -206,7 +211,7 @@ class Builder:
 
         cols = []
         for i, (f, isnum) in enumerate(zip(features, numeric)):
-            cols.append((f"f{i}", self.double(f) if isnum else f))
+            cols.append((self.fresh("f"), self.double(f) if isnum else f))
         self._add_stage(cols, source=self._source, keep_src=self._keep_exprs, materialized=False)
         return [exp.column(a) for a, _ in cols]
 
@@ -313,12 +318,21 @@ def safe_exp(b: Builder, e):
     """EXP(e) clamped to [-700, 700]: PostgreSQL raises on exp() overflow and underflow."""
     from sqlglot import exp
 
-    lo, hi = b.num(-700.0), b.num(700.0)
-    if b.dialect == "sqlite":
-        clamped = exp.Anonymous(this="MIN", expressions=[exp.Anonymous(this="MAX", expressions=[e, lo]), hi])
-    else:
-        clamped = exp.Least(this=exp.Greatest(this=e, expressions=[lo]), expressions=[hi])
+    clamped = clamp(b, e, -700.0, 700.0)
     return exp.Exp(this=clamped)
+
+
+def clamp(b: Builder, e, lo: float, hi: float):
+    """np.clip(e, lo, hi); NULL stays NULL (PostgreSQL's GREATEST/LEAST would skip it)."""
+    from sqlglot import exp
+
+    return exp.Case(
+        ifs=[
+            exp.If(this=exp.LT(this=e.copy(), expression=b.num(lo)), true=b.num(lo)),
+            exp.If(this=exp.GT(this=e.copy(), expression=b.num(hi)), true=b.num(hi)),
+        ],
+        default=e.copy(),
+    )
 
 
 def sigmoid(b: Builder, e):

@@ -39,6 +39,8 @@ def _first_consumer_inputs(est, n: int) -> list[bool]:
             for i, isnum in zip(idx, sub):
                 out[i] = out[i] and isnum
         return out
+    if getattr(est, "_preprocessor", None) is not None:
+        return _first_consumer_inputs(est._preprocessor, n)
     if _is_string_categories(est):
         return [np.asarray(c).dtype.kind not in "OUS" for c in est.categories_] if hasattr(est, "categories_") else [
             not isinstance(s, str) for s in est.statistics_

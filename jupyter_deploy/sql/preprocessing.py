@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import UnsupportedModel
-from .compiler import Builder, register
+from .compiler import Builder, clamp, register
 from .trees import as_double
 
 
@@ -47,10 +47,7 @@ def min_max_scaler(model, b, feats):
             this=exp.Mul(this=x, expression=b.num(float(model.scale_[i]))), expression=b.num(float(model.min_[i]))
         )
         if model.clip:
-            if b.dialect == "sqlite":
-                e = exp.Anonymous(this="MIN", expressions=[exp.Anonymous(this="MAX", expressions=[e, b.num(float(lo))]), b.num(float(hi))])
-            else:
-                e = exp.Least(this=exp.Greatest(this=e, expressions=[b.num(float(lo))]), expressions=[b.num(float(hi))])
+            e = as_double(b, clamp(b, e, float(lo), float(hi)))
         out.append(e)
     return out
 
@@ -220,10 +217,17 @@ def _ufunc_sql(name: str, x, b: Builder):
 FUNCTIONS = ("log1p", "log", "log10", "exp", "expm1", "sqrt", "abs", "square", "negative")
 
 
+def _is_check_array(func) -> bool:
+    """HistGradientBoosting's own numeric pass-through: partial(check_array, dtype=float64)."""
+    import functools
+
+    return isinstance(func, functools.partial) and getattr(func.func, "__name__", "") == "check_array"
+
+
 @register("sklearn.preprocessing._function_transformer.FunctionTransformer")
 def function_transformer(model, b, feats):
     func = model.func
-    if func is None:
+    if func is None or _is_check_array(func):
         return list(feats)
     name = getattr(func, "__name__", "")
     if model.kw_args or _ufunc_sql(name, feats[0] if feats else None, b) is None or not isinstance(func, np.ufunc):

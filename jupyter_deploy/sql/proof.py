@@ -260,8 +260,7 @@ def compare(model, X, got, prediction_column="prediction", probability_prefix="p
         return out
     gp = got[prediction_column]
     classes = getattr(model, "classes_", None)
-    if classes is not None and proba is not None or (classes is not None and getattr(model, "_estimator_type", "") == "classifier"):
-        exp_lab = pd.Series(pred).astype(str).to_numpy()
+    if classes is not None:
         got_lab = np.array([_label_text(v) for v in gp])
         exp_lab = np.array([_label_text(v) for v in pred])
         agree = exp_lab == got_lab

@@ -153,7 +153,10 @@ def float32_splitter(b: Builder, thresholds) -> Callable:
             cache[t] = (op, m)
         op, m = cache[t]
         if np.isinf(m):
-            return _cmp(op, x.copy(), b.num(m)), None
+            # threshold +inf (scikit-learn's "missing vs. the rest" split): every number goes left
+            from sqlglot import exp
+
+            return exp.Not(this=exp.Is(this=x.copy(), expression=exp.Null())), exp.false()
         return _cmp(op, x.copy(), b.num(m)), _cmp(_NEG[op], x.copy(), b.num(m))
 
     return split

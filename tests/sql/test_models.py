@@ -1,0 +1,183 @@
+"""Every supported model and step, on DuckDB, SQLite and a real PostgreSQL, at the thresholds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import (
+    ExtraTreesClassifier,
+    ExtraTreesRegressor,
+    GradientBoostingClassifier,
+    GradientBoostingRegressor,
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import (
+    ElasticNet,
+    Lasso,
+    LinearRegression,
+    LogisticRegression,
+    Ridge,
+    SGDClassifier,
+    SGDRegressor,
+)
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import (
+    FunctionTransformer,
+    KBinsDiscretizer,
+    MaxAbsScaler,
+    MinMaxScaler,
+    OneHotEncoder,
+    OrdinalEncoder,
+    PolynomialFeatures,
+    RobustScaler,
+    StandardScaler,
+)
+from sklearn.svm import LinearSVC, LinearSVR
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor, ExtraTreeClassifier
+
+from sqlhelpers import data, prove_everywhere
+
+X, Y2, Y3, YR = data()
+
+CLASSIFIERS = {
+    "tree": lambda: DecisionTreeClassifier(max_depth=5, random_state=0),
+    "extra-tree": lambda: ExtraTreeClassifier(max_depth=5, random_state=0),
+    "forest": lambda: RandomForestClassifier(8, max_depth=4, random_state=0),
+    "extra-trees": lambda: ExtraTreesClassifier(8, max_depth=4, random_state=0),
+    "gb": lambda: GradientBoostingClassifier(n_estimators=8, max_depth=2, random_state=0),
+    "hgb": lambda: HistGradientBoostingClassifier(max_iter=8, random_state=0),
+    "logistic": lambda: LogisticRegression(),
+    "sgd-log": lambda: SGDClassifier(loss="log_loss", random_state=0),
+    "linear-svc": lambda: LinearSVC(),
+}
+REGRESSORS = {
+    "tree": lambda: DecisionTreeRegressor(max_depth=5, random_state=0),
+    "forest": lambda: RandomForestRegressor(8, max_depth=4, random_state=0),
+    "extra-trees": lambda: ExtraTreesRegressor(8, max_depth=4, random_state=0),
+    "gb": lambda: GradientBoostingRegressor(n_estimators=10, max_depth=2, random_state=0),
+    "hgb": lambda: HistGradientBoostingRegressor(max_iter=10, random_state=0),
+    "hgb-poisson": lambda: HistGradientBoostingRegressor(loss="poisson", max_iter=10),
+    "linear": lambda: LinearRegression(),
+    "ridge": lambda: Ridge(),
+    "lasso": lambda: Lasso(alpha=0.01),
+    "elasticnet": lambda: ElasticNet(alpha=0.01),
+    "sgd": lambda: SGDRegressor(random_state=0),
+    "linear-svr": lambda: LinearSVR(random_state=0),
+}
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("classes", ["binary", "multiclass"])
+@pytest.mark.parametrize("name", sorted(CLASSIFIERS))
+def test_classifier(name, classes, postgres_url):
+    y = Y2 if classes == "binary" else Y3
+    model = CLASSIFIERS[name]().fit(X, y)
+    prove_everywhere(model, X.head(40), postgres_url)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("name", sorted(REGRESSORS))
+def test_regressor(name, postgres_url):
+    y = np.exp(YR / 4) if name == "hgb-poisson" else YR
+    model = REGRESSORS[name]().fit(X, y)
+    prove_everywhere(model, X.head(40), postgres_url)
+
+
+STEPS = {
+    "standard": StandardScaler,
+    "minmax": MinMaxScaler,
+    "minmax-clip": lambda: MinMaxScaler(clip=True),
+    "maxabs": MaxAbsScaler,
+    "robust": RobustScaler,
+    "poly": lambda: PolynomialFeatures(2),
+    "kbins-ordinal": lambda: KBinsDiscretizer(4, encode="ordinal", quantile_method="averaged_inverted_cdf"),
+    "kbins-onehot": lambda: KBinsDiscretizer(3, encode="onehot-dense", quantile_method="averaged_inverted_cdf"),
+    "log1p": lambda: FunctionTransformer(np.log1p),
+}
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("step", sorted(STEPS))
+def test_preprocessing_steps(step, postgres_url):
+    Xp = X.abs() if step == "log1p" else X
+    model = make_pipeline(STEPS[step](), LogisticRegression()).fit(Xp, Y3)
+    prove_everywhere(model, Xp.head(40), postgres_url)
+    model = make_pipeline(STEPS[step](), DecisionTreeRegressor(max_depth=4, random_state=0)).fit(Xp, YR)
+    prove_everywhere(model, Xp.head(40), postgres_url)
+
+
+def _mixed(n=200, seed=1):
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({
+        "age": rng.normal(40, 10, n).round(1),
+        "income": rng.lognormal(10, 1, n),
+        "city": rng.choice(["Paris", "Lyon", "Nantes"], n),
+        "plan": rng.choice(["basic", "pro"], n),
+    })
+    df.loc[rng.random(n) < 0.1, "age"] = np.nan
+    y = np.where((df.income > 25000) ^ (df.city == "Paris"), "churn", "stay")
+    return df, y
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("est", ["logistic", "forest", "gb"])
+def test_column_transformer_pipeline(est, postgres_url):
+    df, y = _mixed()
+    pre = ColumnTransformer([
+        ("num", make_pipeline(SimpleImputer(strategy="median", add_indicator=True), StandardScaler()), ["age", "income"]),
+        ("city", OneHotEncoder(handle_unknown="ignore"), ["city"]),
+        ("plan", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1), ["plan"]),
+    ])
+    final = {"logistic": LogisticRegression(max_iter=500), "forest": RandomForestClassifier(6, max_depth=4, random_state=0),
+             "gb": GradientBoostingClassifier(n_estimators=6, random_state=0)}[est]
+    model = make_pipeline(pre, final).fit(df, y)
+    res = prove_everywhere(model, df.head(40), postgres_url)
+    assert res["adversarial_rows"] > 0  # NULLs and unseen categories were tried
+
+
+@pytest.mark.postgres
+def test_hgb_missing_and_categorical(postgres_url):
+    rng = np.random.default_rng(3)
+    n = 300
+    Xc = pd.DataFrame({"num": rng.normal(size=n), "cat": rng.integers(0, 5, n).astype(float)})
+    Xc.loc[rng.random(n) < 0.15, "num"] = np.nan
+    y = np.where((Xc.cat.isin([1, 3])) | (Xc.num.fillna(2) > 1), 1, 0)
+    for model in (
+        HistGradientBoostingClassifier(max_iter=10, categorical_features=[1], random_state=0).fit(Xc, y),
+        HistGradientBoostingRegressor(max_iter=10, categorical_features=[1]).fit(Xc, y * 2.5),
+    ):
+        sample = pd.concat([Xc.head(30), pd.DataFrame({"num": [0.1, np.nan], "cat": [7.0, -1.0]})], ignore_index=True)
+        prove_everywhere(model, sample, postgres_url)
+
+
+def test_tree_missing_values_route_like_sklearn():
+    Xm = X.copy()
+    Xm.loc[::5, "x0"] = np.nan
+    model = RandomForestClassifier(5, max_depth=4, random_state=0).fit(Xm, Y2)
+    res = prove_everywhere(model, Xm.head(30))
+    assert res["adversarial_rows"] > 0
+
+
+def test_threshold_rows_are_exact_where_naive_sql_is_not():
+    """At x = the float64 threshold, float32 rounding sends rows the other way; we agree."""
+    from jupyter_deploy.sql.trees import float32_split
+
+    rng = np.random.default_rng(5)
+    a = np.float32(0.1)
+    b = np.nextafter(a, np.float32(1))
+    t = float(a) / 2 + float(b) / 2  # a threshold between adjacent float32 values
+    op, m = float32_split(t)
+    assert m == t and op in ("<", "<=")
+    for x in (m, np.nextafter(m, 1), np.nextafter(m, -1)):
+        assert (float(np.float32(x)) <= t) == (x < m or (op == "<=" and x == m))
+    for _ in range(2000):
+        t = float(rng.normal() * 10.0 ** rng.integers(-5, 5))
+        op, m = float32_split(t)
+        for x in (m, np.nextafter(m, np.inf), np.nextafter(m, -np.inf), t):
+            assert (float(np.float32(x)) <= t) == ((x < m) if op == "<" else (x <= m))
