@@ -275,22 +275,27 @@ class ClockRule:
             return self.clock_functions[call.func.id]
         return None
 
-    def taint_of(self, expr):
-        """(shown source, is_duration) if ``expr`` carries a clock reading, else None."""
+    def taint_of(self, node):
+        """(shown source, is_duration) if ``node`` carries a clock reading, else None. A
+        difference of two readings is a duration."""
+        if isinstance(node, (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef)):
+            return None
+        if isinstance(node, ast.Call):
+            src = self._source(node)
+            if src:
+                return src
+        elif isinstance(node, ast.Name):
+            return self.tainted.get(node.id) if isinstance(node.ctx, ast.Load) else None
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Sub):
+            left, right = self.taint_of(node.left), self.taint_of(node.right)
+            if left and right:
+                return (left[0], True)
+            return left or right
         found = None
-        stack = [expr]
-        while stack:
-            node = stack.pop()
-            if isinstance(node, (ast.Lambda, ast.FunctionDef)):
-                continue
-            if isinstance(node, ast.Call):
-                src = self._source(node)
-                if src:
-                    return src
-            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-                if node.id in self.tainted:
-                    found = found or self.tainted[node.id]
-            stack.extend(ast.iter_child_nodes(node))
+        for child in ast.iter_child_nodes(node):
+            taint = self.taint_of(child)
+            if taint and (found is None or taint[1] and not found[1]):
+                found = taint
         return found
 
     def on_statements(self, stmts, cell, is_last_cell_stmt):

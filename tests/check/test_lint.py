@@ -561,3 +561,9 @@ def test_cell_magics_that_bind_names(tmp_path):
               "print(listing, errors, result, cap, nothere)")
     f = one(fs, "hidden-state")
     assert (f["cell"], f["line"]) == (3, 1) and "`nothere`" in f["message"]
+
+
+def test_datetime_difference_is_a_duration(tmp_path):
+    fs = lint(tmp_path, "from datetime import datetime\nstart = datetime.now()", "print(f'took {datetime.now() - start}')")
+    f = one(fs, "wall-clock")
+    assert (f["cell"], f["line"]) == (1, 1) and "duration" in f["message"] and "datetime.now()" in f["message"]
