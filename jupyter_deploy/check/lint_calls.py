@@ -249,6 +249,10 @@ _CLOCKS = {
     "pandas.Timestamp.utcnow": False,
 }  # fmt: skip
 _DISPLAYS = {"print", "display", "pprint", "pp"}
+_DISPLAY_QUALNAMES = {
+    "sys.stdout.write", "sys.stderr.write", "IPython.display.display", "IPython.display.Markdown",
+    "IPython.display.HTML", "pprint.pprint", "rich.print",
+}  # fmt: skip
 
 
 class ClockRule:
@@ -351,13 +355,12 @@ class ClockRule:
                         self._stmt(s, cell, False)
         for case in getattr(stmt, "cases", ()) or ():
             self.on_statements(case.body, cell, False)
-        if isinstance(stmt, (ast.For, ast.AsyncFor, ast.While, ast.If, ast.With, ast.AsyncWith)):
-            pass
 
     def _is_display(self, call):
-        return isinstance(call.func, ast.Name) and call.func.id in _DISPLAYS or (
-            isinstance(call.func, ast.Attribute) and call.func.attr in ("write",) and self.aliases.qualname(call.func) in ("sys.stdout.write", "sys.stderr.write")
-        ) or self.aliases.qualname(call.func) in ("IPython.display.display", "pprint.pprint", "IPython.display.Markdown", "IPython.display.HTML")
+        """print(...), display(...), pprint(...), sys.stdout.write(...), IPython's Markdown/HTML."""
+        if isinstance(call.func, ast.Name) and call.func.id in _DISPLAYS:
+            return True
+        return self.aliases.qualname(call.func) in _DISPLAY_QUALNAMES
 
     def _outputs(self, expr, cell):
         """Report clock readings passed to print/display anywhere in ``expr``."""
