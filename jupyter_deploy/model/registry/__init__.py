@@ -253,6 +253,9 @@ class Registry:
         from ..artefact import read_artefact
 
         n = self.resolve(name, version)
+        local = self.store.local_path(f"{name}/v{n}")
+        if local is not None:  # a folder: check and read in place, no copy
+            return read_artefact(local, verify=verify, signing_key=signing_key)
         with tempfile.TemporaryDirectory(prefix="jupyter-deploy-load-") as tmp:
             folder = self.fetch(name, n, Path(tmp))
             return read_artefact(folder, verify=verify, signing_key=signing_key)
