@@ -143,7 +143,8 @@ class _Conn:
             ) from None
 
     def execute(self, sql: str, params=None):
-        cur = self.con.cursor()
+        # DuckDB's cursor() is a separate connection: run on the connection itself
+        cur = self.con if self.kind == "duckdb" else self.con.cursor()
         cur.execute(sql, params) if params is not None else cur.execute(sql)
         return cur
 
