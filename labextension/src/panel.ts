@@ -153,9 +153,10 @@ export class DeployPanel extends Widget {
     const nb = el(
       'div',
       'jp-deploy-notebook',
-      path ? path : 'Open a notebook to check and deploy it.'
+      path ? path.split('/').pop() : 'Open a notebook to check and deploy it.'
     );
     nb.title = path || '';
+    nb.dataset.path = path || '';
     this.header.appendChild(nb);
   }
 

@@ -50,6 +50,7 @@ describe('DeployPanel', () => {
     await model.setNotebook('nb.ipynb');
     const q = (sel: string) => panel.node.querySelector(sel) as HTMLElement;
     expect(q('.jp-deploy-notebook').textContent).toBe('nb.ipynb');
+    expect(q('.jp-deploy-notebook').title).toBe('nb.ipynb');
     // the model card's live magic line uses the only estimator
     expect(q('.jp-deploy-card .jp-deploy-magic-line').textContent).toBe('%deploy model clf');
     (q('.jp-deploy-card [name="name"]') as HTMLInputElement).value = 'my model';

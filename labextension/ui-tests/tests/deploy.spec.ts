@@ -67,7 +67,11 @@ async function openNotebookAndSidebar(
   const t0 = await page.evaluate(() => performance.now());
   const wall0 = Date.now();
   await page.sidebar.openTab('jp-deploy-sidebar' as any);
-  await expect(page.locator(`${SIDEBAR} .jp-deploy-notebook`)).toHaveText(`${tmpPath}/${name}`);
+  await expect(page.locator(`${SIDEBAR} .jp-deploy-notebook`)).toHaveText(name);
+  await expect(page.locator(`${SIDEBAR} .jp-deploy-notebook`)).toHaveAttribute(
+    'data-path',
+    `${tmpPath}/${name}`
+  );
   await expect(page.locator(`${SIDEBAR} .jp-deploy-card`).first()).toBeVisible();
   const wall = Date.now() - wall0;
   const painted = await page
