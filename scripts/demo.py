@@ -108,7 +108,7 @@ def main() -> int:
     step("model -> local registry", deploy(
         "model", "model-demo.ipynb",
         {"var": "clf", "name": "churn", "sample": "X_sample", "alias": "production",
-         "metrics": {"accuracy": "0.74"}},
+         "metric": {"accuracy": "0.74"}},
         to=str(DEMO / "registry"),
     ))
 
