@@ -89,6 +89,36 @@ def _magic_line(src: str) -> int:
     return 1
 
 
+def _increasing_run(counts: list) -> set:
+    """Positions of a longest strictly increasing subsequence of ``counts``, preferring earlier
+    positions when several are as long."""
+    import bisect
+
+    n = len(counts)
+
+    def ending_lengths(seq):
+        tails, out = [], []
+        for v in seq:
+            pos = bisect.bisect_left(tails, v)
+            if pos == len(tails):
+                tails.append(v)
+            else:
+                tails[pos] = v
+            out.append(pos + 1)
+        return out
+
+    ends = ending_lengths(counts)  # longest increasing run ending at each position
+    starts = ending_lengths([-v for v in reversed(counts)])[::-1]  # ... starting at it
+    best = max(ends, default=0)
+    keep, want, last = set(), 1, None
+    for k in range(n):
+        if ends[k] == want and ends[k] + starts[k] - 1 == best and (last is None or counts[k] > last):
+            keep.add(k)
+            last = counts[k]
+            want += 1
+    return keep
+
+
 def _has_code(src: str) -> bool:
     return any(ln.strip() and not ln.strip().startswith("#") for ln in src.splitlines())
 
@@ -106,19 +136,25 @@ def _order_findings(nb):
     cells = list(nb.get("cells", []))
     code = [(i, c) for i, c in enumerate(cells) if c.get("cell_type") == "code"]
     counted = [(i, c.get("execution_count")) for i, c in code if c.get("execution_count") is not None]
-    # out-of-order: a cell whose count is lower than one above it.
-    best = None  # (count, cell) of the highest count seen so far
-    for i, count in counted:
-        if best is not None and count <= best[0]:
-            out.append(
-                _finding(
-                    "out-of-order", i, None,
-                    f"cell {i} ran (count {count}) before cell {best[1]} (count {best[0]}) above it",
-                    "Restart the kernel and run all cells top to bottom, then save.",
-                )
+    # out-of-order: the cells outside the longest run of increasing counts (so re-running the
+    # first cell at the end flags that one cell, not every cell below it).
+    keep = _increasing_run([count for _, count in counted])
+    for k, (i, count) in enumerate(counted):
+        if k in keep:
+            continue
+        above = [(c, j) for j, c in counted[:k] if c >= count]
+        if above:
+            c, j = max(above)
+            msg = f"cell {i} ran (count {count}) before cell {j} (count {c}) above it"
+        else:
+            c, j = max((c, j) for j, c in counted[k + 1 :] if c <= count)
+            msg = f"cell {i} ran (count {count}) after cell {j} (count {c}) below it"
+        out.append(
+            _finding(
+                "out-of-order", i, None, msg,
+                "Restart the kernel and run all cells top to bottom, then save.",
             )
-        if best is None or count > best[0]:
-            best = (count, i)
+        )
     # never-executed (cells made only of %deploy lines are meant to be run by hand)
     nonempty = [(i, c) for i, c in code if _has_code(_source(c)) and not _deploy_only(_source(c))]
     if nonempty and not counted:

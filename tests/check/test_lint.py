@@ -567,3 +567,17 @@ def test_datetime_difference_is_a_duration(tmp_path):
     fs = lint(tmp_path, "from datetime import datetime\nstart = datetime.now()", "print(f'took {datetime.now() - start}')")
     f = one(fs, "wall-clock")
     assert (f["cell"], f["line"]) == (1, 1) and "duration" in f["message"] and "datetime.now()" in f["message"]
+
+
+def test_re_running_the_first_cell_last_flags_only_that_cell(tmp_path):
+    fs = lint(tmp_path, ("import os", 5), ("a = 1", 1), ("b = 2", 2), ("c = 3", 3), ("d = 4", 4))
+    f = one(fs, "out-of-order")
+    assert f["cell"] == 0 and f["message"] == "cell 0 ran (count 5) after cell 4 (count 4) below it"
+
+
+def test_out_of_order_several_offenders(tmp_path):
+    fs = lint(tmp_path, ("a = 1", 1), ("b = 2", 6), ("c = 3", 2), ("d = 4", 3), ("e = 5", 9), ("f = 6", 4), ("g = 7", 10))
+    got = of(fs, "out-of-order")
+    assert [f["cell"] for f in got] == [1, 5]
+    assert got[0]["message"] == "cell 1 ran (count 6) after cell 5 (count 4) below it"
+    assert got[1]["message"] == "cell 5 ran (count 4) before cell 4 (count 9) above it"
