@@ -50,7 +50,7 @@ _SK_ALWAYS = {
     "make_friedman1", "make_friedman2", "make_friedman3", "make_s_curve", "make_swiss_roll",
     "make_multilabel_classification", "make_gaussian_quantiles", "make_hastie_10_2",
     "make_sparse_uncorrelated", "make_low_rank_matrix", "make_biclusters",
-    "make_checkerboard", "MiniBatchNMF", "SpectralEmbedding", "KernelPCA_randomized",
+    "make_checkerboard", "MiniBatchNMF", "SpectralEmbedding", "shuffle", "resample",
 }  # fmt: skip
 # name -> (keyword, values that make it random, random when the keyword is absent?)
 _SK_WHEN = {

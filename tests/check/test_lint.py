@@ -581,3 +581,9 @@ def test_out_of_order_several_offenders(tmp_path):
     assert [f["cell"] for f in got] == [1, 5]
     assert got[0]["message"] == "cell 1 ran (count 6) after cell 5 (count 4) below it"
     assert got[1]["message"] == "cell 5 ran (count 4) before cell 4 (count 9) above it"
+
+
+def test_sklearn_utils_shuffle_and_resample(tmp_path):
+    fs = lint(tmp_path, "from sklearn.utils import shuffle, resample\nX = shuffle([1, 2, 3])\nY = resample([1, 2], random_state=1)")
+    f = one(fs, "unseeded-random")
+    assert f["line"] == 2 and "shuffle" in f["message"]
