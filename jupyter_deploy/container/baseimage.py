@@ -68,6 +68,40 @@ def _mirror() -> str:
     return DEFAULT_MIRROR
 
 
+RECIPE = "2"  # bump when the image's recipe changes: cached images of older recipes are rebuilt
+LOCAL_CA_DIR = Path("/usr/local/share/ca-certificates")
+
+
+def local_cas() -> list[Path]:
+    """The machine's own extra CA certificates (a TLS-intercepting proxy's, a company's)."""
+    if not LOCAL_CA_DIR.is_dir():
+        return []
+    return sorted(p for p in LOCAL_CA_DIR.rglob("*.crt") if p.is_file())
+
+
+def recipe_id() -> str:
+    """The recipe and the local CAs baked in: a cached image with another id is rebuilt."""
+    import hashlib
+
+    h = hashlib.sha256(RECIPE.encode())
+    for p in local_cas():
+        h.update(p.name.encode() + b"\0" + p.read_bytes())
+    return f"{RECIPE}-{h.hexdigest()[:12]}"
+
+
+def _labels(engine: Engine, tag: str) -> dict:
+    import json
+
+    proc = subprocess.run(engine.command("image", "inspect", tag), env=engine.env or None,
+                          capture_output=True, timeout=60)
+    try:
+        info = json.loads(proc.stdout or b"[]")[0]
+    except (ValueError, IndexError):
+        return {}
+    config = info.get("Config") or {}
+    return config.get("Labels") or info.get("Labels") or {}
+
+
 def _tar_dir(root: Path, out: Path) -> None:
     with tarfile.open(out, "w") as tar:
         for entry in sorted(os.listdir(root)):
@@ -80,7 +114,9 @@ def build_base_image(tag: str = DEFAULT_TAG, *, engine: Optional[Engine] = None,
                      log=print) -> dict:
     """Build (or reuse) a Python base image from Debian packages; returns tag, id, size, seconds."""
     engine = engine or detect("auto")
-    if not force and engine.image_exists(tag):
+    recipe = recipe_id()
+    if not force and engine.image_exists(tag) and _labels(engine, tag).get(
+            "io.jupyter-deploy.base-recipe") == recipe:
         info = engine.image_info(tag)
         info.update({"tag": tag, "cached": True, "seconds": 0.0, "engine": engine.name})
         return info
@@ -124,6 +160,21 @@ def build_base_image(tag: str = DEFAULT_TAG, *, engine: Optional[Engine] = None,
             if p.exists() or p.is_symlink():
                 p.unlink()
             p.write_text("")
+        # Trust the machine's own CAs too, so that pip in a build works behind the same
+        # TLS-intercepting proxy as the host (pip reads /etc/pip.conf).
+        cas = local_cas()
+        if cas:
+            dest_dir = root / "usr/local/share/ca-certificates"
+            dest_dir.mkdir(parents=True, exist_ok=True)
+            for ca in cas:
+                shutil.copyfile(ca, dest_dir / ca.name)
+            upd = subprocess.run(["chroot", str(root), "update-ca-certificates"],
+                                 capture_output=True, timeout=300)
+            if upd.returncode != 0:
+                raise BaseImageError("update-ca-certificates failed in the Debian root.",
+                                     hint=tail(upd.stderr, 800))
+        (root / "etc/pip.conf").write_text(
+            "[global]\ncert = /etc/ssl/certs/ca-certificates.crt\n")
         check = subprocess.run(["chroot", str(root), "python3", "-c",
                                 "import sys, venv, ensurepip; print(sys.version.split()[0])"],
                                capture_output=True, timeout=120)
@@ -139,6 +190,9 @@ def build_base_image(tag: str = DEFAULT_TAG, *, engine: Optional[Engine] = None,
             'CMD ["python3"]',
             "ENV LANG=C.UTF-8",
             "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            f"LABEL io.jupyter-deploy.base-recipe={recipe}",
+            f"LABEL org.opencontainers.image.description=Debian {suite} python3 {py_version} "
+            "made by jupyter-deploy",
         ])
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

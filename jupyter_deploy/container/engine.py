@@ -72,6 +72,20 @@ def last_error_line(text: str) -> str:
     return lines[-1] if lines else ""
 
 
+def build_error_line(log: str) -> str:
+    """The telling line of a failed build: the failing tool's own error (pip's "ERROR: ..."),
+    rather than the engine's "Error: building at STEP ..." that follows it."""
+    lines = [line.strip() for line in (log or "").splitlines() if line.strip()]
+    engine_lines = ("error: building at step", "error: error building at step")
+    for line in reversed(lines):
+        low = line.lower()
+        if low.startswith(engine_lines) or low.startswith("time="):
+            continue
+        if low.startswith("error") or " error:" in low or "no matching distribution" in low:
+            return line
+    return last_error_line(log)
+
+
 # ------------------------------------------------------------------------------ containers.conf
 
 
@@ -206,7 +220,7 @@ class Engine:
             raise error_cls(
                 f"{self.name} {what or args[0]} failed (exit {proc.returncode}): "
                 f"{last_error_line(err) or 'no output'}",
-                hint=hint or f"The engine said:\n{err}",
+                hint=hint or f"The engine's output ends with: {tail(err, 800)}",
                 output=err,
                 command=self.shell_command(*args),
             )
@@ -258,7 +272,7 @@ class Engine:
         log = tail((proc.stdout or b"").decode("utf-8", "replace") + "\n"
                    + (proc.stderr or b"").decode("utf-8", "replace"))
         if proc.returncode != 0:
-            line = last_error_line(log)
+            line = build_error_line(log)
             missing_base = base and any(
                 s in log.lower() for s in ("manifest unknown", "name unknown", "not found",
                                            "pull access denied", "no such image",
@@ -277,7 +291,7 @@ class Engine:
                 )
             raise BuildFailed(
                 f"{self.name} build of {tag} failed (exit {proc.returncode}): {line}",
-                hint=f"The engine's output ends with:\n{log}",
+                hint=f"The engine's output ends with: {tail(log, 800)}",
                 output=log,
                 command=self.shell_command(*args),
             )

@@ -1,0 +1,309 @@
+"""Our generated container API vs vetiver's VetiverAPI, same fitted pipeline, same load generator.
+
+    .venv/bin/python benchmarks/bench_container.py [--requests 400] [--batches 80] [--repeats 3]
+                                                   [--images]
+
+Both servers run on 127.0.0.1 with the same FastAPI and uvicorn versions and the same
+scikit-learn/pandas/numpy pins, one at a time (never side by side), alternating, ``--repeats``
+rounds; the figures are medians over rounds. One load generator (this process, one keep-alive
+connection, requests one after another) measures:
+
+  * single-row latency, p50 and p99 (``--requests`` per round),
+  * rows per second for 100-row batches (``--batches`` per round).
+
+Our API also validates every value against the schema and returns class probabilities; vetiver
+validates with pydantic and returns predictions only. With ``--images`` (and podman or docker),
+both images are built on the same Debian-made base image and their sizes compared (vetiver's
+generated Dockerfile gets that base and a venv, since python:3.11 cannot be pulled here).
+
+Vetiver is installed into its own venv (.bench/container-venv), created here; ours runs from a
+fresh venv made from the generated requirements.txt, as the proof does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_VENV = ROOT / ".bench" / "container-venv"
+RESULTS = ROOT / "benchmarks" / "results" / "container.md"
+sys.path.insert(0, str(ROOT))
+
+VETIVER_RUNNER = r'''
+import sys, cloudpickle, pandas as pd
+from vetiver import VetiverModel, VetiverAPI
+model = cloudpickle.load(open(sys.argv[1], "rb"))
+proto = pd.read_pickle(sys.argv[2])
+v = VetiverModel(model, model_name="churn", prototype_data=proto)
+api = VetiverAPI(v, check_prototype=True)
+api.run(port=int(sys.argv[3]), host="127.0.0.1", log_level="warning", access_log=False)
+'''
+
+
+def make_pipeline(rows=2000, seed=0):
+    import numpy as np
+    import pandas as pd
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline as mp
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame({
+        "age": rng.integers(18, 80, rows).astype("int64"),
+        "income": rng.normal(50.0, 12.0, rows),
+        "plan": rng.choice(["basic", "plus", "pro"], rows),
+    })
+    y = ((X["age"] > 45) ^ (X["plan"] == "pro")).astype(int)
+    pre = ColumnTransformer([
+        ("cat", OneHotEncoder(handle_unknown="ignore"), ["plan"]),
+        ("num", mp(SimpleImputer(), StandardScaler()), ["age", "income"]),
+    ])
+    return mp(pre, LogisticRegression()).fit(X, y), X
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
+
+
+def ensure_vetiver_venv(pins: list[str]) -> Path:
+    from jupyter_deploy.container.proof import find_uv
+
+    py = BENCH_VENV / "bin" / "python"
+    uv = find_uv()
+    if not py.exists():
+        if uv:
+            sh([uv, "venv", "-q", "--python", sys.executable, str(BENCH_VENV)])
+        else:
+            sh([sys.executable, "-m", "venv", str(BENCH_VENV)])
+    probe = subprocess.run([str(py), "-c", "import vetiver"], capture_output=True)
+    if probe.returncode != 0:
+        pkgs = ["vetiver", *pins]
+        if uv:
+            sh([uv, "pip", "install", "-q", "--python", str(py), *pkgs], timeout=1800)
+        else:
+            sh([str(py), "-m", "pip", "install", "-q", *pkgs], timeout=1800)
+    return py
+
+
+def wait(port, timeout=180):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/openapi.json")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"server on {port} did not start")
+
+
+def load(port, payloads, path="/predict"):
+    """Send payloads one after another on one keep-alive connection; return seconds each."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    times = []
+    headers = {"content-type": "application/json"}
+    last = None
+    for body in payloads:
+        start = time.perf_counter()
+        conn.request("POST", path, body=body, headers=headers)
+        resp = conn.getresponse()
+        data = resp.read()
+        times.append(time.perf_counter() - start)
+        if resp.status != 200:
+            raise RuntimeError(f"{path} answered {resp.status}: {data[:300]!r}")
+        last = data
+    conn.close()
+    return times, json.loads(last)
+
+
+def measure(port, single, batch, n_single, n_batch):
+    load(port, [single] * 30)  # warm-up
+    lat, _ = load(port, [single] * n_single)
+    bt, answer = load(port, [batch] * n_batch)
+    lat_ms = sorted(t * 1000 for t in lat)
+    p50 = statistics.median(lat_ms)
+    p99 = lat_ms[min(len(lat_ms) - 1, int(round(0.99 * (len(lat_ms) - 1))))]
+    rows_s = 100 * n_batch / sum(bt)
+    return {"p50": p50, "p99": p99, "rows_s": rows_s}, answer
+
+
+def start(cmd, env=None, cwd=None):
+    return subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+
+
+def stop(proc):
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def image_sizes(ctx: Path, vet_dir: Path) -> dict:
+    from jupyter_deploy.container.baseimage import DEFAULT_TAG, build_base_image
+    from jupyter_deploy.container.engine import available
+
+    engine = available("auto")
+    if engine is None:
+        return {"note": "no container engine: image sizes not measured"}
+    base = build_base_image(DEFAULT_TAG, engine=engine, log=lambda m: None)["tag"]
+    out = {"engine": engine.name, "base": base}
+    info = engine.build(ctx, "localhost/bench-ours:1", build_args={"BASE_IMAGE": base})
+    out["ours"] = info["size"]
+    out["ours_build_s"] = info["seconds"]
+    docker = (vet_dir / "Dockerfile").read_text()
+    # python:3.11 cannot be pulled here: same Debian base as ours, plus a venv (Debian's pip is
+    # externally managed). Everything else is vetiver's generated Dockerfile.
+    docker = docker.replace(
+        f"FROM python:{sys.version_info.major}.{sys.version_info.minor}",
+        f"FROM {base}\nRUN python3 -m venv /opt/venv\nENV PATH=/opt/venv/bin:$PATH")
+    (vet_dir / "Dockerfile").write_text(docker)
+    info = engine.build(vet_dir, "localhost/bench-vetiver:1")
+    out["vetiver"] = info["size"]
+    out["vetiver_build_s"] = info["seconds"]
+    return out
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--batches", type=int, default=80)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--images", action="store_true", help="also build and compare images")
+    args = parser.parse_args(argv)
+
+    import cloudpickle
+
+    from jupyter_deploy.container.context import ContextOptions, write_context
+    from jupyter_deploy.container.engine import free_port
+    from jupyter_deploy.container.proof import make_venv
+    from jupyter_deploy.model.artefact import write_artefact
+
+    model, X = make_pipeline()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-container-"))
+    art = tmp / "art"
+    art.mkdir()
+    meta = write_artefact(model, art, name="churn", sample=X.head(20))
+    ctx = tmp / "ctx"
+    write_context(ctx, art, ContextOptions(name="churn"))
+    pins = [r for r in meta["requirements"]]
+    print("venvs: ours (fresh, from requirements.txt) and vetiver's ...", file=sys.stderr)
+    ours_py, _ = make_venv(ctx / "requirements.txt", tmp / "ours-venv")
+    vet_py = ensure_vetiver_venv(pins)
+    (tmp / "model.pkl").write_bytes(cloudpickle.dumps(model))
+    X.head(1).to_pickle(tmp / "proto.pkl")
+    (tmp / "vetiver_runner.py").write_text(VETIVER_RUNNER)
+    versions = sh([str(vet_py), "-c", "import vetiver, fastapi, uvicorn, sklearn; print("
+                   "vetiver.__version__, fastapi.__version__, uvicorn.__version__, "
+                   "sklearn.__version__)"]).stdout.split()
+
+    recs = json.loads(X.head(100).to_json(orient="records"))
+    single = json.dumps(recs[:1]).encode()
+    batch = json.dumps(recs).encode()
+    expected = model.predict(X.head(100)).tolist()
+
+    rounds = {"ours": [], "vetiver": []}
+    for r in range(args.repeats):
+        for who in ("ours", "vetiver") if r % 2 == 0 else ("vetiver", "ours"):
+            port = free_port()
+            if who == "ours":
+                env = dict(os.environ, HOST="127.0.0.1", PORT=str(port), ACCESS_LOG="0",
+                           LOG_LEVEL="warning", MODEL_DIR=str(ctx / "model"))
+                proc = start([str(ours_py), str(ctx / "app.py")], env=env, cwd=str(ctx))
+            else:
+                proc = start([str(vet_py), str(tmp / "vetiver_runner.py"), str(tmp / "model.pkl"),
+                              str(tmp / "proto.pkl"), str(port)], cwd=str(tmp))
+            try:
+                wait(port)
+                figures, answer = measure(port, single, batch, args.requests, args.batches)
+            finally:
+                stop(proc)
+            got = answer.get("predictions") if who == "ours" else answer.get("predict")
+            if got != expected:
+                raise SystemExit(f"{who} disagrees with the model on the batch: {got[:5]}...")
+            rounds[who].append(figures)
+            print(f"round {r + 1} {who}: {figures}", file=sys.stderr)
+
+    med = {who: {k: statistics.median(f[k] for f in rs) for k in ("p50", "p99", "rows_s")}
+           for who, rs in rounds.items()}
+    sizes = {}
+    if args.images:
+        import vetiver
+        import pins as _pins
+
+        vet_dir = tmp / "vetiver-docker"
+        vet_dir.mkdir()
+        code = (
+            "import sys, cloudpickle, pandas as pd, pins, vetiver\n"
+            "m = cloudpickle.load(open(sys.argv[1], 'rb')); proto = pd.read_pickle(sys.argv[2])\n"
+            "board = pins.board_folder(sys.argv[3], allow_pickle_read=True)\n"
+            "v = vetiver.VetiverModel(m, 'churn', prototype_data=proto)\n"
+            "vetiver.vetiver_pin_write(board, v)\n"
+            "vetiver.prepare_docker(board, 'churn', path=sys.argv[4])\n")
+        del vetiver, _pins
+        sh([str(vet_py), "-c", code, str(tmp / "model.pkl"), str(tmp / "proto.pkl"),
+            str(tmp / "board"), str(vet_dir)], cwd=str(vet_dir), timeout=1800)
+        sizes = image_sizes(ctx, vet_dir)
+
+    o, v = med["ours"], med["vetiver"]
+    lines = [
+        "# Container API: jupyter-deploy's generated app vs vetiver's VetiverAPI",
+        "",
+        f"Same scikit-learn pipeline (OneHotEncoder + imputer + scaler + LogisticRegression), "
+        f"both on 127.0.0.1 with FastAPI {versions[1]} / uvicorn {versions[2]} / scikit-learn "
+        f"{versions[3]}, vetiver {versions[0]}; one keep-alive client, requests one after "
+        f"another; median of {args.repeats} rounds of {args.requests} single-row requests and "
+        f"{args.batches} 100-row batches, servers run one at a time. Machine: "
+        f"{os.cpu_count()} cores, shared (load average {os.getloadavg()[0]:.1f} at the end).",
+        "",
+        "| | jupyter-deploy | vetiver | ratio (vetiver / ours for latency, ours / vetiver "
+        "for throughput) |",
+        "|---|---|---|---|",
+        f"| single-row p50 latency | {o['p50']:.2f} ms | {v['p50']:.2f} ms | "
+        f"{v['p50'] / o['p50']:.2f}x |",
+        f"| single-row p99 latency | {o['p99']:.2f} ms | {v['p99']:.2f} ms | "
+        f"{v['p99'] / o['p99']:.2f}x |",
+        f"| rows/s, 100-row batches | {o['rows_s']:.0f} | {v['rows_s']:.0f} | "
+        f"{o['rows_s'] / v['rows_s']:.2f}x |",
+    ]
+    if sizes.get("ours"):
+        lines.append(f"| image size ({sizes['engine']}, base {sizes['base']}) | "
+                     f"{sizes['ours'] / 1e6:.0f} MB | {sizes['vetiver'] / 1e6:.0f} MB | "
+                     f"{sizes['vetiver'] / sizes['ours']:.2f}x smaller |")
+        lines.append(f"| image build time | {sizes['ours_build_s']:.0f} s | "
+                     f"{sizes['vetiver_build_s']:.0f} s | |")
+    elif args.images:
+        lines.append(f"| image size | {sizes.get('note')} | | |")
+    lines += [
+        "",
+        "Our API does more per request: it checks every value against the model's schema "
+        "(types, nulls, categories) with field-level 422s and returns class probabilities too; "
+        "vetiver validates with a pydantic model per row and returns predictions only.",
+        "",
+        f"Command: `.venv/bin/python benchmarks/bench_container.py --requests {args.requests} "
+        f"--batches {args.batches} --repeats {args.repeats}{' --images' if args.images else ''}`",
+        "",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
