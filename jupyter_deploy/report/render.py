@@ -164,6 +164,21 @@ def provenance_html(info: dict) -> str:
     return "\n".join(parts)
 
 
+def uses_local_files(nb) -> bool:
+    """Whether markdown cells pull in files next to the notebook (their content is not in the
+    notebook's hash, so such a page is never served from the render cache)."""
+    import re
+
+    pattern = re.compile(r"!\[[^\]]*\]\((?!data:|https?:|attachment:)|<img\s[^>]*src=[\"'](?!data:|https?:)", re.I)
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") == "markdown":
+            src = cell.get("source", "")
+            src = "".join(src) if isinstance(src, list) else src
+            if pattern.search(src):
+                return True
+    return False
+
+
 def prepare(nb, no_input: bool = False):
     """A copy of ``nb`` with tagged cells/inputs/outputs removed (the rendered notebook)."""
     from nbconvert.preprocessors import TagRemovePreprocessor
@@ -220,8 +235,12 @@ def render_html(
     *,
     no_input: bool = False,
     base_dir: Optional[str] = None,
+    provenance: Optional[str] = None,
 ) -> str:
-    """The report as one HTML string (images embedded, provenance first)."""
+    """The report as one HTML string (images embedded, provenance first).
+
+    ``provenance`` replaces the block built from ``info`` (the cache renders with a marker).
+    """
     from jinja2 import DictLoader
     from nbconvert import HTMLExporter
 
@@ -238,7 +257,7 @@ def render_html(
     )
     resources = {
         "metadata": {"name": nb.metadata["title"], "path": base_dir or ""},
-        "jd_provenance": provenance_html(info),
+        "jd_provenance": provenance if provenance is not None else provenance_html(info),
         "jd_css": _CSS,
     }
     body, _ = exporter.from_notebook_node(nb, resources=resources)

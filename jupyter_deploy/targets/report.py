@@ -122,22 +122,26 @@ class ReportTarget(Target):
 
             find_chromium(self.chromium_path)  # fail before building anything
 
-    def _title(self, nb, ctx: DeployContext) -> str:
+    def _title(self, nb: dict, ctx: DeployContext) -> str:
         if self.title:
             return self.title
-        for cell in nb.cells:
+        for cell in nb.get("cells", []):
             if cell.get("cell_type") == "markdown":
-                for line in cell.source.splitlines():
+                src = cell.get("source", "")
+                src = "".join(src) if isinstance(src, list) else src
+                for line in src.splitlines():
                     if line.startswith("# "):
                         return line[2:].strip()
         return ctx.notebook.stem.replace("_", " ").replace("-", " ").strip() or "Report"
 
     def build(self, ctx: DeployContext) -> Bundle:
-        import nbformat
+        import hashlib
+        import json
 
         from ..history import now_utc
         from .._version import __version__
-        from ..report import render, secrets
+        from ..report import render
+        from ..report.cache import MARKER, ReportCache, render_key, scan_key
         from ..report.slug import slugify
 
         executed = ctx.executed_notebook
@@ -149,17 +153,38 @@ class ReportTarget(Target):
             )
         reporter = ctx.reporter
         reporter("build", 0, 3, "reading the clean run's executed notebook")
-        nb = nbformat.read(executed, as_version=4)
-        title = self._title(nb, ctx)
+        raw = executed.read_bytes()
+        digest = hashlib.sha256(raw).hexdigest()
+        try:
+            data = json.loads(raw.decode("utf-8"))
+        except ValueError as exc:
+            raise TargetError(f"The clean run's executed copy {executed} is not valid JSON: {exc}",
+                              hint="Run the check again with --no-cache.") from exc
+        nb = None
+
+        def notebook():
+            nonlocal nb
+            if nb is None:
+                import nbformat
+
+                nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
+            return nb
+
+        title = self._title(data, ctx)
         author = self.author_name
         params = dict(ctx.check.get("parameters") or self.check_parameters())
+        cache = ReportCache(getattr(ctx.config, "cache_path", None))
 
+        # 1. Secrets: nothing is written before this passes.
         reporter("build", 1, 3, "scanning sources and outputs for secrets")
-        secrets.check_notebook(
-            nb, entropy=self.secret_entropy,
-            extra={"title": title, "author": author, "tags": " ".join(self.tags),
-                   "parameters": repr(params)},
-        )
+        extra = {"title": title, "author": author, "tags": " ".join(self.tags),
+                 "parameters": repr(params)}
+        skey = scan_key(digest, extra, self.secret_entropy)
+        if cache.get("scan", skey) != "clean":
+            from ..report import secrets
+
+            secrets.check_notebook(notebook(), entropy=self.secret_entropy, extra=extra)
+            cache.put("scan", skey, "clean")
 
         created = now_utc()
         forced = bool(ctx.force and ctx.verdict == "not-repeatable")
@@ -178,8 +203,18 @@ class ReportTarget(Target):
             "tags": list(self.tags),
             "jupyter_deploy": __version__,
         }
+
+        # 2. The page: rendered once per executed notebook, title and no_input; the provenance
+        #    block (which carries this build's date) is filled in every time.
         reporter("build", 2, 3, "rendering HTML")
-        body = render.render_html(nb, info, no_input=self.no_input, base_dir=str(ctx.notebook.parent))
+        rkey = render_key(digest, title, self.no_input)
+        page = cache.get("render", rkey)
+        if page is None or MARKER not in page:
+            page = render.render_html(notebook(), info, no_input=self.no_input,
+                                      base_dir=str(ctx.notebook.parent), provenance=MARKER)
+            if not render.uses_local_files(data):
+                cache.put("render", rkey, page)
+        body = page.replace(MARKER, render.provenance_html(info), 1)
 
         bundle = ctx.new_bundle("report")
         html_path = bundle.path / "report.html"

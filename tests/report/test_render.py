@@ -165,3 +165,41 @@ def test_option_schema_lists_the_report_options():
     # Paths and secrets settings are config, not command-line options.
     assert "chromium_path" not in props and "secret_entropy" not in props
     json.dumps(schema)
+
+
+def test_second_build_reuses_scan_and_page_but_fresh_provenance(executed_basic, tmp_path, monkeypatch):
+    from jupyter_deploy.report import render, secrets
+
+    dirs = [tmp_path / n for n in "abc"]
+    for d in dirs:
+        d.mkdir()
+    html1 = _html(ReportTarget(author="Ana").build(make_ctx(executed_basic, dirs[0])))
+
+    def boom(*a, **k):
+        raise AssertionError("should have come from the cache")
+
+    monkeypatch.setattr(render, "render_html", boom)
+    monkeypatch.setattr(secrets, "check_notebook", boom)
+    ctx = make_ctx(executed_basic, dirs[1], verdict="repeatable-with-warnings")
+    html2 = _html(ReportTarget(author="Ana").build(ctx))
+    assert "jd-verdict-repeatable-with-warnings" in html2  # provenance is rebuilt each time
+    assert html1[_main_start(html1):] == html2[_main_start(html2):]
+    # a different title is a different page (and different scanned texts): done again
+    monkeypatch.undo()
+    third = ReportTarget(author="Ana", title="Other title").build(make_ctx(executed_basic, dirs[2]))
+    assert "<title>Other title</title>" in _html(third)
+
+
+def test_a_secret_is_never_cached_as_clean(tmp_path):
+    from jupyter_deploy.report.secrets import SecretFound
+
+    nb = new_notebook(["x = 1"])
+    nb.cells[0].outputs = [nbformat.v4.new_output("stream", name="stdout",
+                                                  text="AKIA" + "IOSFODNN7EXAMPLE\n")]
+    path = tmp_path / "executed.ipynb"
+    nbformat.write(nb, path)
+    for n in range(2):
+        d = tmp_path / str(n)
+        d.mkdir()
+        with pytest.raises(SecretFound):
+            ReportTarget(author="x").build(make_ctx(path, d))
