@@ -57,7 +57,11 @@ def predict_outputs(model, X) -> dict:
 
 
 def sample_frame(sample_json: dict, input_schema: dict | None = None):
-    """Rebuild the sample inputs of ``sample.json`` (DataFrame with the schema's dtypes, or array)."""
+    """Rebuild the sample inputs of ``sample.json`` (DataFrame with the schema's dtypes, or array).
+
+    The dtypes come from ``input_schema`` when given, else from the copy of the metadata's
+    input schema that ``sample.json`` carries.
+    """
     return standalone.sample_frame(sample_json, input_schema)
 
 
@@ -180,6 +184,8 @@ def write_artefact(
         "predictions": (outputs or {}).get("predictions"),
         "probabilities": (outputs or {}).get("probabilities"),
         "classes": (outputs or {}).get("classes"),
+        # so that sample_frame(sample_json) alone rebuilds the dtypes (categories, datetimes)
+        "input_schema": in_schema,
     }
     _write(dest, MODEL, pickled)
     _write(dest, REQUIREMENTS, requirements_text(requirements, modules).encode("utf-8"))

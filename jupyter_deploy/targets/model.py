@@ -93,6 +93,14 @@ class ModelTarget(Target):
             "needs_object": cls.needs_object,
         }
 
+    @staticmethod
+    def _kernel_facts(ctx: DeployContext) -> dict:
+        """The clean kernel's Python and platform (the pickle was made there), when known."""
+        env = ctx.environment or {}
+        if not isinstance(env, dict) or env.get("error"):
+            return {}
+        return {k: env[k] for k in ("python", "platform") if isinstance(env.get(k), str)}
+
     def validate(self, ctx: DeployContext) -> None:
         from ..model.registry import validate_alias, validate_name
 
@@ -176,6 +184,7 @@ class ModelTarget(Target):
             verdict=ctx.verdict,
             forced=forced,
             pickled=pickled,
+            extra=self._kernel_facts(ctx),
         )
         reporter("build", 3, 3, f"{self.name}: {meta['model_class']}, "
                  f"{len(meta['requirements'])} requirements, {meta['sample_rows']} sample rows")

@@ -70,6 +70,8 @@ def test_sample_round_trip_keeps_dtypes_and_predictions(churn, tmp_path):
     assert sample["inputs"]["columns"] == list(X.columns)
     rebuilt = sample_frame(sample, meta["input_schema"])
     assert [str(t) for t in rebuilt.dtypes] == [str(t) for t in X.dtypes]
+    alone = sample_frame(sample)  # sample.json carries the schema too
+    assert [str(t) for t in alone.dtypes] == [str(t) for t in X.dtypes]
     assert list(rebuilt["plan"].cat.categories) == ["basic", "plus", "pro"]
     again = predict_outputs(model, rebuilt)
     assert again["predictions"] == sample["predictions"]
@@ -239,3 +241,31 @@ def test_notebook_defined_class_and_local_module_load_elsewhere(tmp_path):
     assert res["ok"], res
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["model_class"] == "__main__.Shift"
+
+
+def test_schema_of_every_dtype_round_trips(tmp_path):
+    import pandas as pd
+    from sklearn.dummy import DummyClassifier
+
+    X = pd.DataFrame({
+        "when": pd.to_datetime(["2024-01-01", "2024-02-01", None, "2024-03-05"]),
+        "flag": [True, False, True, True],
+        "size": pd.Categorical(["S", "M", "S", "L"], categories=["S", "M", "L"]),
+        "note": pd.Series(["a", None, "b", "a"], dtype=object),
+        "n": [1, 2, 3, 4],
+        "x": [0.5, float("nan"), 1.5, 2.0],
+    })
+    model = DummyClassifier(strategy="most_frequent").fit(X, ["yes", "no", "yes", "yes"])
+    meta = write_artefact(model, tmp_path, name="dummy", sample=X)
+    cols = {c["name"]: c for c in meta["input_schema"]["columns"]}
+    assert cols["when"]["dtype"].startswith("datetime64") and cols["when"]["nullable"]
+    assert cols["flag"]["dtype"] == "bool"
+    assert cols["size"]["categories"] == ["S", "M", "L"]
+    assert cols["note"]["nullable"] and cols["note"]["categories"] == ["a", "b"]
+    assert cols["x"]["nullable"] and not cols["n"]["nullable"]
+    sample = json.loads((tmp_path / "sample.json").read_text())
+    rebuilt = sample_frame(sample)
+    assert [str(t) for t in rebuilt.dtypes] == [str(t) for t in X.dtypes]
+    assert rebuilt["when"].isna().tolist() == X["when"].isna().tolist()
+    assert sample["predictions"] == ["yes"] * 4 and sample["classes"] == ["no", "yes"]
+    assert meta["output_schema"]["probabilities"] == ["no", "yes"]
