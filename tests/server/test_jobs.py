@@ -187,3 +187,33 @@ async def test_one_job_at_a_time_per_notebook_and_latency_while_it_runs(
     again, _ = await wait_job(jp_fetch, again["id"])
     assert again["state"] == "done"
     assert again["result"]["cached"] is True, "an unchanged notebook is answered from the cache"
+
+
+async def test_a_worker_that_dies_fails_its_job_with_an_explanation(jp_fetch, slow_notebook):
+    import os
+    import signal
+
+    import psutil
+
+    job = await fetch_json(jp_fetch, "jupyter-deploy", "jobs", method="POST",
+                           body={"action": "check", "path": "slow.ipynb"}, expect=202)
+    await wait_job(jp_fetch, job["id"], until=("running",), timeout=60)
+    workers = [p for p in psutil.process_iter(["cmdline"])
+               if p.info["cmdline"] and "jupyter_deploy.server.worker" in p.info["cmdline"]]
+    assert len(workers) == 1
+    kernels = workers[0].children(recursive=True)
+    os.kill(workers[0].pid, signal.SIGKILL)  # as the OOM killer would
+    job, _ = await wait_job(jp_fetch, job["id"])
+    assert job["state"] == "failed"
+    assert job["error"]["code"] == "internal"
+    assert "stopped unexpectedly" in job["error"]["message"] and "-9" in job["error"]["message"]
+    assert job["error"]["hint"]
+    # its kernel notices its parent is gone and exits by itself
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(
+            k.is_running() and k.status() != psutil.STATUS_ZOMBIE for k in kernels):
+        await asyncio.sleep(0.5)
+    # the notebook takes a new job
+    again = await fetch_json(jp_fetch, "jupyter-deploy", "jobs", method="POST",
+                             body={"action": "check", "path": "slow.ipynb"}, expect=202)
+    await fetch_json(jp_fetch, "jupyter-deploy", "jobs", again["id"], method="DELETE")
