@@ -587,3 +587,34 @@ def test_sklearn_utils_shuffle_and_resample(tmp_path):
     fs = lint(tmp_path, "from sklearn.utils import shuffle, resample\nX = shuffle([1, 2, 3])\nY = resample([1, 2], random_state=1)")
     f = one(fs, "unseeded-random")
     assert f["line"] == 2 and "shuffle" in f["message"]
+
+
+_SNIPPETS = [
+    "import numpy as np", "x = np.random.rand(2)", "%time y = x", "!ls /data", "files = !ls",
+    "np?", "print(x, y)", "def f(a):", "    return a + zz", "for i in range(2):", "    print(i)",
+    "%%bash", "%%time", "df = pd.read_csv('/data/x.csv')", "import datetime",
+    "print(datetime.datetime.now())", "from os.path import *", "class K:", "    a = 1",
+    "try:", "    import no_such_xyz", "except ImportError:", "    pass", "x = (", ")", "'''",
+    "lambda q: q + w", "[v for v in range(3)]", "%pip install foo", "", "   ", "# comment",
+    "await something()", "x += 1", "del x", "if x:", "else:", "\\", "%run other.py", "%%capture out",
+]
+
+
+def test_any_cell_text_lints_without_crashing_and_lines_stay_in_the_cell(tmp_path):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    cell = st.lists(st.sampled_from(_SNIPPETS), min_size=0, max_size=8).map("\n".join)
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(cell, min_size=1, max_size=5))
+    def check(sources):
+        nb = notebook(*sources)
+        for f in static_findings(nb, tmp_path):
+            assert f["kind"] in KINDS
+            if f["line"] is not None:
+                src = nb.cells[f["cell"]].source
+                src = "".join(src) if isinstance(src, list) else src
+                assert 1 <= f["line"] <= len(src.splitlines()), (f, src)
+
+    check()
