@@ -411,7 +411,14 @@ def _package_findings(imports, notebook_dir, python, written):
             wanted.append(full)
     if not wanted:
         return []
-    probed = environment.probe(wanted, python=python)
+    from ..errors import DeployError
+
+    try:
+        probed = environment.probe(wanted, python=python)
+    except DeployError:
+        # The kernel's interpreter cannot be asked (gone, broken): the clean run reports that.
+        _log.debug("could not probe the kernel's environment", exc_info=True)
+        return []
     out = []
     reported = set()
     for mod, cell, line, shown, after_install, _full in imports:

@@ -618,3 +618,8 @@ def test_any_cell_text_lints_without_crashing_and_lines_stay_in_the_cell(tmp_pat
                 assert 1 <= f["line"] <= len(src.splitlines()), (f, src)
 
     check()
+
+
+def test_a_kernel_python_that_is_gone_leaves_package_findings_to_the_run(tmp_path):
+    fs = lint(tmp_path, "import no_such_mod_xyz\nprint(q)", python=str(tmp_path / "gone" / "python"))
+    assert [f["kind"] for f in fs] == ["hidden-state"]
