@@ -150,8 +150,7 @@ class Field:
             value = self.default if self.default in values else (values[0] if values else None)
             self.widget = W.Dropdown(options=values, value=value, **common)
         elif self.kind == "boolean":
-            common.pop("style")
-            self.widget = W.Checkbox(value=bool(self.default), indent=False, **common)
+            self.widget = W.Checkbox(value=bool(self.default), indent=True, **common)
         elif self.kind == "integer":
             self.widget = W.IntText(value=int(self.default or 0), **common)
         elif self.kind == "number":
@@ -165,11 +164,17 @@ class Field:
                                      rows=3, **common)
         else:
             self.widget = W.Text(value=str(self.default or ""), placeholder=placeholder, **common)
-        self.help = W.HTML(
-            f"<small style='color:{GREY}'>{html.escape(spec.get('description', ''))}</small>",
-            layout=W.Layout(margin="0 0 0 10.5em"),
-        )
+        self.help = W.HTML(layout=W.Layout(margin="0 0 6px 10.5em"))
         self.box = W.VBox([self.widget, self.help])
+        self._show_help()
+
+    def _show_help(self) -> None:
+        text = html.escape(self.spec.get("description", ""))
+        if self.object_kind in OBJECT_KINDS and not self.choices:
+            what = {"estimator": "fitted model", "data": "DataFrame, Series or array"}[self.object_kind]
+            text += (f" <span style='color:{AMBER}'>No {what} in this session yet: run the cell "
+                     "that makes it, then &#8635;.</span>")
+        self.help.value = f"<div style='color:{GREY};font-size:85%;line-height:1.3'>{text}</div>"
 
     def set_choices(self, names: list[str]) -> None:
         """Offer ``names`` (from the live namespace); keep the current choice when still there."""
@@ -183,6 +188,8 @@ class Field:
             self.widget.value = current
         else:
             self.widget.value = values[0] if values else None
+        if hasattr(self, "help"):
+            self._show_help()
 
     @property
     def choices(self) -> list[str]:
@@ -276,6 +283,7 @@ class DeployPanel(W.VBox):
 
         # --- check
         self.check_button = W.Button(description="Check repeatability", icon="check",
+                                     layout=W.Layout(width="auto"),
                                      button_style="primary", tooltip="Re-run the saved notebook in a clean kernel")
         self.cancel_button = W.Button(description="Cancel", icon="stop", disabled=True,
                                       tooltip="Stop the running job between steps")
@@ -300,8 +308,9 @@ class DeployPanel(W.VBox):
         self.to_text = W.Text(value="", description="to", placeholder="default destination",
                               tooltip="Where to hand it off (folder, URL, database...)",
                               style={"description_width": "10em"}, layout=W.Layout(width="auto", max_width="46em"))
-        self.force_box = W.Checkbox(value=False, description="force (deploy even if not repeatable)", indent=False,
-                                    layout=W.Layout(margin="0 0 0 10.5em"))
+        self.force_box = W.Checkbox(value=False, description="force", indent=True,
+                                    tooltip="Deploy even if the notebook is not repeatable (recorded as forced)",
+                                    style={"description_width": "10em"})
         self.broken_note = W.HTML(
             "" if not broken else
             f"<small style='color:{GREY}'>Not available: "
@@ -313,6 +322,7 @@ class DeployPanel(W.VBox):
         self.magic_text = ""
         self.magic = W.HTML("", layout=W.Layout(flex="1", min_width="24em"))
         self.copy_button = W.Button(description="Copy to a new cell", icon="clipboard",
+                                    layout=W.Layout(width="auto", min_width="12em"),
                                     tooltip="Put this %deploy line in a new cell below")
         self.form_error = W.HTML("")
 
@@ -384,21 +394,32 @@ class DeployPanel(W.VBox):
                 self.fields[name] = Field(name, {**plain, "type": "string"}, name in required, choices)
         for f in self.fields.values():
             f.widget.observe(lambda _c: self.update_line(), names="value")
-        self.form.children = [f.box for f in self.fields.values()]
+        main = [f.box for f in self.fields.values() if not f.spec.get("x-advanced")]
+        more = [f.box for f in self.fields.values() if f.spec.get("x-advanced")]
+        if more:
+            extra = W.Accordion(children=[W.VBox(more)], selected_index=None)
+            extra.set_title(0, f"More options ({len(more)})")
+            main.append(extra)
+        self.form.children = main
         self.target_help.value = (
-            f"<small style='color:{GREY}'>{html.escape(info.get('description', ''))}</small>"
+            f"<div style='color:{GREY};font-size:85%;line-height:1.3'>"
+            f"{html.escape(info.get('description', ''))}</div>"
         )
         self.update_line()
 
     @staticmethod
     def _ordered(schema: dict) -> dict:
-        """Positional first, then required, then the rest (each in schema order)."""
+        """Positional first, then required, then object pickers, then the rest (in schema order)."""
         props = schema.get("properties", {})
         required = set(schema.get("required", []))
 
         def rank(item):
             name, spec = item
-            return (0 if spec.get("x-cli-positional") else 1 if name in required else 2)
+            if spec.get("x-cli-positional"):
+                return 0
+            if name in required:
+                return 1
+            return 2 if spec.get("x-object-kind") else 3
 
         return dict(sorted(props.items(), key=rank))
 
@@ -638,6 +659,7 @@ def history_html(records: list[dict]) -> str:
     if not records:
         return f"<small style='color:{GREY}'>Nothing checked or deployed yet.</small>"
     rows = []
+    pad = "padding:2px 8px"
     for r in records:
         colour = GREEN if r.get("status") == "ok" else RED
         where = r.get("destination") or r.get("summary") or ""
@@ -645,18 +667,21 @@ def history_html(records: list[dict]) -> str:
             where = f"<a href='{html.escape(r['url'])}' target='_blank'>{html.escape(where)}</a>"
         else:
             where = html.escape(where)
-        rows.append(
-            "<tr>"
-            f"<td>{html.escape((r.get('time') or '')[:19].replace('T', ' '))}</td>"
-            f"<td>{html.escape(r.get('action') or '')}</td>"
-            f"<td>{html.escape(r.get('target') or '-')}</td>"
-            f"<td style='color:{colour}'>{html.escape(r.get('status') or '')}</td>"
-            f"<td>{html.escape(r.get('verdict') or '')}</td>"
-            f"<td style='text-align:left'>{where}</td>"
-            "</tr>"
-        )
+        forced = " (forced)" if r.get("forced") else ""
+        cells = [
+            html.escape((r.get("time") or "")[:19].replace("T", " ")),
+            html.escape(r.get("action") or ""),
+            html.escape(r.get("target") or "-"),
+            f"<span style='color:{colour}'>{html.escape(r.get('status') or '')}</span>",
+            html.escape((r.get("verdict") or "") + forced),
+            where,
+        ]
+        rows.append("<tr>" + "".join(f"<td style='{pad};text-align:left'>{c}</td>" for c in cells) + "</tr>")
+    head = "".join(
+        f"<th style='{pad};text-align:left'>{h}</th>"
+        for h in ("time (UTC)", "action", "target", "status", "verdict", "where")
+    )
     return (
-        "<table class='jupyter-deploy-history'><thead><tr><th>time (UTC)</th><th>action</th>"
-        "<th>target</th><th>status</th><th>verdict</th><th style='text-align:left'>where</th>"
-        "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+        "<table class='jupyter-deploy-history' style='font-size:90%'><thead><tr>" + head
+        + "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
     )

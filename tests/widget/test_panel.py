@@ -67,8 +67,8 @@ def test_form_widgets_follow_the_schema_and_required_fields_are_marked(shell, mo
         "ratio": W.FloatText, "fmt": W.Dropdown, "verbose": W.Checkbox, "tags": W.Text,
         "meta": W.Textarea, "explode": W.Text,
     }
-    # positional first, then required, then the rest
-    assert list(panel.fields)[:2] == ["var", "label"]
+    # positional first, then required, then object pickers, then the rest
+    assert list(panel.fields)[:3] == ["var", "label", "sample"]
     assert panel.fields["var"].widget.description == "var *"
     assert panel.fields["label"].widget.description == "label *"
     assert panel.fields["level"].widget.description == "level"
@@ -76,6 +76,7 @@ def test_form_widgets_follow_the_schema_and_required_fields_are_marked(shell, mo
     assert panel.fields["level"].widget.value == 1 and panel.fields["ratio"].widget.value == 0.5
     # no estimator in the namespace: the required picker is empty and the form says what is missing
     assert panel.fields["var"].choices == []
+    assert "No fitted model in this session yet" in panel.fields["var"].help.value
     assert "Still needed: var, label" in texts(panel.form_error.value)
 
 
@@ -96,9 +97,9 @@ def test_changing_the_form_updates_the_magic_line(session_objects, monkeypatch, 
     f["meta"].value = "owner=ana\n\nteam = risk"
     panel.to_text.value = "/tmp/out dir"
     panel.force_box.value = True
-    # in the form's order: positional, required, then the rest
-    expected = ("%deploy echo pipe --label 'churn model' --fmt pdf --level 3 --meta owner=ana "
-                "--meta team=risk --ratio 0.25 --sample X --tags a --tags b --tags c --verbose "
+    # in the form's order: positional, required, object pickers, then the rest
+    expected = ("%deploy echo pipe --label 'churn model' --sample X --fmt pdf --level 3 "
+                "--meta owner=ana --meta team=risk --ratio 0.25 --tags a --tags b --tags c --verbose "
                 "--to '/tmp/out dir' --force")
     assert panel.magic_text == expected
     assert "churn model" in panel.magic.value
@@ -107,7 +108,7 @@ def test_changing_the_form_updates_the_magic_line(session_objects, monkeypatch, 
     f["level"].value, f["fmt"].value, f["verbose"].value = 1, "html", False
     f["tags"].value = f["meta"].value = ""
     panel.force_box.value = False
-    assert panel.magic_text == "%deploy echo pipe --label 'churn model' --ratio 0.25 --sample X --to '/tmp/out dir'"
+    assert panel.magic_text == "%deploy echo pipe --label 'churn model' --sample X --ratio 0.25 --to '/tmp/out dir'"
     # a malformed key=value line is reported in the form, the line keeps its last good value
     f["meta"].value = "owner"
     assert "meta: expected key=value lines" in texts(panel.form_error.value)
@@ -139,7 +140,7 @@ def test_model_target_form_when_installed(session_objects, monkeypatch, make_not
     panel.fields["name"].widget.value = "churn"
     panel.fields["sample"].widget.value = "X"
     panel.fields["metric"].widget.value = "auc=0.91"
-    assert panel.magic_text == "%deploy model pipe --name churn --metric auc=0.91 --sample X"
+    assert panel.magic_text == "%deploy model pipe --name churn --sample X --metric auc=0.91"
 
 
 # ---------------------------------------------------------------------------- the check
