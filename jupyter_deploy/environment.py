@@ -32,12 +32,19 @@ import os
 import re
 import sys
 
-__all__ = ["probe", "requirements_for_modules", "capture", "fingerprint", "DEFAULT_EXCLUDE"]
+__all__ = ["DEFAULT_EXCLUDE", "capture", "fingerprint", "probe", "requirements_for_modules"]
 
 # Distributions that are the tool or the kernel, not the notebook's dependencies.
-DEFAULT_EXCLUDE = frozenset({"jupyter-deploy", "ipykernel", "ipython", "pip", "setuptools", "wheel"})
+DEFAULT_EXCLUDE = frozenset(
+    {"jupyter-deploy", "ipykernel", "ipython", "pip", "setuptools", "wheel"}
+)
 
-_PY_NAMES = {"python", "python3", "python%d" % sys.version_info[0], "python%d.%d" % sys.version_info[:2]}
+_PY_NAMES = {
+    "python",
+    "python3",
+    "python%d" % sys.version_info[0],
+    "python%d.%d" % sys.version_info[:2],
+}
 
 
 def canonical(name: str) -> str:
@@ -311,8 +318,10 @@ def _find(module):
 
 
 def _is_namespace(origin, top):
-    return origin is not None and os.path.isdir(origin) and not os.path.exists(
-        os.path.join(origin, "__init__.py")
+    return (
+        origin is not None
+        and os.path.isdir(origin)
+        and not os.path.exists(os.path.join(origin, "__init__.py"))
     )
 
 
@@ -328,7 +337,9 @@ def _probe_here(modules, env, stdlib):
             if sub not in out:
                 out[sub] = _probe_one(sub, env, stdlib)
                 if out[sub]["found"] and out[top]["distribution"] is None:
-                    out[top].update({k: out[sub][k] for k in ("distribution", "version", "local", "origin")})
+                    out[top].update(
+                        {k: out[sub][k] for k in ("distribution", "version", "local", "origin")}
+                    )
     for entry in out.values():
         entry.pop("_namespace", None)
     return out
@@ -517,7 +528,9 @@ def _resolve_python(python):
     me = os.path.abspath(sys.executable)
     if path == me:
         return None
-    if os.path.dirname(path) == os.path.dirname(me) and os.path.realpath(path) == os.path.realpath(me):
+    if os.path.dirname(path) == os.path.dirname(me) and os.path.realpath(path) == os.path.realpath(
+        me
+    ):
         return None  # python3 vs python3.11 in the same bin folder
     return path
 
@@ -547,6 +560,7 @@ def _run(python, request):
             text=True,
             timeout=120,
             cwd=os.path.dirname(python) or None,
+            check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         from .errors import KernelError

@@ -21,10 +21,10 @@ from __future__ import annotations
 import ast
 import logging
 import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
-__all__ = ["static_findings", "KINDS"]
+__all__ = ["KINDS", "static_findings"]
 
 _log = logging.getLogger(__name__)
 
@@ -74,7 +74,9 @@ def _source(cell) -> str:
 
 def _is_python(nb) -> bool:
     meta = nb.get("metadata") or {}
-    lang = (meta.get("kernelspec") or {}).get("language") or (meta.get("language_info") or {}).get("name")
+    lang = (meta.get("kernelspec") or {}).get("language") or (meta.get("language_info") or {}).get(
+        "name"
+    )
     return not lang or str(lang).lower() in ("python", "python3", "ipython", "python2")
 
 
@@ -112,7 +114,11 @@ def _increasing_run(counts: list) -> set:
     best = max(ends, default=0)
     keep, want, last = set(), 1, None
     for k in range(n):
-        if ends[k] == want and ends[k] + starts[k] - 1 == best and (last is None or counts[k] > last):
+        if (
+            ends[k] == want
+            and ends[k] + starts[k] - 1 == best
+            and (last is None or counts[k] > last)
+        ):
             keep.add(k)
             last = counts[k]
             want += 1
@@ -126,7 +132,9 @@ def _has_code(src: str) -> bool:
 def _deploy_only(src: str) -> bool:
     lines = [ln.strip() for ln in src.splitlines() if ln.strip() and not ln.strip().startswith("#")]
     return bool(lines) and all(
-        ln.startswith(("%deploy", "%%deploy", "%load_ext jupyter_deploy", "%reload_ext jupyter_deploy"))
+        ln.startswith(
+            ("%deploy", "%%deploy", "%load_ext jupyter_deploy", "%reload_ext jupyter_deploy")
+        )
         for ln in lines
     )
 
@@ -135,7 +143,9 @@ def _order_findings(nb):
     out = []
     cells = list(nb.get("cells", []))
     code = [(i, c) for i, c in enumerate(cells) if c.get("cell_type") == "code"]
-    counted = [(i, c.get("execution_count")) for i, c in code if c.get("execution_count") is not None]
+    counted = [
+        (i, c.get("execution_count")) for i, c in code if c.get("execution_count") is not None
+    ]
     # out-of-order: the cells outside the longest run of increasing counts (so re-running the
     # first cell at the end flags that one cell, not every cell below it).
     keep = _increasing_run([count for _, count in counted])
@@ -151,7 +161,10 @@ def _order_findings(nb):
             msg = f"cell {i} ran (count {count}) after cell {j} (count {c}) below it"
         out.append(
             _finding(
-                "out-of-order", i, None, msg,
+                "out-of-order",
+                i,
+                None,
+                msg,
                 "Restart the kernel and run all cells top to bottom, then save.",
             )
         )
@@ -160,7 +173,9 @@ def _order_findings(nb):
     if nonempty and not counted:
         out.append(
             _finding(
-                "never-executed", None, None,
+                "never-executed",
+                None,
+                None,
                 "no cell has an execution count: the notebook was saved without outputs",
                 "Run all cells and save, so the check can compare the clean run with what you saw.",
             )
@@ -170,7 +185,9 @@ def _order_findings(nb):
             if c.get("execution_count") is None:
                 out.append(
                     _finding(
-                        "never-executed", i, None,
+                        "never-executed",
+                        i,
+                        None,
                         f"cell {i} was never run in the saved session",
                         "Run all cells top to bottom and save; or delete the cell if it is not needed.",
                     )
@@ -185,7 +202,9 @@ def _order_findings(nb):
                     evalue = evalue[:157] + "..."
                 out.append(
                     _finding(
-                        "error-output", i, None,
+                        "error-output",
+                        i,
+                        None,
                         f"cell {i} was saved with an error: {ename}: {evalue}".rstrip(": "),
                         "Fix the error and re-run the notebook before deploying it.",
                     )
@@ -203,7 +222,12 @@ def _guarded_by_import_error(handlers):
             return True
         names = h.type.elts if isinstance(h.type, ast.Tuple) else [h.type]
         for n in names:
-            if isinstance(n, ast.Name) and n.id in ("ImportError", "ModuleNotFoundError", "Exception", "BaseException"):
+            if isinstance(n, ast.Name) and n.id in (
+                "ImportError",
+                "ModuleNotFoundError",
+                "Exception",
+                "BaseException",
+            ):
                 return True
     return False
 
@@ -225,7 +249,9 @@ def _local_module(name: str, notebook_dir: Path, written: set) -> bool:
 # ------------------------------------------------------------------------------ the lint
 
 
-def static_findings(nb, notebook_dir: Path, *, python: str | None = None, ignore: Iterable[str] = ()) -> list[dict]:
+def static_findings(
+    nb, notebook_dir: Path, *, python: str | None = None, ignore: Iterable[str] = ()
+) -> list[dict]:
     """The static findings of notebook ``nb`` (nbformat v4) that lives in ``notebook_dir``,
     resolving imports in the environment of interpreter ``python`` (None: this one).
     ``ignore`` lists kinds not to report. One environment probe per call."""
@@ -287,14 +313,16 @@ def static_findings(nb, notebook_dir: Path, *, python: str | None = None, ignore
         for m in code.magics:
             if m.name == "run" or (m.name == "store" and "-r" in m.arg.split()):
                 dynamic.append(m.line)
-            elif m.name in _INSTALL_MAGICS and "install" in m.arg.split():
-                installs = True
-            elif m.name == "system" and any(w in m.arg for w in ("pip install", "conda install", "uv pip install")):
+            elif m.name in _INSTALL_MAGICS and "install" in m.arg.split() or m.name == "system" and any(
+                w in m.arg for w in ("pip install", "conda install", "uv pip install")
+            ):
                 installs = True
             elif m.name == "load_ext":
                 mod = m.arg.strip().split(" ")[0]
                 if mod and not mod.startswith("-") and mod not in _IPYTHON_EXTENSIONS:
-                    imports.append((mod.split(".")[0], index, m.line, f"%load_ext {mod}", installs, mod))
+                    imports.append(
+                        (mod.split(".")[0], index, m.line, f"%load_ext {mod}", installs, mod)
+                    )
         try:
             names.cell(index, code.tree, extra_binds, dynamic)
             for mod, line, shown, full in _walk_calls(code.tree, index, aliases, randoms, paths):
@@ -354,7 +382,9 @@ def _walk_calls(tree, index, aliases, randoms, paths):
                 top = node.module.split(".")[0]
                 randoms.pandas = randoms.pandas or top == "pandas"
                 if not guarded:
-                    imports.append((top, node.lineno, f"from {node.module} import ...", node.module))
+                    imports.append(
+                        (top, node.lineno, f"from {node.module} import ...", node.module)
+                    )
             return
         if isinstance(node, ast.If) and _is_type_checking(node.test):
             for stmt in node.body:
@@ -393,8 +423,14 @@ def _walk_calls(tree, index, aliases, randoms, paths):
             name = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", None)
             if name in ("import_module", "__import__") and node.args and not guarded:
                 a = node.args[0]
-                if isinstance(a, ast.Constant) and isinstance(a.value, str) and not a.value.startswith("."):
-                    imports.append((a.value.split(".")[0], node.lineno, f"{name}({a.value!r})", a.value))
+                if (
+                    isinstance(a, ast.Constant)
+                    and isinstance(a.value, str)
+                    and not a.value.startswith(".")
+                ):
+                    imports.append(
+                        (a.value.split(".")[0], node.lineno, f"{name}({a.value!r})", a.value)
+                    )
         for child in ast.iter_child_nodes(node):
             visit(child, guarded)
 
@@ -429,16 +465,23 @@ def _package_findings(imports, notebook_dir, python, written):
             reported.add(mod)
             pip = _PIP_NAMES.get(mod, mod)
             finding = _finding(
-                "missing-package", cell, line,
+                "missing-package",
+                cell,
+                line,
                 f"`{shown}`: module `{mod}` is not installed in the kernel's environment",
                 f"Install it where the kernel runs (%pip install {pip}) and add it to the "
                 "project's requirements, or remove the import.",
             )
             if after_install:
                 finding["severity"] = "warning"
-                finding["message"] += " (the notebook installs packages itself; the clean run will tell)"
+                finding["message"] += (
+                    " (the notebook installs packages itself; the clean run will tell)"
+                )
             out.append(finding)
-        elif entry.get("local") and environment.canonical(entry.get("distribution") or "") not in _TOOL_DISTS:
+        elif (
+            entry.get("local")
+            and environment.canonical(entry.get("distribution") or "") not in _TOOL_DISTS
+        ):
             reported.add(mod)
             dist = entry.get("distribution")
             what = {
@@ -454,7 +497,9 @@ def _package_findings(imports, notebook_dir, python, written):
                 why = "it cannot be installed elsewhere as is"
             out.append(
                 _finding(
-                    "local-package", cell, line,
+                    "local-package",
+                    cell,
+                    line,
                     f"`{mod}` comes from {what}{source}{origin}: {why}",
                     "Publish it to a package index (or a wheel next to the notebook) and pin that "
                     "version, or copy the module next to the notebook.",

@@ -22,14 +22,34 @@ _NP_GLOBAL = {
     "vonmises", "wald", "weibull", "zipf", "standard_cauchy", "standard_exponential",
     "standard_gamma", "standard_t",
 }  # fmt: skip
-_NP_SEEDLESS_CTORS = {"default_rng", "RandomState", "PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64", "SeedSequence"}
+_NP_SEEDLESS_CTORS = {
+    "default_rng",
+    "RandomState",
+    "PCG64",
+    "PCG64DXSM",
+    "MT19937",
+    "Philox",
+    "SFC64",
+    "SeedSequence",
+}
 _STD_RANDOM = {
     "random", "randint", "randrange", "choice", "choices", "shuffle", "sample", "uniform", "gauss",
     "normalvariate", "lognormvariate", "expovariate", "vonmisesvariate", "gammavariate",
     "betavariate", "paretovariate", "weibullvariate", "triangular", "getrandbits", "randbytes",
     "binomialvariate",
 }  # fmt: skip
-_TORCH_RANDOM = {"rand", "randn", "randint", "randperm", "normal", "bernoulli", "multinomial", "rand_like", "randn_like", "randint_like"}
+_TORCH_RANDOM = {
+    "rand",
+    "randn",
+    "randint",
+    "randperm",
+    "normal",
+    "bernoulli",
+    "multinomial",
+    "rand_like",
+    "randn_like",
+    "randint_like",
+}
 
 # scikit-learn callables that take random_state and draw random numbers by default.
 _SK_ALWAYS = {
@@ -133,12 +153,23 @@ class RandomRule:
 
     def on_call(self, call, cell):
         q = self.aliases.qualname(call.func) or ""
-        if not q and not (isinstance(call.func, ast.Attribute) and call.func.attr == "sample") and not (
-            isinstance(call.func, ast.Name) and _SEED_WORDS.search(call.func.id)
-        ) and not (isinstance(call.func, ast.Attribute) and _SEED_WORDS.search(call.func.attr)):
+        if (
+            not q
+            and not (isinstance(call.func, ast.Attribute) and call.func.attr == "sample")
+            and not (isinstance(call.func, ast.Name) and _SEED_WORDS.search(call.func.id))
+            and not (isinstance(call.func, ast.Attribute) and _SEED_WORDS.search(call.func.attr))
+        ):
             return  # not something the notebook imported: nothing to say
         shown = self.aliases.shown(call.func)
-        last = q.rsplit(".", 1)[-1] if q else (call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", ""))
+        last = (
+            q.rsplit(".", 1)[-1]
+            if q
+            else (
+                call.func.attr
+                if isinstance(call.func, ast.Attribute)
+                else getattr(call.func, "id", "")
+            )
+        )
         # Seeds first.
         if q in ("numpy.random.seed",):
             self.seeded.add("numpy")
@@ -160,19 +191,26 @@ class RandomRule:
             return
         line = call.lineno
         if q.startswith("numpy.random."):
-            name = q[len("numpy.random."):]
+            name = q[len("numpy.random.") :]
             if name in _NP_SEEDLESS_CTORS:
-                if not call.args and not _kw(call, "seed") and not _has_star_kwargs(call) or (
-                    call.args and _const(call.args[0]) is None
+                if (
+                    not call.args
+                    and not _kw(call, "seed")
+                    and not _has_star_kwargs(call)
+                    or (call.args and _const(call.args[0]) is None)
                 ):
                     self.report(
-                        cell, line, f"`{shown}()` is created without a seed",
+                        cell,
+                        line,
+                        f"`{shown}()` is created without a seed",
                         f"Give it a seed: {shown}(42), so every run draws the same numbers.",
                     )
                 return
             if name in _NP_GLOBAL and "numpy" not in self.seeded:
                 self.report(
-                    cell, line, f"`{shown}()` draws from numpy's global generator, which no earlier cell seeds",
+                    cell,
+                    line,
+                    f"`{shown}()` draws from numpy's global generator, which no earlier cell seeds",
                     "Call np.random.seed(42) in an early cell, or use rng = np.random.default_rng(42).",
                 )
             return
@@ -180,16 +218,33 @@ class RandomRule:
             name = q.split(".", 1)[1]
             if name == "Random":
                 if not call.args and not _kw(call, "x"):
-                    self.report(cell, line, f"`{shown}()` is created without a seed", f"Give it a seed: {shown}(42).")
+                    self.report(
+                        cell,
+                        line,
+                        f"`{shown}()` is created without a seed",
+                        f"Give it a seed: {shown}(42).",
+                    )
                 return
             if name in _STD_RANDOM and "random" not in self.seeded:
                 self.report(
-                    cell, line, f"`{shown}()` uses the random module, which no earlier cell seeds",
+                    cell,
+                    line,
+                    f"`{shown}()` uses the random module, which no earlier cell seeds",
                     "Call random.seed(42) in an early cell.",
                 )
             return
-        if q.startswith("torch.") and q.count(".") == 1 and last in _TORCH_RANDOM and "torch" not in self.seeded:
-            self.report(cell, line, f"`{shown}()` draws random numbers and no earlier cell calls torch.manual_seed", "Call torch.manual_seed(42) in an early cell.")
+        if (
+            q.startswith("torch.")
+            and q.count(".") == 1
+            and last in _TORCH_RANDOM
+            and "torch" not in self.seeded
+        ):
+            self.report(
+                cell,
+                line,
+                f"`{shown}()` draws random numbers and no earlier cell calls torch.manual_seed",
+                "Call torch.manual_seed(42) in an early cell.",
+            )
             return
         if q.startswith("sklearn.") or q.startswith("imblearn."):
             self._sklearn(call, cell, last, shown)
@@ -206,7 +261,9 @@ class RandomRule:
             and "numpy" not in self.seeded
         ):
             self.report(
-                cell, line, f"`{shown}()` samples rows without random_state",
+                cell,
+                line,
+                f"`{shown}()` samples rows without random_state",
                 f"Pass random_state=42 to {call.func.attr}().",
             )
 
@@ -232,7 +289,9 @@ class RandomRule:
         if random:
             named = shown if shown.rsplit(".", 1)[-1] == last else f"{shown} ({last})"
             self.report(
-                cell, call.lineno, f"`{named}(...)` has no random_state, so each run differs",
+                cell,
+                call.lineno,
+                f"`{named}(...)` has no random_state, so each run differs",
                 f"Pass random_state=42 to {last}.",
             )
 
@@ -307,7 +366,9 @@ class ClockRule:
             self._stmt(stmt, cell, is_last_cell_stmt and stmt is stmts[-1])
 
     def _stmt(self, stmt, cell, last):
-        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)):
+        if isinstance(
+            stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
+        ):
             for name in _targets_of(stmt):
                 self.tainted.pop(name, None)
                 self.clock_functions.pop(name, None)
@@ -317,7 +378,10 @@ class ClockRule:
                     if isinstance(node, ast.Return) and node.value is not None:
                         taint = self.taint_of(node.value)
                         if taint:
-                            self.clock_functions[stmt.name] = (f"{stmt.name}() via {taint[0]}", taint[1])
+                            self.clock_functions[stmt.name] = (
+                                f"{stmt.name}() via {taint[0]}",
+                                taint[1],
+                            )
                             break
                 self.tainted = saved
             return
@@ -367,10 +431,17 @@ class ClockRule:
         hit = False
         for node in ast.walk(expr):
             if isinstance(node, ast.Call) and self._is_display(node):
-                for arg in list(node.args) + [k.value for k in node.keywords if k.arg not in ("file", "sep", "end")]:
+                for arg in list(node.args) + [
+                    k.value for k in node.keywords if k.arg not in ("file", "sep", "end")
+                ]:
                     taint = self.taint_of(arg)
                     if taint:
-                        self._found(cell, node.lineno, taint, f"is shown by {self.aliases.shown(node.func)}()")
+                        self._found(
+                            cell,
+                            node.lineno,
+                            taint,
+                            f"is shown by {self.aliases.shown(node.func)}()",
+                        )
                         hit = True
                         break
         return hit
@@ -382,7 +453,9 @@ class ClockRule:
         else:
             msg = f"the time from `{shown}` {how}; it differs on every run"
         self.report(
-            cell, line, msg,
+            cell,
+            line,
+            msg,
             "Keep clock readings out of outputs (log them instead), or pass the time in as a parameter.",
         )
 
@@ -420,7 +493,19 @@ _ROUTE_METHODS = {
     "count", "find", "index", "rfind", "partition", "rpartition", "format", "urljoin", "request",
     "fetch", "match", "search", "sub", "compile", "fullmatch", "findall", "navigate", "goto",
 }  # fmt: skip
-_PATHISH_KW = {"sep", "delimiter", "lineterminator", "url", "endpoint", "route", "prefix", "suffix", "base_url", "root_path", "api_url"}
+_PATHISH_KW = {
+    "sep",
+    "delimiter",
+    "lineterminator",
+    "url",
+    "endpoint",
+    "route",
+    "prefix",
+    "suffix",
+    "base_url",
+    "root_path",
+    "api_url",
+}
 
 
 _FS_ROOTS = {
@@ -494,7 +579,11 @@ class PathRule:
             first = node.values[0]
             if isinstance(first, ast.Constant) and isinstance(first.value, str):
                 text = first.value
-                if "/" not in text.strip("/") and not _WINDOWS.match(text) and not text.startswith("~"):
+                if (
+                    "/" not in text.strip("/")
+                    and not _WINDOWS.match(text)
+                    and not text.startswith("~")
+                ):
                     return  # f"/{x}": too little to tell
         elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
             self._check(node.left, cell, True)  # Path("/data") / "x.csv"
@@ -504,7 +593,9 @@ class PathRule:
         why = path_problem(text, self.notebook_dir, fileish)
         if why:
             self.report(
-                cell, node.lineno, f"`{text}` is {why}, outside the notebook's folder",
+                cell,
+                node.lineno,
+                f"`{text}` is {why}, outside the notebook's folder",
                 "Put the file next to the notebook (or below it) and use a relative path, or read "
                 "the location from a parameter or an environment variable.",
             )
@@ -512,7 +603,12 @@ class PathRule:
     def on_call(self, call, cell):
         if isinstance(call.func, ast.Attribute) and call.func.attr in _ROUTE_METHODS:
             return
-        if isinstance(call.func, ast.Name) and call.func.id in ("print", "display", "re", "compile"):
+        if isinstance(call.func, ast.Name) and call.func.id in (
+            "print",
+            "display",
+            "re",
+            "compile",
+        ):
             return
         q = self.aliases.qualname(call.func) or ""
         if q.startswith(("re.", "requests.", "httpx.", "urllib.", "fastapi.", "flask.")):
@@ -524,7 +620,23 @@ class PathRule:
             self._check(arg, cell, fileish)
         for k in call.keywords:
             if k.arg not in _PATHISH_KW:
-                self._check(k.value, cell, fileish or k.arg in ("path", "filepath", "filename", "file", "fname", "path_or_buf", "dir", "directory", "root"))
+                self._check(
+                    k.value,
+                    cell,
+                    fileish
+                    or k.arg
+                    in (
+                        "path",
+                        "filepath",
+                        "filename",
+                        "file",
+                        "fname",
+                        "path_or_buf",
+                        "dir",
+                        "directory",
+                        "root",
+                    ),
+                )
 
     def on_assign(self, value, cell):
         self._check(value, cell)

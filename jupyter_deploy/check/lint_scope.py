@@ -39,7 +39,7 @@ def predefined(name: str) -> bool:
 
 
 class _Scope:
-    __slots__ = ("kind", "parent", "binds", "globals", "nonlocals", "reads")
+    __slots__ = ("binds", "globals", "kind", "nonlocals", "parent", "reads")
 
     def __init__(self, kind, parent):
         self.kind = kind  # "function", "class" or "comp"
@@ -61,7 +61,9 @@ def _bound_names(nodes):
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             out.add(node.name)
             continue
-        elif isinstance(node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+        elif isinstance(
+            node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+        ):
             continue
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             for alias in node.names:
@@ -261,9 +263,12 @@ class NameFlow(ast.NodeVisitor):
         # globals()[...] = ..., get_ipython().user_ns[...] = ...
         if isinstance(target, ast.Subscript):
             base = target.value
-            if isinstance(base, ast.Call) and isinstance(base.func, ast.Name) and base.func.id in (
-                "globals", "vars", "locals"
-            ) and self.scope is None:
+            if (
+                isinstance(base, ast.Call)
+                and isinstance(base.func, ast.Name)
+                and base.func.id in ("globals", "vars", "locals")
+                and self.scope is None
+            ):
                 self._set_dynamic(target.lineno)
             if isinstance(base, ast.Attribute) and base.attr in ("user_ns", "__dict__"):
                 self._set_dynamic(target.lineno)
@@ -273,11 +278,12 @@ class NameFlow(ast.NodeVisitor):
         if isinstance(func, ast.Name) and func.id == "exec":
             self._set_dynamic(node.lineno)
         elif isinstance(func, ast.Attribute):
-            if func.attr == "update" and isinstance(func.value, ast.Call) and isinstance(
-                func.value.func, ast.Name
-            ) and func.value.func.id in ("globals", "vars"):
-                self._set_dynamic(node.lineno)
-            elif func.attr == "push" and isinstance(func.value, ast.Call):
+            if (
+                func.attr == "update"
+                and isinstance(func.value, ast.Call)
+                and isinstance(func.value.func, ast.Name)
+                and func.value.func.id in ("globals", "vars")
+            ) or func.attr == "push" and isinstance(func.value, ast.Call):
                 self._set_dynamic(node.lineno)
         self.generic_visit(node)
 

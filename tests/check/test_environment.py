@@ -23,17 +23,27 @@ def other_venv(tmp_path_factory):
     python = folder / "v" / "bin" / "python"
     site = subprocess.run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     return python, Path(site)
 
 
-def make_dist(site: Path, name: str, version: str, *, module: str | None = None,
-              direct_url: dict | None = None, requires=(), pth_only_from: Path | None = None):
+def make_dist(
+    site: Path,
+    name: str,
+    version: str,
+    *,
+    module: str | None = None,
+    direct_url: dict | None = None,
+    requires=(),
+    pth_only_from: Path | None = None,
+):
     """Write a real installed distribution: a module folder plus its .dist-info."""
     info = site / f"{name.replace('-', '_')}-{version}.dist-info"
     info.mkdir(parents=True)
-    lines = [f"Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
+    lines = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
     lines += [f"Requires-Dist: {r}" for r in requires]
     (info / "METADATA").write_text("\n".join(lines) + "\n\nlong description\n")
     record = [f"{info.name}/METADATA,,", f"{info.name}/RECORD,,"]
@@ -62,7 +72,13 @@ def test_probe_finds_installed_stdlib_and_missing_modules():
     assert got["numpy"]["distribution"] == "numpy"
     assert got["numpy"]["version"] == metadata.version("numpy")
     assert got["numpy"]["local"] is None
-    assert got["json"] == {"found": True, "distribution": None, "version": None, "local": None, "origin": None}
+    assert got["json"] == {
+        "found": True,
+        "distribution": None,
+        "version": None,
+        "local": None,
+        "origin": None,
+    }
     assert got["no_such_mod_xyz"]["found"] is False
     assert got["no_such_mod_xyz"]["distribution"] is None
     # a dotted name is probed as its top-level module, mapped to its distribution
@@ -92,13 +108,31 @@ def test_editable_and_vcs_installs_are_local(tmp_path, monkeypatch):
     src = tmp_path / "src"
     (src / "myedit").mkdir(parents=True)
     (src / "myedit" / "__init__.py").write_text("")
-    make_dist(site, "myedit", "0.3", direct_url={"url": src.as_uri(), "dir_info": {"editable": True}},
-              pth_only_from=src)
-    make_dist(site, "myfolder", "0.1", module="myfolder",
-              direct_url={"url": (tmp_path / "proj").as_uri(), "dir_info": {}})
-    make_dist(site, "myvcs", "2.0", module="myvcs", requires=["numpy>=1"],
-              direct_url={"url": "https://example.org/myvcs.git",
-                          "vcs_info": {"vcs": "git", "commit_id": "abc123"}})
+    make_dist(
+        site,
+        "myedit",
+        "0.3",
+        direct_url={"url": src.as_uri(), "dir_info": {"editable": True}},
+        pth_only_from=src,
+    )
+    make_dist(
+        site,
+        "myfolder",
+        "0.1",
+        module="myfolder",
+        direct_url={"url": (tmp_path / "proj").as_uri(), "dir_info": {}},
+    )
+    make_dist(
+        site,
+        "myvcs",
+        "2.0",
+        module="myvcs",
+        requires=["numpy>=1"],
+        direct_url={
+            "url": "https://example.org/myvcs.git",
+            "vcs_info": {"vcs": "git", "commit_id": "abc123"},
+        },
+    )
     monkeypatch.syspath_prepend(str(src))  # what the .pth does at start-up
     monkeypatch.syspath_prepend(str(site))
     got = environment.probe(["myedit", "myfolder", "myvcs"])
@@ -135,7 +169,9 @@ def test_requirements_of_sklearn_are_its_closure_not_a_freeze():
 
 
 def test_requirements_skip_stdlib_missing_and_the_tool():
-    reqs = environment.requirements_for_modules(["json", "os", "no_such_mod_xyz", "jupyter_deploy", "IPython"])
+    reqs = environment.requirements_for_modules(
+        ["json", "os", "no_such_mod_xyz", "jupyter_deploy", "IPython"]
+    )
     assert reqs == []
     kept = environment.requirements_for_modules(["IPython"], closure=False, exclude=())
     assert kept == [f"ipython=={metadata.version('ipython')}"]
@@ -143,12 +179,18 @@ def test_requirements_skip_stdlib_missing_and_the_tool():
 
 def test_requirements_follow_markers_not_extras(tmp_path, monkeypatch):
     site = tmp_path / "site"
-    make_dist(site, "markpkg", "1.0", module="markpkg", requires=[
-        "numpy",
-        'scipy ; extra == "fast"',
-        'joblib ; python_version < "3.0"',
-        'threadpoolctl ; python_version >= "3.0"',
-    ])
+    make_dist(
+        site,
+        "markpkg",
+        "1.0",
+        module="markpkg",
+        requires=[
+            "numpy",
+            'scipy ; extra == "fast"',
+            'joblib ; python_version < "3.0"',
+            'threadpoolctl ; python_version >= "3.0"',
+        ],
+    )
     monkeypatch.syspath_prepend(str(site))
     names = {r.split("==")[0] for r in environment.requirements_for_modules(["markpkg"])}
     assert {"markpkg", "numpy", "threadpoolctl"} <= names
@@ -172,7 +214,7 @@ def test_capture_describes_the_interpreter():
 
 
 def test_probe_through_another_interpreter(other_venv):
-    python, site = other_venv
+    python, _site = other_venv
     got = environment.probe(["numpy", "json", "no_such_mod_xyz"], python=str(python))
     assert got["numpy"]["found"] is False  # installed here, not there
     assert got["json"]["found"] is True and got["json"]["distribution"] is None
@@ -184,12 +226,22 @@ def test_local_install_seen_through_another_interpreter(other_venv, tmp_path):
     python, site = other_venv
     before = environment.fingerprint(str(python))
     assert environment.fingerprint(str(python)) == before
-    make_dist(site, "venvlocal", "0.9", module="venvlocal",
-              direct_url={"url": (tmp_path / "x").as_uri(), "dir_info": {}})
+    make_dist(
+        site,
+        "venvlocal",
+        "0.9",
+        module="venvlocal",
+        direct_url={"url": (tmp_path / "x").as_uri(), "dir_info": {}},
+    )
     try:
         got = environment.probe(["venvlocal"], python=str(python))["venvlocal"]
-        assert got == {"found": True, "distribution": "venvlocal", "version": "0.9",
-                       "local": "path", "origin": (tmp_path / "x").as_uri()}
+        assert got == {
+            "found": True,
+            "distribution": "venvlocal",
+            "version": "0.9",
+            "local": "path",
+            "origin": (tmp_path / "x").as_uri(),
+        }
         assert environment.fingerprint(str(python)) != before
         cap = environment.capture(["venvlocal"], python=str(python))
         assert cap["python"].startswith("3.") and cap["requirements"] == []
@@ -250,9 +302,15 @@ def test_fingerprint_is_stable_fast_and_sees_new_distributions(tmp_path, monkeyp
 
 def test_module_is_light_to_import():
     out = subprocess.run(
-        [sys.executable, "-c", "import sys, jupyter_deploy.environment; "
-         "print(sorted(m for m in ('IPython', 'packaging', 'nbformat', 'numpy') if m in sys.modules))"],
-        check=True, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-c",
+            ("import sys, jupyter_deploy.environment; "
+            "print(sorted(m for m in ('IPython', 'packaging', 'nbformat', 'numpy') if m in sys.modules))"),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     assert out == "[]"
 
@@ -264,15 +322,25 @@ def test_namespace_packages_resolve_one_level_below(tmp_path, monkeypatch):
         (site / "nsx" / sub).mkdir(parents=True)
         (site / "nsx" / sub / "__init__.py").write_text("")
         info.mkdir()
-        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.{len(sub)}\n\n")
+        (info / "METADATA").write_text(
+            f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.{len(sub)}\n\n"
+        )
         (info / "RECORD").write_text(f"nsx/{sub}/__init__.py,,\n{info.name}/RECORD,,\n")
     monkeypatch.syspath_prepend(str(site))
     got = environment.probe(["nsx.two"])
     assert got["nsx"]["found"] and got["nsx"]["distribution"] == "nsx-two"
     assert got["nsx.two"]["distribution"] == "nsx-two" and got["nsx.two"]["local"] is None
     assert environment.probe(["nsx"])["nsx"] == {
-        "found": True, "distribution": None, "version": None, "local": None, "origin": None}
-    assert environment.requirements_for_modules(["nsx.one", "nsx.two"]) == ["nsx-one==1.3", "nsx-two==1.3"]
+        "found": True,
+        "distribution": None,
+        "version": None,
+        "local": None,
+        "origin": None,
+    }
+    assert environment.requirements_for_modules(["nsx.one", "nsx.two"]) == [
+        "nsx-one==1.3",
+        "nsx-two==1.3",
+    ]
     assert "nsx.one" not in sys.modules
 
 
@@ -295,14 +363,22 @@ def test_real_editable_install_in_a_throwaway_venv(tmp_path):
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
     cmd = [uv, "pip", "install", "--python", str(python), "-e", str(pkg)]
-    done = subprocess.run(cmd + ["--offline"], capture_output=True, text=True)
+    done = subprocess.run(cmd + ["--offline"], capture_output=True, text=True, check=False)
     if done.returncode != 0:  # hatchling not in uv's cache yet: fetch it
-        done = subprocess.run(cmd, capture_output=True, text=True)
-    need(done.returncode == 0, "an editable install with uv (hatchling from PyPI or uv's cache)",
-         f"uv pip install hatchling ({done.stderr.strip()[-200:]})")
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    need(
+        done.returncode == 0,
+        "an editable install with uv (hatchling from PyPI or uv's cache)",
+        f"uv pip install hatchling ({done.stderr.strip()[-200:]})",
+    )
     got = environment.probe(["tinyedit"], python=str(python))["tinyedit"]
-    assert got == {"found": True, "distribution": "tinyedit", "version": "0.0.1",
-                   "local": "editable", "origin": pkg.as_uri()}
+    assert got == {
+        "found": True,
+        "distribution": "tinyedit",
+        "version": "0.0.1",
+        "local": "editable",
+        "origin": pkg.as_uri(),
+    }
     assert environment.requirements_for_modules(["tinyedit"], python=str(python)) == []
 
     from nbformat.v4 import new_code_cell, new_notebook
@@ -311,7 +387,9 @@ def test_real_editable_install_in_a_throwaway_venv(tmp_path):
 
     nb = new_notebook(cells=[new_code_cell("import tinyedit", execution_count=1)])
     (f,) = static_findings(nb, tmp_path / "nbdir", python=str(python))
-    assert f["kind"] == "local-package" and "editable" in f["message"] and "tinyedit" in f["message"]
+    assert (
+        f["kind"] == "local-package" and "editable" in f["message"] and "tinyedit" in f["message"]
+    )
 
 
 def test_other_interpreter_path_is_remembered_on_disk_and_invalidated(other_venv, tmp_path):
@@ -321,8 +399,9 @@ def test_other_interpreter_path_is_remembered_on_disk_and_invalidated(other_venv
     code = f"from jupyter_deploy import environment as e; print(e.fingerprint({str(python)!r}))"
 
     def fresh():
-        return subprocess.run([sys.executable, "-c", code], env=env, check=True,
-                              capture_output=True, text=True).stdout.strip()
+        return subprocess.run(
+            [sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True
+        ).stdout.strip()
 
     first = fresh()
     cache = json.loads((home / "cache" / "interpreters.json").read_text())
@@ -334,7 +413,10 @@ def test_other_interpreter_path_is_remembered_on_disk_and_invalidated(other_venv
     try:
         second = fresh()
         assert second != first  # the path was asked again, and its distribution counted
-        assert str(extra) in json.loads((home / "cache" / "interpreters.json").read_text())[str(python)]["path"]
+        assert (
+            str(extra)
+            in json.loads((home / "cache" / "interpreters.json").read_text())[str(python)]["path"]
+        )
     finally:
         (site / "added.pth").unlink()
     assert fresh() == first

@@ -78,7 +78,9 @@ def test_never_executed_whole_notebook_is_one_finding(tmp_path):
 
 def test_error_output(tmp_path):
     nb = notebook("x = 1", "1/0")
-    nb.cells[1].outputs = [new_output("error", ename="ZeroDivisionError", evalue="division by zero", traceback=["..."])]
+    nb.cells[1].outputs = [
+        new_output("error", ename="ZeroDivisionError", evalue="division by zero", traceback=["..."])
+    ]
     f = one(static_findings(nb, tmp_path), "error-output")
     assert f["cell"] == 1 and "ZeroDivisionError: division by zero" in f["message"]
     nb.cells[1].outputs = [new_output("stream", name="stderr", text="a warning\n")]
@@ -104,7 +106,9 @@ def test_hidden_state_from_a_deleted_cell(tmp_path):
 
 def test_hidden_state_read_before_assignment_in_the_same_cell(tmp_path):
     f = one(lint(tmp_path, "print(count)\ncount = 0"), "hidden-state")
-    assert (f["cell"], f["line"]) == (0, 1) and "before this cell assigns it (line 2)" in f["message"]
+    assert (f["cell"], f["line"]) == (0, 1) and "before this cell assigns it (line 2)" in f[
+        "message"
+    ]
 
 
 def test_function_body_reads_undefined_name(tmp_path):
@@ -199,13 +203,16 @@ def test_class_body_names_are_not_visible_in_methods(tmp_path):
     assert (f["cell"], f["line"]) == (0, 4) and "`a`" in f["message"]
 
 
-@pytest.mark.parametrize("dynamic", [
-    "from os.path import *",
-    "%run other.ipynb",
-    "%store -r",
-    "exec('zz = 1')",
-    "globals()['zz'] = 1",
-])
+@pytest.mark.parametrize(
+    "dynamic",
+    [
+        "from os.path import *",
+        "%run other.ipynb",
+        "%store -r",
+        "exec('zz = 1')",
+        "globals()['zz'] = 1",
+    ],
+)
 def test_hidden_state_stops_after_dynamic_definitions(tmp_path, dynamic):
     fs = lint(tmp_path, "print(before)", dynamic, "print(zz)\nprint(join)")
     hs = of(fs, "hidden-state")
@@ -217,22 +224,30 @@ def test_hidden_state_stops_after_dynamic_definitions(tmp_path, dynamic):
 
 def test_magics_shell_and_help_lines_are_analysed(tmp_path):
     src = (
-        "%matplotlib inline\n"        # 1
-        "import numpy as np\n"        # 2
-        "files = !ls\n"               # 3
-        "!echo hi\n"                  # 4
-        "np?\n"                       # 5
-        "np.mean??\n"                 # 6
+        "%matplotlib inline\n"  # 1
+        "import numpy as np\n"  # 2
+        "files = !ls\n"  # 3
+        "!echo hi\n"  # 4
+        "np?\n"  # 5
+        "np.mean??\n"  # 6
         "%time y = np.random.rand(2)\n"  # 7
-        "for i in range(2):\n"        # 8
-        "    !echo {i}\n"             # 9
-        "    print(undefined_a)\n"    # 10
+        "for i in range(2):\n"  # 8
+        "    !echo {i}\n"  # 9
+        "    print(undefined_a)\n"  # 10
     )
-    fs = lint(tmp_path, src, "%%bash\necho $HOME\nls /etc/passwd", "%%time\nz = y + 1\nprint(zz)",
-              "%%capture out\nprint(files)", "out.show()\nprint(z)")
+    fs = lint(
+        tmp_path,
+        src,
+        "%%bash\necho $HOME\nls /etc/passwd",
+        "%%time\nz = y + 1\nprint(zz)",
+        "%%capture out\nprint(files)",
+        "out.show()\nprint(z)",
+    )
     hs = of(fs, "hidden-state")
     assert [(f["cell"], f["line"], f["message"].split("`")[1]) for f in hs] == [
-        (0, 10, "undefined_a"), (2, 3, "zz")]
+        (0, 10, "undefined_a"),
+        (2, 3, "zz"),
+    ]
     f = one(fs, "unseeded-random")
     assert (f["cell"], f["line"]) == (0, 7)
     assert not of(fs, "absolute-path")  # the bash cell is not Python
@@ -270,7 +285,16 @@ def test_unseeded_numpy_random_stdlib_and_sklearn(tmp_path):
     got = [(f["cell"], f["line"]) for f in of(fs, "unseeded-random")]
     assert got == [(1, 1), (1, 2), (1, 3), (1, 4), (2, 3), (2, 4), (2, 5), (3, 2)]
     msgs = " ".join(f["message"] for f in of(fs, "unseeded-random"))
-    for name in ("np.random.randn", "permutation", "np.random.default_rng", "rnd.choice", "RF (RandomForestClassifier)(", "KFold(", "train_test_split(", "LogisticRegression("):
+    for name in (
+        "np.random.randn",
+        "permutation",
+        "np.random.default_rng",
+        "rnd.choice",
+        "RF (RandomForestClassifier)(",
+        "KFold(",
+        "train_test_split(",
+        "LogisticRegression(",
+    ):
         assert name in msgs
 
 
@@ -298,7 +322,10 @@ def test_sklearn_without_random_state_but_deterministic_is_fine(tmp_path):
 
 
 def test_numpy_seed_covers_sklearn_and_a_seed_helper_covers_all(tmp_path):
-    fs = lint(tmp_path, "import numpy as np\nnp.random.seed(0)\nfrom sklearn.cluster import KMeans\nKMeans(3)")
+    fs = lint(
+        tmp_path,
+        "import numpy as np\nnp.random.seed(0)\nfrom sklearn.cluster import KMeans\nKMeans(3)",
+    )
     assert not of(fs, "unseeded-random")
     fs = lint(tmp_path, "import random, torch\nseed_everything(1)\nrandom.random()\ntorch.randn(2)")
     assert not of(fs, "unseeded-random")
@@ -381,7 +408,11 @@ def test_wall_clock_not_reaching_outputs_is_fine(tmp_path):
 
 
 def test_missing_package(tmp_path):
-    fs = lint(tmp_path, "import numpy as np\nimport no_such_mod_xyz.sub as m", "from no_such_mod_abc import thing\n%load_ext no_such_ext_xyz")
+    fs = lint(
+        tmp_path,
+        "import numpy as np\nimport no_such_mod_xyz.sub as m",
+        "from no_such_mod_abc import thing\n%load_ext no_such_ext_xyz",
+    )
     got = [(f["cell"], f["line"], f["severity"]) for f in of(fs, "missing-package")]
     assert got == [(0, 2, "error"), (1, 1, "error"), (1, 2, "error")]
     assert "`no_such_mod_xyz`" in of(fs, "missing-package")[0]["message"]
@@ -417,14 +448,20 @@ def test_local_package(tmp_path, monkeypatch):
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: locpkg\nVersion: 0.2\n\n")
     (info / "RECORD").write_text("locpkg/__init__.py,,\n")
-    (info / "direct_url.json").write_text(json.dumps({"url": "file:///home/me/locpkg", "dir_info": {"editable": True}}))
+    (info / "direct_url.json").write_text(
+        json.dumps({"url": "file:///home/me/locpkg", "dir_info": {"editable": True}})
+    )
     monkeypatch.syspath_prepend(str(site))
     nbdir = tmp_path / "nb"
     nbdir.mkdir()
     fs = lint(nbdir, "import numpy\nimport locpkg.sub\nimport jupyter_deploy")
     f = one(fs, "local-package")
     assert (f["cell"], f["line"]) == (0, 2)
-    assert "`locpkg`" in f["message"] and "editable" in f["message"] and "file:///home/me/locpkg" in f["message"]
+    assert (
+        "`locpkg`" in f["message"]
+        and "editable" in f["message"]
+        and "file:///home/me/locpkg" in f["message"]
+    )
 
 
 def test_one_probe_through_the_kernels_python(tmp_path):
@@ -436,7 +473,9 @@ def test_one_probe_through_the_kernels_python(tmp_path):
 
 
 def test_ignore_kinds(tmp_path):
-    fs = lint(tmp_path, "import no_such_mod_xyz\nprint(q)", ignore=["missing-package", "hidden-state"])
+    fs = lint(
+        tmp_path, "import no_such_mod_xyz\nprint(q)", ignore=["missing-package", "hidden-state"]
+    )
     assert fs == []
 
 
@@ -465,8 +504,14 @@ def test_five_hundred_cells_lint_in_under_a_second(tmp_path):
 
 
 def test_deploy_cells_left_unrun_are_not_never_executed(tmp_path):
-    fs = lint(tmp_path, ("%load_ext jupyter_deploy", 1), ("x = 1", 2), ("%deploy check", None),
-              ("# hand-run\n%deploy model clf --name churn", None), ("y = 2", None))
+    fs = lint(
+        tmp_path,
+        ("%load_ext jupyter_deploy", 1),
+        ("x = 1", 2),
+        ("%deploy check", None),
+        ("# hand-run\n%deploy model clf --name churn", None),
+        ("y = 2", None),
+    )
     assert [f["cell"] for f in of(fs, "never-executed")] == [4]
 
 
@@ -477,7 +522,10 @@ def test_explicit_random_state_none_is_unseeded(tmp_path):
 
 
 def test_type_checking_imports_are_not_required(tmp_path):
-    fs = lint(tmp_path, "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import no_such_mod_xyz\nelse:\n    import no_such_other_xyz")
+    fs = lint(
+        tmp_path,
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import no_such_mod_xyz\nelse:\n    import no_such_other_xyz",
+    )
     f = one(fs, "missing-package")
     assert (f["cell"], f["line"]) == (0, 5) and "no_such_other_xyz" in f["message"]
 
@@ -505,22 +553,22 @@ def test_realistic_notebook_has_no_false_alarms(tmp_path):
         "SEED = 42\nrng = np.random.default_rng(SEED)\nDATA_DIR = os.path.join(os.getcwd(), 'data')",
         "df = pd.DataFrame({'x': rng.normal(size=200), 'g': rng.integers(0, 3, 200)})\ndf['y'] = (df.x > 0).astype(int)\ndf.head()",
         "fig, ax = plt.subplots(figsize=(8, 4))\nax.hist(df['x'], bins=30)\nax.set_title('x')\nplt.savefig('figures/hist.png')",
-        "from sklearn.model_selection import train_test_split, GridSearchCV, StratifiedKFold, cross_val_score\n"
+        ("from sklearn.model_selection import train_test_split, GridSearchCV, StratifiedKFold, cross_val_score\n"
         "from sklearn.pipeline import make_pipeline\nfrom sklearn.preprocessing import StandardScaler\n"
-        "from sklearn.linear_model import LogisticRegression\nfrom sklearn.ensemble import RandomForestClassifier",
+        "from sklearn.linear_model import LogisticRegression\nfrom sklearn.ensemble import RandomForestClassifier"),
         "X, y = df[['x', 'g']], df['y']\nX_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=SEED)",
-        "pipe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500))\n"
+        ("pipe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500))\n"
         "grid = GridSearchCV(pipe, {'logisticregression__C': [0.1, 1]}, cv=StratifiedKFold(5, shuffle=True, random_state=SEED))\n"
-        "grid.fit(X_train, y_train)\nprint(f'best CV: {grid.best_score_:.3f}')",
+        "grid.fit(X_train, y_train)\nprint(f'best CV: {grid.best_score_:.3f}')"),
         "rf = RandomForestClassifier(n_estimators=10, random_state=SEED)\nscores = cross_val_score(rf, X, y, cv=5)\nscores.mean(), scores.std()",
-        "from dataclasses import dataclass, field\n@dataclass\nclass Result:\n    name: str\n    score: float = 0.0\n"
+        ("from dataclasses import dataclass, field\n@dataclass\nclass Result:\n    name: str\n    score: float = 0.0\n"
         "    tags: list = field(default_factory=list)\n    def describe(self) -> str:\n        return f'{self.name}: {self.score:.2f}'\n"
         "results: dict[str, Result] = {}\nfor name, model in [('lr', grid), ('rf', rf)]:\n    model.fit(X_train, y_train)\n"
-        "    results[name] = Result(name, model.score(X_test, y_test))\n[r.describe() for r in results.values()]",
-        "def plot_scores(res=results, ax=None, *, title='Scores'):\n    ax = ax or plt.gca()\n"
-        "    names, vals = zip(*((k, v.score) for k, v in res.items()))\n    ax.bar(names, vals)\n    return ax\nplot_scores();",
-        "summary = {k: v.score for k, v in results.items()}\nwith open('summary.json', 'w') as fh:\n    json.dump(summary, fh)\n"
-        "assert all(0 <= s <= 1 for s in summary.values()), summary",
+        "    results[name] = Result(name, model.score(X_test, y_test))\n[r.describe() for r in results.values()]"),
+        ("def plot_scores(res=results, ax=None, *, title='Scores'):\n    ax = ax or plt.gca()\n"
+        "    names, vals = zip(*((k, v.score) for k, v in res.items()))\n    ax.bar(names, vals)\n    return ax\nplot_scores();"),
+        ("summary = {k: v.score for k, v in results.items()}\nwith open('summary.json', 'w') as fh:\n    json.dump(summary, fh)\n"
+        "assert all(0 <= s <= 1 for s in summary.values()), summary"),
         "import asyncio\nawait asyncio.sleep(0)\nasync def fetch(i):\n    return i * 2\nvals = await asyncio.gather(*(fetch(i) for i in range(3)))\nvals",
         "try:\n    import seaborn_not_here as sns\nexcept ImportError:\n    sns = None",
         "*head, tail = [1, 2, 3]\na, (b, c) = 1, (2, 3)\nlookup = lambda k, d=summary: d.get(k)\nprint(head, tail, a, b, c, lookup('lr'))",
@@ -531,7 +579,10 @@ def test_realistic_notebook_has_no_false_alarms(tmp_path):
 
 
 def test_top_level_await_is_analysed(tmp_path):
-    f = one(lint(tmp_path, "import asyncio\nawait asyncio.sleep(0)\nprint(missing_name)"), "hidden-state")
+    f = one(
+        lint(tmp_path, "import asyncio\nawait asyncio.sleep(0)\nprint(missing_name)"),
+        "hidden-state",
+    )
     assert (f["cell"], f["line"]) == (0, 3)
 
 
@@ -542,31 +593,54 @@ def test_deeply_nested_code_does_not_crash_the_lint(tmp_path):
 
 
 def test_comment_only_cells_need_not_run_and_network_shares_are_paths(tmp_path):
-    fs = lint(tmp_path, ("x = 1", 1), ("# notes only\n\n# more", None),
-              ("import pandas as pd\nd = pd.read_csv(r'\\\\fileserver\\team\\x.csv')", 2))
+    fs = lint(
+        tmp_path,
+        ("x = 1", 1),
+        ("# notes only\n\n# more", None),
+        ("import pandas as pd\nd = pd.read_csv(r'\\\\fileserver\\team\\x.csv')", 2),
+    )
     assert not of(fs, "never-executed")
     f = one(fs, "absolute-path")
     assert (f["cell"], f["line"]) == (2, 2) and "network share" in f["message"]
 
 
 def test_wall_clock_through_a_notebook_function(tmp_path):
-    fs = lint(tmp_path, "import datetime\ndef stamp():\n    return datetime.datetime.now().isoformat()",
-              "def pure():\n    return 1", "print(stamp(), pure())")
+    fs = lint(
+        tmp_path,
+        "import datetime\ndef stamp():\n    return datetime.datetime.now().isoformat()",
+        "def pure():\n    return 1",
+        "print(stamp(), pure())",
+    )
     f = one(fs, "wall-clock")
-    assert (f["cell"], f["line"]) == (2, 1) and "stamp() via datetime.datetime.now()" in f["message"]
+    assert (f["cell"], f["line"]) == (2, 1) and "stamp() via datetime.datetime.now()" in f[
+        "message"
+    ]
 
 
 def test_cell_magics_that_bind_names(tmp_path):
-    fs = lint(tmp_path, "%%bash --out listing --err errors\nls", "%%sql result << SELECT 1", "%%capture cap\nprint(1)",
-              "print(listing, errors, result, cap, nothere)")
+    fs = lint(
+        tmp_path,
+        "%%bash --out listing --err errors\nls",
+        "%%sql result << SELECT 1",
+        "%%capture cap\nprint(1)",
+        "print(listing, errors, result, cap, nothere)",
+    )
     f = one(fs, "hidden-state")
     assert (f["cell"], f["line"]) == (3, 1) and "`nothere`" in f["message"]
 
 
 def test_datetime_difference_is_a_duration(tmp_path):
-    fs = lint(tmp_path, "from datetime import datetime\nstart = datetime.now()", "print(f'took {datetime.now() - start}')")
+    fs = lint(
+        tmp_path,
+        "from datetime import datetime\nstart = datetime.now()",
+        "print(f'took {datetime.now() - start}')",
+    )
     f = one(fs, "wall-clock")
-    assert (f["cell"], f["line"]) == (1, 1) and "duration" in f["message"] and "datetime.now()" in f["message"]
+    assert (
+        (f["cell"], f["line"]) == (1, 1)
+        and "duration" in f["message"]
+        and "datetime.now()" in f["message"]
+    )
 
 
 def test_re_running_the_first_cell_last_flags_only_that_cell(tmp_path):
@@ -576,7 +650,16 @@ def test_re_running_the_first_cell_last_flags_only_that_cell(tmp_path):
 
 
 def test_out_of_order_several_offenders(tmp_path):
-    fs = lint(tmp_path, ("a = 1", 1), ("b = 2", 6), ("c = 3", 2), ("d = 4", 3), ("e = 5", 9), ("f = 6", 4), ("g = 7", 10))
+    fs = lint(
+        tmp_path,
+        ("a = 1", 1),
+        ("b = 2", 6),
+        ("c = 3", 2),
+        ("d = 4", 3),
+        ("e = 5", 9),
+        ("f = 6", 4),
+        ("g = 7", 10),
+    )
     got = of(fs, "out-of-order")
     assert [f["cell"] for f in got] == [1, 5]
     assert got[0]["message"] == "cell 1 ran (count 6) after cell 5 (count 4) below it"
@@ -584,19 +667,55 @@ def test_out_of_order_several_offenders(tmp_path):
 
 
 def test_sklearn_utils_shuffle_and_resample(tmp_path):
-    fs = lint(tmp_path, "from sklearn.utils import shuffle, resample\nX = shuffle([1, 2, 3])\nY = resample([1, 2], random_state=1)")
+    fs = lint(
+        tmp_path,
+        "from sklearn.utils import shuffle, resample\nX = shuffle([1, 2, 3])\nY = resample([1, 2], random_state=1)",
+    )
     f = one(fs, "unseeded-random")
     assert f["line"] == 2 and "shuffle" in f["message"]
 
 
 _SNIPPETS = [
-    "import numpy as np", "x = np.random.rand(2)", "%time y = x", "!ls /data", "files = !ls",
-    "np?", "print(x, y)", "def f(a):", "    return a + zz", "for i in range(2):", "    print(i)",
-    "%%bash", "%%time", "df = pd.read_csv('/data/x.csv')", "import datetime",
-    "print(datetime.datetime.now())", "from os.path import *", "class K:", "    a = 1",
-    "try:", "    import no_such_xyz", "except ImportError:", "    pass", "x = (", ")", "'''",
-    "lambda q: q + w", "[v for v in range(3)]", "%pip install foo", "", "   ", "# comment",
-    "await something()", "x += 1", "del x", "if x:", "else:", "\\", "%run other.py", "%%capture out",
+    "import numpy as np",
+    "x = np.random.rand(2)",
+    "%time y = x",
+    "!ls /data",
+    "files = !ls",
+    "np?",
+    "print(x, y)",
+    "def f(a):",
+    "    return a + zz",
+    "for i in range(2):",
+    "    print(i)",
+    "%%bash",
+    "%%time",
+    "df = pd.read_csv('/data/x.csv')",
+    "import datetime",
+    "print(datetime.datetime.now())",
+    "from os.path import *",
+    "class K:",
+    "    a = 1",
+    "try:",
+    "    import no_such_xyz",
+    "except ImportError:",
+    "    pass",
+    "x = (",
+    ")",
+    "'''",
+    "lambda q: q + w",
+    "[v for v in range(3)]",
+    "%pip install foo",
+    "",
+    "   ",
+    "# comment",
+    "await something()",
+    "x += 1",
+    "del x",
+    "if x:",
+    "else:",
+    "\\",
+    "%run other.py",
+    "%%capture out",
 ]
 
 
@@ -621,5 +740,7 @@ def test_any_cell_text_lints_without_crashing_and_lines_stay_in_the_cell(tmp_pat
 
 
 def test_a_kernel_python_that_is_gone_leaves_package_findings_to_the_run(tmp_path):
-    fs = lint(tmp_path, "import no_such_mod_xyz\nprint(q)", python=str(tmp_path / "gone" / "python"))
+    fs = lint(
+        tmp_path, "import no_such_mod_xyz\nprint(q)", python=str(tmp_path / "gone" / "python")
+    )
     assert [f["kind"] for f in fs] == ["hidden-state"]
