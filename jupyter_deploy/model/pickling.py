@@ -37,11 +37,18 @@ def local_modules(folder: os.PathLike | str | None) -> list:
         return []
     base = os.path.realpath(folder)
     libs = _library_roots()
+    try:
+        from importlib.metadata import packages_distributions
+
+        installed = set(packages_distributions())
+    except Exception:  # noqa: BLE001 - broken metadata: rely on the paths alone
+        installed = set()
+    installed.add("jupyter_deploy")
     found = []
     for name, mod in list(sys.modules.items()):
         path = getattr(mod, "__file__", None)
-        if not path or name == "__main__":
-            continue
+        if not path or name == "__main__" or name.split(".")[0] in installed:
+            continue  # an installed (maybe editable) package is a requirement, not notebook code
         real = os.path.realpath(path)
         if not real.startswith(base + os.sep):
             continue

@@ -86,7 +86,7 @@ def make_venv(folder: Path, requirements: Path, *, timeout: float = 900) -> str:
     if uv:
         py = folder / "bin" / "python"
         steps = [
-            [uv, "venv", "--quiet", "--seed", "--python", sys.executable, str(folder)],
+            [uv, "venv", "--quiet", "--python", sys.executable, str(folder)],
             [uv, "pip", "install", "--quiet", "--python", str(py), "-r", str(requirements)],
         ]
     else:
