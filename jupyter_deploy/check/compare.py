@@ -150,7 +150,8 @@ def _differing_values(a: str, b: str, tol: float) -> list[tuple[str, str]]:
 class TextDiff:
     """How two masked texts differ: ``kind`` is "numbers", "order", "items-order" or "text"."""
 
-    def __init__(self, kind, nlines, values, pairs, udiff):
+    def __init__(self, kind, nlines, values, pairs, udiff, labels=("saved", "clean")):
+        self.labels = labels
         self.kind = kind
         self.nlines = nlines
         self.values = values  # [(saved, clean)] of the first differing numbers
@@ -181,9 +182,9 @@ class TextDiff:
             if a and b:
                 return f"{head}; {_short(a)!r} -> {_short(b)!r}"
             if b:
-                return f"{head}; only in the clean run: {_short(b)!r}"
+                return f"{head}; only in {_who(self.labels[1])}: {_short(b)!r}"
             if a:
-                return f"{head}; only in the saved notebook: {_short(a)!r}"
+                return f"{head}; only in {_who(self.labels[0])}: {_short(a)!r}"
         return head
 
 
@@ -212,7 +213,8 @@ def diff_text(saved: str, clean: str, float_tol: float = 1e-6, labels=("saved", 
     # Align the lines, then let the lines that are close within tolerance count as equal.
     shown_b = list(b)
     matched_b = list(nb)
-    sm = difflib.SequenceMatcher(None, na, nb, autojunk=False)
+    # (exact matching is quadratic in the worst case: let difflib's heuristic handle huge outputs)
+    sm = difflib.SequenceMatcher(None, na, nb, autojunk=len(na) + len(nb) > 4000)
     pairs: list[tuple[str, str]] = []
     values: list[tuple[str, str]] = []
     nlines = 0
@@ -260,7 +262,7 @@ def diff_text(saved: str, clean: str, float_tol: float = 1e-6, labels=("saved", 
         udiff = udiff[:DIFF_LIMIT] + f"\n... (diff truncated, {len(udiff)} characters in all)"
     if kind != "numbers":
         values = values if kind == "text" else []
-    return TextDiff(kind, nlines, values, pairs, udiff)
+    return TextDiff(kind, nlines, values, pairs, udiff, labels)
 
 
 # ----------------------------------------------------------------------------------- HTML text

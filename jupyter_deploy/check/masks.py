@@ -21,7 +21,8 @@ What is masked, in this order (earlier rules see the raw text):
   difference, never invent one).
 - Dates and times: ISO 8601 (``2026-11-27``, ``2026-11-27 10:54:40.123456+00:00``),
   ``27/11/2026``, ``Nov 27, 2026``, ``Fri Nov 27 10:54:40 2026``, RFC 2822, ``10:54:40``, epoch
-  seconds with a fraction (``1764240880.12``) and epoch milliseconds. Bare dates are masked too:
+  seconds with a fraction (``1764240880.12``), epoch milliseconds, and the reprs
+  ``datetime.datetime(2026, 11, 27, 10, 54, 40, 123456)`` / ``datetime.date(2026, 11, 27)``. Bare dates are masked too:
   ``date.today()`` is the common case, and the numbers next to a date in a table still compare.
 - Durations: ``Wall time: ...``, ``CPU times: ...``, ``%timeit`` summaries, tqdm's
   ``[00:01<00:02, 3.4it/s]``, rates (``12.3it/s``, ``4.5MB/s``), numbers with a sub-second unit
@@ -126,6 +127,7 @@ _RULES: list[tuple[re.Pattern, object, object]] = [
     (re.compile(r"(?<![^\s'\"(\[=])[^\s'\"]*?ipykernel_\d+[/\\]\d+\.py"), "<CELL-FILE>", ("ipykernel_",)),
     (re.compile(r"<ipython-input-\d+-[0-9a-fA-F]+>"), "<CELL-FILE>", ("<ipython-input-",)),
     (re.compile(r"\b(Cell In|In|Out)\[\d+\]"), r"\1[<N>]", ("In[", "Out[")),
+    (re.compile(r"\b0x[0-9a-fA-F]{8,16}\b"), "0x<ADDR>", ("0x",)),
     # temporary paths
     (re.compile(r"(?:/private)?/var/folders/" + _PATH_CHARS + "*"), "<TMP>", ("/var/folders/",)),
     (re.compile(r"(?<![\w.])/tmp/" + _PATH_CHARS + "*"), "<TMP>", ("/tmp/",)),
@@ -133,7 +135,6 @@ _RULES: list[tuple[re.Pattern, object, object]] = [
     (re.compile(r"\btmp[a-z0-9_]{6,}\b"), "<TMP>", ("tmp",)),
     # identifiers
     (re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"), "<UUID>", ("-",)),
-    (re.compile(r"\b0x[0-9a-fA-F]{8,16}\b"), "0x<ADDR>", ("0x",)),
     # durations that contain times or dates: before the date/time rules
     (re.compile(r"(Wall time:).*"), r"\1 <DURATION>", ("Wall time:",)),
     (re.compile(r"(CPU times:).*"), r"\1 <DURATION>", ("CPU times:",)),
@@ -151,6 +152,11 @@ _RULES: list[tuple[re.Pattern, object, object]] = [
         "<DATETIME>", ("-",),
     ),
     (re.compile(r"\b\d{4}-\d{2}-\d{2}(?!\d)"), "<DATE>", ("-",)),
+    (
+        re.compile(r"\b((?:datetime\.)?(?:datetime|date))\(\d{1,4}(?:, ?\d+){2,6}(?:, ?tzinfo=[^()\n]*(?:\([^()\n]*\))?[^()\n]*)?\)"),
+        r"\1(<DATETIME>)",
+        ("date",),
+    ),
     (re.compile(r"\b\d{4}/\d{1,2}/\d{1,2}\b|\b\d{1,2}/\d{1,2}/\d{4}\b|\b\d{1,2}\.\d{1,2}\.\d{4}\b"), "<DATE>", ("/", ".")),
     (
         re.compile(
@@ -208,6 +214,21 @@ def mask(text: str) -> str:
         text = _SURROGATE.sub("\ufffd", text)
     text = strip_ansi(text)
     text = final_state(text)
+    # A placeholder can give a neighbour the boundary it lacked ("...27tmpab12cd34" becomes
+    # "<DATE>tmpab12cd34"), so repeat until nothing changes; usually one pass, rarely two.
+    for _ in range(4):
+        before = text
+        text = _one_pass(text)
+        if text == before or not _GLUED.search(text):
+            break
+    return text
+
+
+# a placeholder glued to a word character or a path: the only place a second pass can match
+_GLUED = re.compile(r">[\w/\\.]|[\w.]<(?!ADDR>)[A-Z]")
+
+
+def _one_pass(text: str) -> str:
     for pattern, repl, guard in _RULES:
         if guard is not None:
             for g in guard:

@@ -512,6 +512,10 @@ VOLATILE_CELLS = [
     "xs = np.linspace(0, 6, 50)\nplt.plot(xs, np.sin(xs))\nplt.title('sine')\nplt.show()",
     "import pandas as pd\npd.DataFrame({'a': [1, 2, 3], 'b': [0.1, 0.2, 0.30000000000000004], 'c': ['x', 'y', 'z']})",
     "import time\nt = time.time()\nprint(t)",
+    "datetime.datetime.now()",
+    # non-UTF-8 output: undecodable bytes written to the raw file descriptor, and mojibake
+    "import os, sys\nsys.stdout.flush()\nos.write(1, b'raw \\xff\\xfe bytes\\n')",
+    "print(b'caf\\xc3\\xa9'.decode('latin-1'))",
 ]
 
 

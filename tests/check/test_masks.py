@@ -20,6 +20,12 @@ SAME_AFTER_MASK = [
     ("Fri, 27 Nov 2026 10:54:40 +0000", "Mon, 30 Nov 2026 11:00:00 +0000"),
     ("Nov 27, 2026", "December 1, 2026"),
     ("27/11/2026", "28/11/2026"),
+    ("datetime.datetime(2026, 11, 27, 11, 22, 38, 830067)", "datetime.datetime(2026, 11, 28, 9, 0, 1, 5)"),
+    (
+        "datetime.datetime(2026, 11, 27, 11, 22, tzinfo=datetime.timezone.utc)",
+        "datetime.datetime(2026, 11, 27, 12, 0, tzinfo=datetime.timezone.utc)",
+    ),
+    ("datetime.date(2026, 11, 27)", "datetime.date(2026, 11, 30)"),
     ("at 10:54:40", "at 11:02:59"),
     ("t=1764240880.123456", "t=1764240999.5"),
     ("took 1.23 s", "took 0.98 s"),
@@ -132,3 +138,20 @@ def test_svg_ids_are_masked():
     a = '<svg><defs><clipPath id="p1a2b3c"><rect/></clipPath></defs><g clip-path="url(#p1a2b3c)"><use xlink:href="#m9f8"/></g></svg>'
     b = '<svg><defs><clipPath id="p9z8y7x"><rect/></clipPath></defs><g clip-path="url(#p9z8y7x)"><use xlink:href="#m0a1"/></g></svg>'
     assert mask_svg_ids(a) == mask_svg_ids(b)
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_PIECES = st.sampled_from(
+    ["0x7f3a1c2b4d60", "2026-11-27", " ", "10:54:40", ".", "1.5", " s", "ms", "\r", "\n", "\b", "\x1b[0m",
+     "/tmp/", "pid=", "12", "Nov", "27", ",", "id ", "140234567890128", "<", ">", "[", "]", "it/s", "tmp",
+     "Process-", "host=", "é", "\udcff", "took ", "kernel-", "ipykernel_", "/", ":"]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_PIECES, max_size=25).map("".join))
+def test_mask_is_total_and_idempotent_on_random_text(text):
+    once = mask(text)
+    assert mask(once) == once
+    once.encode("utf-8")
