@@ -125,6 +125,11 @@ def _increasing_run(counts: list) -> set:
     return keep
 
 
+def _injected(cell) -> bool:
+    """A parameters cell injected for this run (papermill's tag), not one the user saved."""
+    return "injected-parameters" in ((cell.get("metadata") or {}).get("tags") or [])
+
+
 def _has_code(src: str) -> bool:
     return any(ln.strip() and not ln.strip().startswith("#") for ln in src.splitlines())
 
@@ -169,7 +174,11 @@ def _order_findings(nb):
             )
         )
     # never-executed (cells made only of %deploy lines are meant to be run by hand)
-    nonempty = [(i, c) for i, c in code if _has_code(_source(c)) and not _deploy_only(_source(c))]
+    nonempty = [
+        (i, c)
+        for i, c in code
+        if _has_code(_source(c)) and not _deploy_only(_source(c)) and not _injected(c)
+    ]
     if nonempty and not counted:
         out.append(
             _finding(

@@ -744,3 +744,11 @@ def test_a_kernel_python_that_is_gone_leaves_package_findings_to_the_run(tmp_pat
         tmp_path, "import no_such_mod_xyz\nprint(q)", python=str(tmp_path / "gone" / "python")
     )
     assert [f["kind"] for f in fs] == ["hidden-state"]
+
+
+def test_injected_parameters_cell_is_not_never_executed(tmp_path):
+    nb = notebook(("alpha = 1", 1), ("print(alpha, beta)", 2))
+    injected = new_code_cell("# Parameters injected by jupyter-deploy\nalpha = 2\nbeta = 3")
+    injected.metadata["tags"] = ["injected-parameters"]
+    nb.cells.insert(1, injected)
+    assert static_findings(nb, tmp_path) == []
