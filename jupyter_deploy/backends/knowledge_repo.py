@@ -14,6 +14,7 @@ read-only folder) removes what was written, so the index never lists a half-writ
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -49,8 +50,6 @@ def _root_from(destination: str | None) -> Path:
 
 
 def _why(exc: OSError) -> str:
-    import errno
-
     if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
         return "the disk is full"
     if exc.errno in (errno.EROFS,):
@@ -123,12 +122,22 @@ class KnowledgeRepoBackend(Backend):
                 shutil.copyfile(src, tmp / src.name)
                 files[src.name] = sha256_file(tmp / src.name)
             meta = {k: v for k, v in man.items() if k not in ("files", "proofs")}
-            meta.update({"slug": slug, "version": version, "files": files})
+            meta.update({"slug": slug, "files": files})
             with open(tmp / METADATA, "w", encoding="utf-8") as fh:
                 fh.write(json.dumps(meta, indent=2, sort_keys=True, default=str))
                 fh.flush()
                 os.fsync(fh.fileno())
-            os.rename(tmp, final)
+            while True:
+                try:
+                    os.rename(tmp, final)
+                    break
+                except OSError as exc:
+                    # Another publisher took this name in the same second: take the next one.
+                    if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY) or n > 1000:
+                        raise
+                    n += 1
+                    version = f"{stamp}-{n}"
+                    final = slug_dir / version
         except OSError as exc:
             shutil.rmtree(tmp, ignore_errors=True)
             raise KnowledgeRepoError(

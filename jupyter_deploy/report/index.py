@@ -14,6 +14,11 @@ import os
 import uuid
 from pathlib import Path
 
+try:  # POSIX
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
+
 REPORTS = "reports"
 METADATA = "metadata.json"
 INDEX_HTML = "index.html"
@@ -40,6 +45,7 @@ def read_reports(root: os.PathLike | str) -> list[dict]:
             if not isinstance(meta, dict):
                 continue
             meta["path"] = version.relative_to(root).as_posix()
+            meta["version"] = version.name
             out.append(meta)
     out.sort(key=lambda m: (str(m.get("created", "")), m["path"]), reverse=True)
     return out
@@ -112,8 +118,24 @@ def _atomic_write(path: Path, text: str) -> None:
 
 
 def write_index(root: os.PathLike | str, title: str = "Reports") -> list[dict]:
-    """Rebuild ``index.html`` and ``index.json`` under ``root``; return the reports listed."""
+    """Rebuild ``index.html`` and ``index.json`` under ``root``; return the reports listed.
+
+    Scanning and writing happen under an exclusive lock on ``ROOT/.index.lock``, so two
+    publishers finishing at once cannot leave an index that misses one of them.
+    """
     root = Path(root)
+    fd = os.open(root / ".index.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        return _write_index_locked(root, title)
+    finally:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def _write_index_locked(root: Path, title: str) -> list[dict]:
     reports = read_reports(root)
     listing = [
         {k: m.get(k) for k in ("title", "author", "created", "verdict", "forced", "tags", "path",

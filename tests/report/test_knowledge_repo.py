@@ -195,3 +195,23 @@ def test_index_skips_unfinished_and_broken_folders(report_bundle, tmp_path):
     (broken / "metadata.json").write_text("{not json")
     assert len(read_reports(repo)) == 1
     shutil.rmtree(broken.parent)
+
+
+def test_concurrent_publishers_are_all_listed(report_bundle, tmp_path):
+    """Several processes publishing into one repo at once: every report ends up in the index."""
+    repo = tmp_path / "kr"
+    script = textwrap.dedent(f"""
+        from pathlib import Path
+        from jupyter_deploy.backends.knowledge_repo import KnowledgeRepoBackend
+        from jupyter_deploy.progress import Reporter
+        from jupyter_deploy.targets.base import Bundle
+        b = Bundle("report", Path({str(report_bundle.path)!r}), {report_bundle.manifest!r})
+        for _ in range(3):
+            KnowledgeRepoBackend().publish(b, {str(repo)!r}, Reporter())
+    """)
+    procs = [subprocess.Popen([sys.executable, "-c", script]) for _ in range(3)]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0, 0]
+    folders = [p for p in (repo / "reports" / "quarterly-sales").iterdir() if not p.name.startswith(".")]
+    assert len(folders) == 9
+    listing = json.loads((repo / "index.json").read_text())
+    assert sorted(i["path"] for i in listing) == sorted(f"reports/quarterly-sales/{p.name}" for p in folders)
