@@ -46,6 +46,9 @@ PLOTLY = "application/vnd.plotly.v1+json"
 MIME_PRIORITY = [
     WIDGET,
     PLOTLY,
+    "application/vnd.vegalite.v5+json",  # Altair: the chart spec with its data
+    "application/vnd.vegalite.v4+json",
+    "application/vnd.vega.v5+json",
     "application/json",
     "text/html",
     "image/png",
@@ -168,7 +171,12 @@ class TextDiff:
         if self.values:
             shown = ", ".join(f"{a} -> {b}" for a, b in self.values[:3])
             more = ", ..." if len(self.values) > 3 else ""
-            return f"{head}; values {shown}{more}"
+            where = ""
+            if sep and self.pairs:
+                fa, fb = self.pairs[0][0].split(sep), self.pairs[0][1].split(sep)
+                if len(fa) == len(fb) > 1 and fa[0] == fb[0] and fa[0]:
+                    where = f"row {_short(fa[0], 30)!r}: "
+            return f"{head}; {where}values {shown}{more}"
         if self.pairs:
             a, b = self.pairs[0]
             if sep:

@@ -252,7 +252,7 @@ def test_html_tables_compare_floats_with_tolerance_and_ignore_markup():
     assert pair([result({"text/html": a})], [result({"text/html": b})]) == []
     c = _frame_html(score=0.75)
     f = one(pair([result({"text/html": a})], [result({"text/html": c})]))
-    assert "0.50 -> 0.75" in f["message"]
+    assert "row '1': values 0.50 -> 0.75" in f["message"]
 
 
 def test_html_without_table_compares_visible_text():
@@ -345,6 +345,16 @@ def test_plotly_ignores_uids_and_template():
     other["data"][0]["y"] = [0.5, 0.75]
     f = one(pair([display({mime: fig})], [display({mime: other})]))
     assert f["mime"] == mime and "0.25 -> 0.75" in f["message"]
+
+
+def test_vega_lite_charts_compare_their_data():
+    mime = "application/vnd.vegalite.v5+json"
+    spec = {"mark": "point", "datasets": {"data-1a2b": [{"x": 1, "y": 0.5}]}, "data": {"name": "data-1a2b"}}
+    same = json.loads(json.dumps(spec))
+    assert pair([display({mime: spec, "text/plain": "alt.Chart(...)"})], [display({mime: same, "text/plain": "alt.Chart(...)"})]) == []
+    same["datasets"]["data-1a2b"][0]["y"] = 0.9
+    f = one(pair([display({mime: spec, "text/plain": "alt.Chart(...)"})], [display({mime: same, "text/plain": "alt.Chart(...)"})]))
+    assert f["mime"] == mime and "0.5 -> 0.9" in f["message"]
 
 
 def test_application_json_compares_structure_not_key_order():
