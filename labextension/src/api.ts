@@ -121,7 +121,8 @@ export class DeployRequestError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
-    readonly hint: string = ''
+    readonly hint: string = '',
+    readonly details: Record<string, unknown> | null = null
   ) {
     super(message);
     this.name = 'DeployRequestError';
@@ -200,7 +201,8 @@ export class DeployAPI {
         reply.status,
         String(data.code),
         String(data.message || 'The request failed.'),
-        String(data.hint || '')
+        String(data.hint || ''),
+        data.details && typeof data.details === 'object' ? data.details : null
       );
     }
     if (reply.status === 404 && path.startsWith('version')) {

@@ -142,17 +142,40 @@ export class DeployModel {
     }
   }
 
-  /** Reload the history and the objects of a notebook. */
+  /**
+   * Reload the history and the objects of a notebook, and pick up its jobs on the server: one
+   * still running (started before a page reload, or by another window) is followed.
+   */
   async refresh(path: string): Promise<void> {
     const state = this.stateOf(path);
-    const [history, objects] = await Promise.all([
+    const [history, objects, jobs] = await Promise.all([
       this.api.history(path).catch(() => ({ records: state.history })),
-      this.api.objects(path).catch(() => ({ objects: state.objects }))
+      this.api.objects(path).catch(() => ({ objects: state.objects })),
+      this.api.jobs().catch(() => ({ jobs: [] as IJob[] }))
     ]);
     state.history = history.records;
     state.objects = objects.objects;
     this._changed.emit('history');
     this._changed.emit('objects');
+    const mine = jobs.jobs.filter(j => j.path === path); // newest first
+    const running = mine.find(j => !TERMINAL.includes(j.state));
+    if (running && !state.active) {
+      this.record(state, running);
+      void this.poll(state, running);
+    }
+    for (const action of ['check', 'deploy'] as const) {
+      if (state[action] === null) {
+        const last = mine.find(j => j.action === action && TERMINAL.includes(j.state));
+        if (last) {
+          try {
+            state[action] = await this.api.job(last.id);
+            this._changed.emit('job');
+          } catch {
+            // gone from the server's memory: nothing to show
+          }
+        }
+      }
+    }
   }
 
   /** Check the current notebook. `prepare` runs first (the panel saves the notebook). */
@@ -235,6 +258,19 @@ export class DeployModel {
       state.active = null;
       state.error = asRequestError(err);
       this._changed.emit('job');
+      const other = state.error.details?.job;
+      if (state.error.code === 'job-running' && typeof other === 'string') {
+        // Someone (another window, a reload) runs a job on this notebook: follow it.
+        try {
+          const running = await this.api.job(other);
+          if (!TERMINAL.includes(running.state) && !state.active) {
+            this.record(state, running);
+            void this.poll(state, running);
+          }
+        } catch {
+          // keep the 409's message and hint
+        }
+      }
       return null;
     }
     this.record(state, job);

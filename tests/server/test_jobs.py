@@ -150,6 +150,7 @@ async def test_one_job_at_a_time_per_notebook_and_latency_while_it_runs(
                            body={"action": "check", "path": "slow.ipynb"}, expect=409)
     assert err["code"] == "job-running"
     assert first["id"] in err["message"] and err["hint"]
+    assert err["details"] == {"job": first["id"]}  # so a second window can follow that job
     # the same notebook through another spelling of its path is the same notebook
     err = await fetch_json(jp_fetch, "jupyter-deploy", "jobs", method="POST",
                            body={"action": "check", "path": "work/../slow.ipynb"}, expect=409)

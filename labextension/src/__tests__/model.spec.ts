@@ -30,10 +30,15 @@ function server(opts: { fail?: boolean; missing?: boolean } = {}) {
       return reply(200, { objects: history.length ? [{ name: 'clf', kind: 'estimator',
         type: 'x' }] : [] });
     }
+    if (p === 'jobs' && init.method === 'GET') {
+      return reply(200, { jobs: Object.values(jobs).reverse() });
+    }
     if (p === 'jobs' && init.method === 'POST') {
       const body = JSON.parse(init.body!);
-      if (Object.values(jobs).some(j => j.path === body.path && j.state === 'running')) {
-        return reply(409, { code: 'job-running', message: 'busy', hint: 'wait' });
+      const busy = Object.values(jobs).find(j => j.path === body.path && j.state === 'running');
+      if (busy) {
+        return reply(409, { code: 'job-running', message: 'busy', hint: 'wait',
+          details: { job: busy.id } });
       }
       const id = 'j' + ++n;
       jobs[id] = { id, action: body.action, path: body.path, target: body.target || null,
@@ -150,17 +155,52 @@ describe('DeployModel', () => {
     expect(done!.state).toBe('cancelled');
   });
 
-  it('shows a request error (409 from another client) without a job', async () => {
+  it('shows a 409 from another window, then follows that job to its end', async () => {
     const srv = server();
     const api = new DeployAPI(srv.transport);
-    await api.startJob({ action: 'check', path: 'nb.ipynb' }); // someone else's job
     const model = new DeployModel({ api, sleep: noSleep });
     await model.init();
     await model.setNotebook('nb.ipynb');
+    await api.startJob({ action: 'check', path: 'nb.ipynb' }); // another window's job
+    const finished = new Promise<void>(resolve => {
+      model.changed.connect(() => {
+        if (model.current!.check?.state === 'done') {
+          resolve();
+        }
+      });
+    });
     expect(await model.check()).toBeNull();
     expect(model.current!.error!.code).toBe('job-running');
     expect(model.current!.error!.hint).toBe('wait');
+    expect(model.current!.error!.details).toEqual({ job: 'j1' });
+    await finished;
+    expect(model.current!.check!.id).toBe('j1');
     expect(model.current!.active).toBeNull();
+  });
+
+  it('picks up a job that was running before a page reload, and the last results', async () => {
+    const srv = server();
+    const api = new DeployAPI(srv.transport);
+    await api.startJob({ action: 'check', path: 'nb.ipynb' });
+    const model = new DeployModel({ api, sleep: noSleep });
+    await model.init();
+    const done = new Promise<void>(resolve => {
+      model.changed.connect(() => {
+        if (model.current?.check?.state === 'done') {
+          resolve();
+        }
+      });
+    });
+    await model.setNotebook('nb.ipynb');
+    await done;
+    expect(model.current!.check!.result.verdict).toBe('repeatable');
+    // a fresh sidebar (another reload) shows the finished check without running it again
+    const again = new DeployModel({ api, sleep: noSleep });
+    await again.init();
+    await again.setNotebook('nb.ipynb');
+    expect(again.current!.active).toBeNull();
+    expect(again.current!.check!.id).toBe('j1');
+    expect(again.current!.check!.result.verdict).toBe('repeatable');
   });
 
   it('keeps state per notebook', async () => {

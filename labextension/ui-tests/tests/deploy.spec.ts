@@ -130,6 +130,7 @@ test.describe.serial('jupyter-deploy sidebar', () => {
     const findings = page.locator(`${SIDEBAR} .jp-deploy-check .jp-deploy-finding`);
     expect(await findings.count()).toBeGreaterThanOrEqual(3);
     await shot(page, '3-verdict');
+    await page.screenshot({ path: path.join(SHOTS, 'lab-verdict.png') });
 
     // clicking a finding selects its cell and scrolls to it
     const wallClock = page.locator(`${SIDEBAR} .jp-deploy-finding[data-kind="wall-clock"] button.jp-deploy-finding-link`);
@@ -219,6 +220,7 @@ test.describe.serial('jupyter-deploy sidebar', () => {
     await expect(record).toContainText('model');
     await expect(record).toContainText(/churn-ui.*v1|v1.*churn-ui|version 1/);
     await shot(page, '7-deployed');
+    await page.screenshot({ path: path.join(SHOTS, 'lab-deployed.png') });
     expect(ours(errors)).toEqual([]);
   });
 });
