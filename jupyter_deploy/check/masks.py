@@ -94,17 +94,29 @@ def strip_warnings(text: str) -> str:
     """
     if "Warning" not in text:
         return text
+    lines = text.split("\n")
     out = []
-    skipping = False
-    for line in text.split("\n"):
-        if _WARNING_HEAD.match(line):
-            skipping = True
+    i, n = 0, len(lines)
+    while i < n:
+        if not _WARNING_HEAD.match(lines[i]):
+            out.append(lines[i])
+            i += 1
             continue
-        if skipping and (line.startswith((" ", "\t"))):
-            continue
-        skipping = False
-        out.append(line)
+        # The message may span lines (scikit-learn's ConvergenceWarning does); the block ends
+        # with the source line, which the warnings module indents by exactly two spaces.
+        end = None
+        for j in range(i + 1, min(n, i + 1 + _WARNING_MAX_LINES)):
+            if _WARNING_HEAD.match(lines[j]):
+                break
+            if _WARNING_SOURCE.match(lines[j]):
+                end = j
+                break
+        i = i + 1 if end is None else end + 1
     return "\n".join(out)
+
+
+_WARNING_SOURCE = re.compile(r"^  \S")
+_WARNING_MAX_LINES = 30
 
 
 _MONTH = (

@@ -20,6 +20,8 @@ SAME_AFTER_MASK = [
     ("Fri, 27 Nov 2026 10:54:40 +0000", "Mon, 30 Nov 2026 11:00:00 +0000"),
     ("Nov 27, 2026", "December 1, 2026"),
     ("27/11/2026", "28/11/2026"),
+    ("2026-11-27 11:21:27,639 - INFO - loaded", "2026-11-28 08:00:00,001 - INFO - loaded"),
+    ("[I 2026-11-27 11:21:27.639 ServerApp] ok", "[I 2026-11-27 11:22:01.001 ServerApp] ok"),
     ("datetime.datetime(2026, 11, 27, 11, 22, 38, 830067)", "datetime.datetime(2026, 11, 28, 9, 0, 1, 5)"),
     (
         "datetime.datetime(2026, 11, 27, 11, 22, tzinfo=datetime.timezone.utc)",
@@ -132,6 +134,22 @@ def test_warnings_are_removed_from_stderr_but_other_lines_stay():
     )
     assert strip_warnings(stderr) == "INFO loaded 10 rows\nERROR bad\n"
     assert strip_warnings("no warnings here\n") == "no warnings here\n"
+
+
+def test_multi_line_warning_messages_are_removed_whole():
+    sklearn = (
+        "/venv/lib/python3.11/site-packages/sklearn/linear_model/_logistic.py:469: ConvergenceWarning: "
+        "lbfgs failed to converge (status=1):\n"
+        "STOP: TOTAL NO. OF ITERATIONS REACHED LIMIT.\n"
+        "\n"
+        "Increase the number of iterations (max_iter) or scale the data as shown in:\n"
+        "    https://scikit-learn.org/stable/modules/preprocessing.html\n"
+        "  n_iter_i = _check_optimize_result(\n"
+        "fitted\n"
+    )
+    assert strip_warnings(sklearn) == "fitted\n"
+    # a header without a source line drops only itself
+    assert strip_warnings("x.py:1: UserWarning: odd\nkept\n") == "kept\n"
 
 
 def test_svg_ids_are_masked():
