@@ -43,7 +43,10 @@ def lab(tmp_path, make_notebook):
         need(False, "playwright (Python)", "pip install playwright (never `playwright install`)")
     root = tmp_path / "root"
     make_notebook(["import math\nprint(math.sqrt(16))"], name="analysis.ipynb", folder=root)
-    make_notebook(["%load_ext jupyter_deploy", "%deploy"], execute=False, name="deploy.ipynb",
+    make_notebook(["from sklearn.linear_model import LogisticRegression\nimport pandas as pd\n"
+                   "X = pd.DataFrame({'a': [0., 1., 2., 3.]})\ny = [0, 0, 1, 1]\n"
+                   "clf = LogisticRegression().fit(X, y)",
+                   "%load_ext jupyter_deploy", "%deploy"], execute=False, name="deploy.ipynb",
                   folder=root)
     port, token = _free_port(), "widget-test-token"
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / "cfg"),
@@ -85,14 +88,14 @@ def test_panel_in_jupyterlab(lab):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page = browser.new_page(viewport={"width": 1400, "height": 2400})
         page.set_default_timeout(120_000)
         page.goto(f"{base}/lab/tree/deploy.ipynb?token={token}")
         page.locator(".jp-Notebook").first.wait_for()
         expect(page.get_by_role("button", name=re.compile(r"ipykernel\) \| Idle"))).to_be_visible()
         page.locator(".jp-Cell").first.click()
-        page.keyboard.press("Shift+Enter")
-        page.keyboard.press("Shift+Enter")
+        for _ in range(3):
+            page.keyboard.press("Shift+Enter")
         panel = page.locator(".jp-OutputArea-output .widget-vbox").first
         expect(page.get_by_role("button", name="Check repeatability")).to_be_visible()
         # the server told the kernel its notebook: the header names it
@@ -111,8 +114,26 @@ def test_panel_in_jupyterlab(lab):
         # the history table shows the check
         expect(panel.locator("table.jupyter-deploy-history")).to_contain_text("check")
 
+        # deploy the model by clicking: the pickers offer the session's objects
+        registry = root.parent / "registry"
+        panel.get_by_role("combobox", name="var *").select_option("clf")
+        panel.get_by_role("textbox", name="name *").fill("churn")
+        panel.get_by_role("combobox", name="sample").select_option("X")
+        panel.get_by_role("textbox", name="registry").fill(str(registry))
+        panel.get_by_role("textbox", name="registry").press("Tab")
+        expect(panel).to_contain_text(f"%deploy model clf --name churn --sample X --registry {registry}")
+        panel.get_by_role("button", name="Deploy").click()
+        expect(panel).to_contain_text("deploy: done", timeout=300_000)
+        expect(panel).to_contain_text("churn v1 in")
+        proofs = panel.locator("li")
+        expect(proofs.first).to_contain_text("✔")  # the hand-off's proofs, each with its mark
+        assert "✘" not in panel.inner_text()
+        expect(panel.locator("table.jupyter-deploy-history")).to_contain_text("model")
+        panel.screenshot(path=str(ARTIFACTS / "panel-deployed.png"))
+        assert any(registry.rglob("model.pkl")), list(registry.rglob("*"))
+
         # the target form and its equivalent line
-        target = panel.locator(".widget-dropdown select").first
+        target = panel.get_by_role("combobox", name="target")
         target.select_option("report")
         panel.get_by_role("textbox", name="title").fill("Quarterly")
         panel.get_by_role("textbox", name="title").press("Tab")
