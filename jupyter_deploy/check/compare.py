@@ -88,6 +88,10 @@ HINT_COUNT = (
     "an earlier session, or output that was cleared or edited by hand. Restart the kernel, run "
     "all cells and save."
 )
+HINT_ERROR = (
+    "The cell raises in one run and not in the other: read the error; it often comes from a file, "
+    "a package or a variable that only the author's session had."
+)
 HINT_DRIFT = (
     "Every clean run agrees, so the saved output came from hidden state (cells run out of order, "
     "a deleted or edited cell, a variable set by hand) or from a changed environment or input "
@@ -619,6 +623,13 @@ def _same_output(a, b) -> bool:
     return (a.get("data") or {}) == (b.get("data") or {})
 
 
+def _cell_summary(streams: dict, rich: list) -> str:
+    """A cell's outputs as short masked lines, for the side-by-side view of a structural change."""
+    lines = [f"[{name}] {_short(mask(text), 200)}" for name, text in sorted(streams.items()) if text]
+    lines += [f"[{_primary_mime(o)}] {_short(_rich_text(o, _primary_mime(o)), 200)}" for o in rich]
+    return "\n".join(lines)
+
+
 def _compare_cell(saved_cell, clean_cell, tol, image_tol, labels=("saved", "clean")) -> list[_Diff]:
     diffs: list[_Diff] = []
     s_streams, s_rich = _split_outputs(saved_cell)
@@ -626,13 +637,22 @@ def _compare_cell(saved_cell, clean_cell, tol, image_tol, labels=("saved", "clea
     s_err = next((o for o in s_rich if o.get("output_type") == "error"), None)
     c_err = next((o for o in c_rich if o.get("output_type") == "error"), None)
     if (s_err is None) != (c_err is None):
-        # One side raised: that is the difference; the missing or extra output follows from it.
-        other = s_rich[0] if c_err is not None and s_rich else (c_rich[0] if s_err is not None and c_rich else None)
-        if c_err is not None:
-            d = _compare_rich(other or {"output_type": "display_data", "data": {}}, c_err, tol, 0.0, labels)
-        else:
-            d = _compare_rich(s_err, other or {"output_type": "display_data", "data": {}}, tol, 0.0, labels)
-        return [d] if d else []
+        # One side raised: that is the difference; missing or extra outputs follow from it.
+        err = c_err if c_err is not None else s_err
+        who = f"{_who(labels[1])} raises" if c_err is not None else f"{_who(labels[0])} shows"
+        sa, sc = _cell_summary(s_streams, s_rich), _cell_summary(c_streams, c_rich)
+        udiff = "\n".join(difflib.unified_diff(sa.splitlines(), sc.splitlines(), labels[0], labels[1], lineterm=""))
+        return [
+            _Diff(
+                mime="error",
+                what=f"{who} an error",
+                detail=_short(_error_text(err), 120),
+                kind="error",
+                diff=udiff[:DIFF_LIMIT],
+                saved=_clean_for_report(sa),
+                clean=_clean_for_report(sc),
+            )
+        ]
     for name in sorted(set(s_streams) | set(c_streams), key=lambda n: (n != "stdout", n)):
         a, b = s_streams.get(name, ""), c_streams.get(name, "")
         if a == b:
@@ -675,8 +695,7 @@ def _compare_cell(saved_cell, clean_cell, tol, image_tol, labels=("saved", "clea
                 f"{len(extra_s)} output{'s' if len(extra_s) > 1 else ''} of {_who(labels[0])} ({mimes}) "
                 f"{'are' if len(extra_s) > 1 else 'is'} missing from {_who(labels[1])}"
             )
-        sa = "\n".join(f"[{_primary_mime(o)}] {_short(_rich_text(o, _primary_mime(o)), 200)}" for o in s_rich)
-        sc = "\n".join(f"[{_primary_mime(o)}] {_short(_rich_text(o, _primary_mime(o)), 200)}" for o in c_rich)
+        sa, sc = _cell_summary({}, s_rich), _cell_summary({}, c_rich)
         udiff = "\n".join(difflib.unified_diff(sa.splitlines(), sc.splitlines(), labels[0], labels[1], lineterm=""))
         diffs.append(
             _Diff(
@@ -742,6 +761,8 @@ def _hint(d: _Diff, tol: float) -> str:
         return HINT_IMAGE
     if kind == "count":
         return HINT_COUNT
+    if kind == "error":
+        return HINT_ERROR
     return HINT_GENERIC
 
 
