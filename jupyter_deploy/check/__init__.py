@@ -217,6 +217,9 @@ def run_check(notebook, conf, reporter: Reporter, parameters: Optional[dict] = N
 
         from .verdict import decide
 
+        if run_nb is not nb:
+            findings = params_mod.map_cells_back(findings, run_nb)
+
         verdict, reasons, findings = decide(findings, tuple(conf.ignore_kinds))
         findings.sort(key=lambda f: (f.get("cell") if f.get("cell") is not None else -1))
 

@@ -63,3 +63,19 @@ def inject(nb, parameters: dict):
     cell.metadata["tags"] = [INJECTED_TAG]
     out.cells.insert(index + 1, cell)
     return out
+
+
+def map_cells_back(findings: list[dict], run_nb) -> list[dict]:
+    """Findings on the injected notebook, with cell indices of the user's notebook: the injected
+    cell's findings point at the parameters cell, and later cells move up by one."""
+    injected = next(
+        (i for i, c in enumerate(run_nb.cells) if INJECTED_TAG in c.get("metadata", {}).get("tags", [])),
+        None,
+    )
+    if injected is None:
+        return findings
+    for f in findings:
+        cell = f.get("cell")
+        if cell is not None and cell >= injected:
+            f["cell"] = cell - 1 if cell > injected else injected - 1
+    return findings

@@ -258,3 +258,37 @@ def test_record_writes_only_the_verdict_metadata(make_notebook):
     assert api.history(nb)[0]["action"] == "check"
     # the recorded verdict does not change the content hash: still a cache hit
     assert api.check(nb)["cached"]
+
+
+def test_parameters_are_injected_after_the_parameters_cell(make_notebook):
+    import nbformat
+
+    def tag(nb):
+        nb.cells[0].metadata["tags"] = ["parameters"]
+
+    nb = make_notebook(["region = 'all'", "print('region', region)", "print(undefined_name)"], edit=tag)
+    before = file_digest(nb)
+    report = api.check(nb, parameters={"region": "north"})
+    executed = nbformat.read(report["executed_path"], 4)
+    assert executed.cells[1].metadata["tags"] == ["injected-parameters"]
+    assert "region north" in executed.cells[2].outputs[0]["text"]
+    assert report["parameters"] == {"region": "north"} and not report["outputs_compared"]
+    # cell indices refer to the user's notebook, not the one with the injected cell
+    err = next(f for f in report["findings"] if f["kind"] == "execution-error")
+    assert err["cell"] == 2
+    assert file_digest(nb) == before
+
+
+def test_undeclared_parameter_is_refused(make_notebook):
+    from jupyter_deploy.errors import UsageError
+
+    def tag(nb):
+        nb.cells[0].metadata["tags"] = ["parameters"]
+
+    nb = make_notebook(["region = 'all'"], edit=tag)
+    with pytest.raises(UsageError, match="does not declare the parameter.*month") as exc:
+        api.check(nb, parameters={"month": 3})
+    assert "region" in exc.value.hint
+    nb2 = make_notebook(["x = 1"], name="noparams.ipynb")
+    with pytest.raises(UsageError, match="no cell tagged 'parameters'"):
+        api.check(nb2, parameters={"x": 2})
