@@ -87,6 +87,16 @@ def _tree_thresholds(model) -> list[tuple[int, float, str]]:
         for n in range(tr.node_count):
             if tr.children_left[n] >= 0:
                 out.append((int(tr.feature[n]), float(tr.threshold[n]), "f32"))
+    booster = getattr(est, "_Booster", None)
+    if booster is not None:  # LightGBM
+        stack = [t["tree_structure"] for t in booster.dump_model()["tree_info"]]
+        while stack:
+            node = stack.pop()
+            if "leaf_value" in node:
+                continue
+            if node.get("decision_type") == "<=":
+                out.append((int(node["split_feature"]), float(node["threshold"]), "f64"))
+            stack += [node["left_child"], node["right_child"]]
     for its in getattr(est, "_predictors", []) or []:
         for p in its:
             nodes = p.nodes
