@@ -147,7 +147,9 @@ def requirements_lines(artefact_reqs: list[str], opts: ContextOptions) -> tuple[
     return model, server
 
 
-def header(meta: dict, opts: ContextOptions, style: str = "#") -> str:
+def header(meta: dict, opts: ContextOptions, style: str = "#", stable: bool = False) -> str:
+    """The provenance header. ``stable`` (requirements.txt) leaves out what changes with every
+    model version, so that the image's dependency layer is reused across versions."""
     from .._version import __version__
 
     nb = opts.notebook or meta.get("notebook") or "(no notebook)"
@@ -164,6 +166,14 @@ def header(meta: dict, opts: ContextOptions, style: str = "#") -> str:
         f"{version if version is not None else 'unversioned'} (content sha256 {content}), "
         f"{meta.get('model_class') or 'unknown class'}",
     ]
+    if stable:
+        lines[2:] = [
+            f"Source notebook: {nb}; model: {meta.get('name') or opts.name} (its version, the "
+            "notebook's hash and",
+            "the model's content hash are in model/metadata.json: they are left out here so that "
+            "the image's",
+            "dependency layer is reused across model versions with the same requirements)",
+        ]
     if style == "md":
         return "<!--\n" + "\n".join(lines) + "\n-->\n"
     return "".join(f"# {line}".rstrip() + "\n" for line in lines)
@@ -249,7 +259,7 @@ def render(artefact_dir: os.PathLike | str, opts: ContextOptions) -> dict[str, b
     out: dict[str, bytes] = {}
     for rel, template in GENERATED.items():
         style = "md" if rel.endswith(".md") else "#"
-        head = header(meta, opts, style)
+        head = header(meta, opts, style, stable=(rel == "requirements.txt"))
         if rel == "requirements.txt":
             body = ["# The model's exact pins (from model/requirements.txt):", *model_part]
             if server_part:

@@ -91,7 +91,7 @@ def test_image_runs_as_non_root_with_healthcheck(built, engine):
     info = json.loads(proc.stdout)[0]
     config = info.get("Config") or info.get("ContainerConfig") or {}
     assert config.get("User") == "10001:10001"
-    health = config.get("Healthcheck") or info.get("HealthCheck") or {}
+    health = config.get("Healthcheck") or info.get("Healthcheck") or info.get("HealthCheck") or {}
     assert "/health" in json.dumps(health)
     assert config.get("StopSignal") in ("SIGTERM", "15")
     labels = config.get("Labels") or {}
