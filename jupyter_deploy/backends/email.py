@@ -128,7 +128,15 @@ class EmailBackend(Backend):
     def _settings(self) -> dict:
         env = os.environ.get
         host = self.host or env("JUPYTER_DEPLOY_SMTP_HOST", "") or "localhost"
-        port = self.port or int(env("JUPYTER_DEPLOY_SMTP_PORT", "0") or 0)
+        port = self.port
+        if not port and env("JUPYTER_DEPLOY_SMTP_PORT"):
+            try:
+                port = int(env("JUPYTER_DEPLOY_SMTP_PORT", ""))
+            except ValueError:
+                raise UsageError(
+                    f"$JUPYTER_DEPLOY_SMTP_PORT is not a port number: {env('JUPYTER_DEPLOY_SMTP_PORT')!r}.",
+                    hint="Set it to a number such as 25, 465 or 587.",
+                ) from None
         if not port:
             port = 465 if self.security == "ssl" else 25
         user = self.username or env("JUPYTER_DEPLOY_SMTP_USER", "")

@@ -227,3 +227,9 @@ def test_inline_images_dedupes():
     html = '<img src="data:image/png;base64,iVBORw0KGgo="><img src="data:image/png;base64,iVBORw0KGgo=">'
     out, parts = inline_images(html)
     assert len(parts) == 1 and out.count(f"cid:{parts[0][0]}") == 2
+
+
+def test_bad_port_in_environment(report_bundle, monkeypatch):
+    monkeypatch.setenv("JUPYTER_DEPLOY_SMTP_PORT", "smtp")
+    with pytest.raises(UsageError, match="not a port number"):
+        EmailBackend().publish(report_bundle, "mailto:bo@example.org", Reporter())
