@@ -33,12 +33,12 @@ import base64
 import difflib
 import json
 import re
+from collections.abc import Iterable
 from html.parser import HTMLParser
-from typing import Iterable, Optional
 
 from .masks import mask, mask_svg_ids, strip_warnings
 
-__all__ = ["compare_notebooks", "compare_runs", "diff_text", "MIME_PRIORITY"]
+__all__ = ["MIME_PRIORITY", "compare_notebooks", "compare_runs", "diff_text"]
 
 WIDGET = "application/vnd.jupyter.widget-view+json"
 PLOTLY = "application/vnd.plotly.v1+json"
@@ -165,7 +165,7 @@ class TextDiff:
         self.pairs = pairs  # [(saved line, clean line)] of the first differing lines
         self.udiff = udiff
 
-    def detail(self, unit: str = "line", sep: Optional[str] = None) -> str:
+    def detail(self, unit: str = "line", sep: str | None = None) -> str:
         if self.kind == "order":
             return "same lines in a different order"
         if self.kind == "items-order":
@@ -189,7 +189,9 @@ class TextDiff:
                     changed = [(x, y) for x, y in zip(fa, fb) if x != y]
                     if changed:
                         where = f"row {_short(fa[0], 30)!r}: " if fa[0] == fb[0] and fa[0] else ""
-                        shown = ", ".join(f"{_short(x, 40)!r} -> {_short(y, 40)!r}" for x, y in changed[:3])
+                        shown = ", ".join(
+                            f"{_short(x, 40)!r} -> {_short(y, 40)!r}" for x, y in changed[:3]
+                        )
                         return f"{head}; {where}{shown}"
             if a and b:
                 return f"{head}; {_short(a)!r} -> {_short(b)!r}"
@@ -204,7 +206,9 @@ def _short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def diff_text(saved: str, clean: str, float_tol: float = 1e-6, labels=("saved", "clean")) -> Optional[TextDiff]:
+def diff_text(
+    saved: str, clean: str, float_tol: float = 1e-6, labels=("saved", "clean")
+) -> TextDiff | None:
     """``None`` when two (already masked) texts are equal up to whitespace and number tolerance,
     else a :class:`TextDiff` saying how they differ, with a unified diff."""
     if saved == clean:
@@ -259,9 +263,15 @@ def diff_text(saved: str, clean: str, float_tol: float = 1e-6, labels=("saved", 
 
     if sorted(na) == sorted(matched_b):
         kind = "order"
-    elif len(na) == len(nb) and all(
-        sorted(_ITEM.findall(x)) == sorted(_ITEM.findall(y)) for x, y in zip(na, matched_b) if x != y
-    ) and any(len(_ITEM.findall(x)) > 1 for x, y in zip(na, matched_b) if x != y):
+    elif (
+        len(na) == len(nb)
+        and all(
+            sorted(_ITEM.findall(x)) == sorted(_ITEM.findall(y))
+            for x, y in zip(na, matched_b)
+            if x != y
+        )
+        and any(len(_ITEM.findall(x)) > 1 for x, y in zip(na, matched_b) if x != y)
+    ):
         kind = "items-order"
     elif values and len(values) >= 1 and all(_differing_values(x, y, float_tol) for x, y in pairs):
         kind = "numbers"
@@ -280,6 +290,9 @@ def diff_text(saved: str, clean: str, float_tol: float = 1e-6, labels=("saved", 
 # ----------------------------------------------------------------------------------- HTML text
 
 
+_BLOCKS = ("table", "p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "pre")
+
+
 class _VisibleText(HTMLParser):
     """The visible text of an HTML fragment: tables one row per line ("a | b | c"), other text
     as it flows; <style> and <script> skipped."""
@@ -289,8 +302,8 @@ class _VisibleText(HTMLParser):
         self.lines: list[str] = []
         self.buf: list[str] = []
         self.skip = 0
-        self.row: Optional[list[str]] = None
-        self.cell: Optional[list[str]] = None
+        self.row: list[str] | None = None
+        self.cell: list[str] | None = None
         self.tables = 0
 
     def _flush(self):
@@ -310,7 +323,10 @@ class _VisibleText(HTMLParser):
             self.row = []
         elif tag in ("td", "th") and self.row is not None:
             self.cell = []
-        elif tag in ("br", "p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "pre") and self.cell is None:
+        elif (
+            tag in ("br", "p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "pre")
+            and self.cell is None
+        ):
             self._flush()
 
     def handle_endtag(self, tag):
@@ -325,9 +341,8 @@ class _VisibleText(HTMLParser):
                 self.cell = None
             self.lines.append(" | ".join(self.row))
             self.row = None
-        elif tag in ("table", "p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "pre"):
-            if self.cell is None:
-                self._flush()
+        elif tag in _BLOCKS and self.cell is None:
+            self._flush()
 
     def handle_data(self, data):
         if self.skip:
@@ -350,7 +365,7 @@ def html_text(html: str) -> tuple[str, bool]:
     try:
         parser.feed(html)
         parser.close()
-    except Exception:  # html.parser is lenient; be safe on anything odd
+    except Exception:  # noqa: BLE001 - html.parser is lenient; be safe on anything odd
         return _norm(re.sub(r"<[^>]*>", " ", html)), False
     return parser.result(), parser.tables > 0
 
@@ -367,7 +382,11 @@ def _text(value) -> str:
 
 
 def _clean_for_report(text: str, limit: int = TEXT_LIMIT) -> str:
-    text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace") if _has_surrogate(text) else text
+    text = (
+        text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+        if _has_surrogate(text)
+        else text
+    )
     if len(text) > limit:
         return text[:limit] + f"\n... (truncated, {len(text)} characters in all)"
     return text
@@ -424,7 +443,7 @@ class _Diff(dict):
     """A difference inside one cell, before it becomes a finding."""
 
 
-def _text_diff(mime, saved, clean, tol, labels, unit="line", sep=None) -> Optional[_Diff]:
+def _text_diff(mime, saved, clean, tol, labels, unit="line", sep=None) -> _Diff | None:
     d = diff_text(saved, clean, tol, labels)
     if d is None:
         return None
@@ -479,10 +498,16 @@ def _data_uri(mime: str, b64: str) -> str:
     return uri
 
 
-def _compare_image(mime, saved_b64, clean_b64, image_tol) -> Optional[_Diff]:
+def _compare_image(mime, saved_b64, clean_b64, image_tol) -> _Diff | None:
     if "".join(saved_b64.split()) == "".join(clean_b64.split()):
         return None
-    base = dict(mime=mime, kind="image", diff="", saved=_data_uri(mime, saved_b64), clean=_data_uri(mime, clean_b64))
+    base = {
+        "mime": mime,
+        "kind": "image",
+        "diff": "",
+        "saved": _data_uri(mime, saved_b64),
+        "clean": _data_uri(mime, clean_b64),
+    }
     try:
         fraction, sizes = _image_fraction(saved_b64, clean_b64)
     except ImportError:
@@ -491,8 +516,12 @@ def _compare_image(mime, saved_b64, clean_b64, image_tol) -> Optional[_Diff]:
             what=f"{mime} output differs",
             detail="the image bytes differ; install pillow to compare pixels",
         )
-    except Exception as exc:  # undecodable image data
-        return _Diff(base, what=f"{mime} output differs", detail=f"an image cannot be decoded ({type(exc).__name__})")
+    except Exception as exc:  # noqa: BLE001 - undecodable image data of any kind
+        return _Diff(
+            base,
+            what=f"{mime} output differs",
+            detail=f"an image cannot be decoded ({type(exc).__name__})",
+        )
     if sizes:
         (w1, h1), (w2, h2) = sizes
         return _Diff(base, what=f"{mime} output differs", detail=f"size {w1}x{h1} -> {w2}x{h2}")
@@ -503,19 +532,27 @@ def _compare_image(mime, saved_b64, clean_b64, image_tol) -> Optional[_Diff]:
     return _Diff(base, what=f"{mime} output differs", detail=f"{shown}% of pixels differ")
 
 
-def _compare_rich(saved, clean, tol, image_tol, labels) -> Optional[_Diff]:
+def _compare_rich(saved, clean, tol, image_tol, labels) -> _Diff | None:
     ms, mc = _primary_mime(saved), _primary_mime(clean)
     if ms == "error" or mc == "error":
         if ms != mc:
-            what = f"{_who(labels[1])} raises an error" if mc == "error" else f"{_who(labels[0])} shows an error"
+            what = (
+                f"{_who(labels[1])} raises an error"
+                if mc == "error"
+                else f"{_who(labels[0])} shows an error"
+            )
             return _Diff(
                 mime="error",
                 what=what,
                 detail=f"{_error_text(clean if mc == 'error' else saved)}",
                 kind="text",
                 diff="",
-                saved=_clean_for_report(_error_text(saved) if ms == "error" else _rich_text(saved, ms)),
-                clean=_clean_for_report(_error_text(clean) if mc == "error" else _rich_text(clean, mc)),
+                saved=_clean_for_report(
+                    _error_text(saved) if ms == "error" else _rich_text(saved, ms)
+                ),
+                clean=_clean_for_report(
+                    _error_text(clean) if mc == "error" else _rich_text(clean, mc)
+                ),
             )
         a, b = _error_text(saved), _error_text(clean)
         if saved.get("ename") != clean.get("ename"):
@@ -563,12 +600,16 @@ def _compare_rich(saved, clean, tol, image_tol, labels) -> Optional[_Diff]:
         ta, table_a = html_text(_text(a))
         tb, table_b = html_text(_text(b))
         ta, tb = mask(ta), mask(tb)
-        d = _text_diff(mime, ta, tb, tol, labels, unit="row" if table_a and table_b else "line", sep=" | ")
+        d = _text_diff(
+            mime, ta, tb, tol, labels, unit="row" if table_a and table_b else "line", sep=" | "
+        )
         if d and table_a and table_b:
             d["what"] = "text/html table differs"
         return d
     if mime == "image/svg+xml":
-        return _text_diff(mime, mask(mask_svg_ids(_text(a))), mask(mask_svg_ids(_text(b))), tol, labels)
+        return _text_diff(
+            mime, mask(mask_svg_ids(_text(a))), mask(mask_svg_ids(_text(b))), tol, labels
+        )
     return _text_diff(mime, mask(_text(a)), mask(_text(b)), tol, labels)
 
 
@@ -616,7 +657,10 @@ def _signature(output) -> str:
 def _same_output(a, b) -> bool:
     """Identical as far as the comparison goes (execution counts and metadata do not count)."""
     if a.get("output_type") == "error" or b.get("output_type") == "error":
-        return a.get("output_type") == b.get("output_type") and (a.get("ename"), a.get("evalue")) == (
+        return a.get("output_type") == b.get("output_type") and (
+            a.get("ename"),
+            a.get("evalue"),
+        ) == (
             b.get("ename"),
             b.get("evalue"),
         )
@@ -625,7 +669,9 @@ def _same_output(a, b) -> bool:
 
 def _cell_summary(streams: dict, rich: list) -> str:
     """A cell's outputs as short masked lines, for the side-by-side view of a structural change."""
-    lines = [f"[{name}] {_short(mask(text), 200)}" for name, text in sorted(streams.items()) if text]
+    lines = [
+        f"[{name}] {_short(mask(text), 200)}" for name, text in sorted(streams.items()) if text
+    ]
     lines += [f"[{_primary_mime(o)}] {_short(_rich_text(o, _primary_mime(o)), 200)}" for o in rich]
     return "\n".join(lines)
 
@@ -641,7 +687,11 @@ def _compare_cell(saved_cell, clean_cell, tol, image_tol, labels=("saved", "clea
         err = c_err if c_err is not None else s_err
         who = f"{_who(labels[1])} raises" if c_err is not None else f"{_who(labels[0])} shows"
         sa, sc = _cell_summary(s_streams, s_rich), _cell_summary(c_streams, c_rich)
-        udiff = "\n".join(difflib.unified_diff(sa.splitlines(), sc.splitlines(), labels[0], labels[1], lineterm=""))
+        udiff = "\n".join(
+            difflib.unified_diff(
+                sa.splitlines(), sc.splitlines(), labels[0], labels[1], lineterm=""
+            )
+        )
         return [
             _Diff(
                 mime="error",
@@ -688,7 +738,9 @@ def _compare_cell(saved_cell, clean_cell, tol, image_tol, labels=("saved", "clea
         parts = []
         if extra_c:
             mimes = ", ".join(_primary_mime(o) for o in extra_c)
-            parts.append(f"{_who(labels[1])} shows {len(extra_c)} more output{'s' if len(extra_c) > 1 else ''} ({mimes})")
+            parts.append(
+                f"{_who(labels[1])} shows {len(extra_c)} more output{'s' if len(extra_c) > 1 else ''} ({mimes})"
+            )
         if extra_s:
             mimes = ", ".join(_primary_mime(o) for o in extra_s)
             parts.append(
@@ -696,7 +748,11 @@ def _compare_cell(saved_cell, clean_cell, tol, image_tol, labels=("saved", "clea
                 f"{'are' if len(extra_s) > 1 else 'is'} missing from {_who(labels[1])}"
             )
         sa, sc = _cell_summary({}, s_rich), _cell_summary({}, c_rich)
-        udiff = "\n".join(difflib.unified_diff(sa.splitlines(), sc.splitlines(), labels[0], labels[1], lineterm=""))
+        udiff = "\n".join(
+            difflib.unified_diff(
+                sa.splitlines(), sc.splitlines(), labels[0], labels[1], lineterm=""
+            )
+        )
         diffs.append(
             _Diff(
                 mime=_primary_mime((extra_c or extra_s)[0]),
@@ -715,7 +771,7 @@ def _who(label: str) -> str:
     return {"saved": "the saved notebook", "clean": "the clean run"}.get(label, label)
 
 
-_DEPLOY_LINE = re.compile(r"^\s*%%?deploy\b", re.M)
+_DEPLOY_LINE = re.compile(r"^\s*%%?deploy\b", re.MULTILINE)
 
 
 def _code_cells(nb):
@@ -787,7 +843,7 @@ def compare_notebooks(
     *,
     float_tol: float = 1e-6,
     image_tol: float = 0.01,
-    cells: Optional[Iterable[int]] = None,
+    cells: Iterable[int] | None = None,
 ) -> list[dict]:
     """``output-diff`` findings: outputs of ``clean_nb`` (the notebook executed in a clean kernel)
     that differ from those of ``saved_nb`` (the notebook as saved).
@@ -826,14 +882,18 @@ def compare_runs(saved_nb, runs: list, **tol) -> list[dict]:
     cells = tol.get("cells")
     unknown = set(tol) - {"float_tol", "image_tol", "cells"}
     if unknown:
-        raise TypeError(f"compare_runs() got unexpected keyword arguments: {', '.join(sorted(unknown))}")
+        raise TypeError(
+            f"compare_runs() got unexpected keyword arguments: {', '.join(sorted(unknown))}"
+        )
     if cells is not None:
         cells = list(cells)
     runs = list(runs)
     if not runs:
         return []
     if len(runs) == 1:
-        return compare_notebooks(saved_nb, runs[0], float_tol=float_tol, image_tol=image_tol, cells=cells)
+        return compare_notebooks(
+            saved_nb, runs[0], float_tol=float_tol, image_tol=image_tol, cells=cells
+        )
 
     nondet: dict[int, dict] = {}
     for k in range(1, len(runs)):
@@ -845,22 +905,40 @@ def compare_runs(saved_nb, runs: list, **tol) -> list[dict]:
             if not diffs:
                 continue
             d = diffs[0]
-            more = f"; {len(diffs) - 1} more output{'s' if len(diffs) > 2 else ''} differ" if len(diffs) > 1 else ""
+            more = (
+                f"; {len(diffs) - 1} more output{'s' if len(diffs) > 2 else ''} differ"
+                if len(diffs) > 1
+                else ""
+            )
             message = f"cell {i} gives different output on each clean run ({d['mime']}: {d['detail']}{more})"
-            hint = HINT_ORDER + " " + HINT_NONDET if d.get("kind") in ("order", "items-order") else HINT_NONDET
+            hint = (
+                HINT_ORDER + " " + HINT_NONDET
+                if d.get("kind") in ("order", "items-order")
+                else HINT_NONDET
+            )
             nondet[i] = _finding(
-                "nondeterministic", i, d, message, hint,
-                runs=[1, k + 1], run1=d.get("saved", ""), run2=d.get("clean", ""),
+                "nondeterministic",
+                i,
+                d,
+                message,
+                hint,
+                runs=[1, k + 1],
+                run1=d.get("saved", ""),
+                run2=d.get("clean", ""),
             )
 
     findings = list(nondet.values())
-    for f in compare_notebooks(saved_nb, runs[0], float_tol=float_tol, image_tol=image_tol, cells=cells):
+    for f in compare_notebooks(
+        saved_nb, runs[0], float_tol=float_tol, image_tol=image_tol, cells=cells
+    ):
         if f["cell"] in nondet:
             continue
         if f.get("cause") != "unordered-iteration":
             f["cause"] = "hidden-state-or-drift"
             detail = f["message"].split(": ", 1)[1] if ": " in f["message"] else f["message"]
-            f["message"] = f"cell {f['cell']}: {detail}; every clean run agrees, the saved output does not"
+            f["message"] = (
+                f"cell {f['cell']}: {detail}; every clean run agrees, the saved output does not"
+            )
             f["hint"] = HINT_DRIFT
         findings.append(f)
     findings.sort(key=lambda f: (f["cell"], f["kind"] != "nondeterministic"))

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["mask", "strip_ansi", "final_state", "strip_warnings", "mask_svg_ids"]
+__all__ = ["final_state", "mask", "mask_svg_ids", "strip_ansi", "strip_warnings"]
 
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
@@ -123,7 +123,9 @@ _MONTH = (
     r"(?:January|February|March|April|May|June|July|August|September|October|November|December"
     r"|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)\b\.?"
 )
-_WEEKDAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|Mon|Tue|Wed|Thu|Fri|Sat|Sun)\b\.?"
+_WEEKDAY = (
+    r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|Mon|Tue|Wed|Thu|Fri|Sat|Sun)\b\.?"
+)
 _PATH_CHARS = r"[^\s'\"<>:,;()\[\]{}|]"
 _DURATION_UNIT = r"(?:s|secs?|seconds?|min|mins|minutes?|h|hrs?|hours?)"
 _SUBSECOND_UNIT = r"(?:ns|µs|μs|us|ms)"
@@ -135,25 +137,56 @@ _MONTH_HINTS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "
 _RULES: list[tuple[re.Pattern, object, object]] = [
     # kernel plumbing
     # (a lazy run from the start of a path token only, so a long token without a match stays linear)
-    (re.compile(r"(?<![^\s'\"(\[=])[^\s'\"]*?kernel-[0-9A-Za-z-]+\.json"), "<CONNECTION-FILE>", ("kernel-",)),
-    (re.compile(r"(?<![^\s'\"(\[=])[^\s'\"]*?ipykernel_\d+[/\\]\d+\.py"), "<CELL-FILE>", ("ipykernel_",)),
+    (
+        re.compile(r"(?<![^\s'\"(\[=])[^\s'\"]*?kernel-[0-9A-Za-z-]+\.json"),
+        "<CONNECTION-FILE>",
+        ("kernel-",),
+    ),
+    (
+        re.compile(r"(?<![^\s'\"(\[=])[^\s'\"]*?ipykernel_\d+[/\\]\d+\.py"),
+        "<CELL-FILE>",
+        ("ipykernel_",),
+    ),
     (re.compile(r"<ipython-input-\d+-[0-9a-fA-F]+>"), "<CELL-FILE>", ("<ipython-input-",)),
     (re.compile(r"\b(Cell In|In|Out)\[\d+\]"), r"\1[<N>]", ("In[", "Out[")),
     (re.compile(r"\b0x[0-9a-fA-F]{8,16}\b"), "0x<ADDR>", ("0x",)),
     # temporary paths
     (re.compile(r"(?:/private)?/var/folders/" + _PATH_CHARS + "*"), "<TMP>", ("/var/folders/",)),
     (re.compile(r"(?<![\w.])/tmp/" + _PATH_CHARS + "*"), "<TMP>", ("/tmp/",)),
-    (re.compile(r"[A-Za-z]:\\+Users\\+[^\\\s]+\\+AppData\\+Local\\+Temp(?:\\+[^\s'\"<>:,;]*)?", re.I), "<TMP>", ("AppData", "appdata", "APPDATA")),
+    (
+        re.compile(
+            r"[A-Za-z]:\\+Users\\+[^\\\s]+\\+AppData\\+Local\\+Temp(?:\\+[^\s'\"<>:,;]*)?",
+            re.IGNORECASE,
+        ),
+        "<TMP>",
+        ("AppData", "appdata", "APPDATA"),
+    ),
     (re.compile(r"\btmp[a-z0-9_]{6,}\b"), "<TMP>", ("tmp",)),
     # identifiers
-    (re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"), "<UUID>", ("-",)),
+    (
+        re.compile(
+            r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"
+        ),
+        "<UUID>",
+        ("-",),
+    ),
     # durations that contain times or dates: before the date/time rules
     (re.compile(r"(Wall time:).*"), r"\1 <DURATION>", ("Wall time:",)),
     (re.compile(r"(CPU times:).*"), r"\1 <DURATION>", ("CPU times:",)),
-    (re.compile(r"^.*\bper loop \((?:mean|best).*$", re.M), "<TIMEIT>", ("per loop",)),
-    (re.compile(r"^.*\bloops?, best of \d+:.*$", re.M), "<TIMEIT>", ("best of",)),
-    (re.compile(r"\[(?:\d+:)?\d{1,2}:\d{2}<(?:(?:\d+:)?\d{1,2}:\d{2}|\?)(?:,[^\]\n]*)?\]"), "[<ELAPSED>]", ("<",)),
-    (re.compile(r"(?<![\w.])(?:" + _NUM + r"|\?)\s?(?:[kMGT]i?)?(?:it|B|b|bytes|samples|steps?)/s\b"), "<RATE>", ("/s",)),
+    (re.compile(r"^.*\bper loop \((?:mean|best).*$", re.MULTILINE), "<TIMEIT>", ("per loop",)),
+    (re.compile(r"^.*\bloops?, best of \d+:.*$", re.MULTILINE), "<TIMEIT>", ("best of",)),
+    (
+        re.compile(r"\[(?:\d+:)?\d{1,2}:\d{2}<(?:(?:\d+:)?\d{1,2}:\d{2}|\?)(?:,[^\]\n]*)?\]"),
+        "[<ELAPSED>]",
+        ("<",),
+    ),
+    (
+        re.compile(
+            r"(?<![\w.])(?:" + _NUM + r"|\?)\s?(?:[kMGT]i?)?(?:it|B|b|bytes|samples|steps?)/s\b"
+        ),
+        "<RATE>",
+        ("/s",),
+    ),
     (re.compile(r"(?<![\w.])" + _NUM + r"\s?s/(?:it|step)\b"), "<RATE>", ("s/it", "s/step")),
     # dates and times
     (
@@ -161,44 +194,86 @@ _RULES: list[tuple[re.Pattern, object, object]] = [
             r"\b\d{4}-\d{2}-\d{2}[T ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?"
             r"(?:\s?(?:Z|UTC|GMT)|[+-]\d{2}:?\d{2})?(?!\d)"
         ),
-        "<DATETIME>", ("-",),
+        "<DATETIME>",
+        ("-",),
     ),
     (re.compile(r"\b\d{4}-\d{2}-\d{2}(?!\d)"), "<DATE>", ("-",)),
     (
-        re.compile(r"\b((?:datetime\.)?(?:datetime|date))\(\d{1,4}(?:, ?\d+){2,6}(?:, ?tzinfo=[^()\n]*(?:\([^()\n]*\))?[^()\n]*)?\)"),
+        re.compile(
+            r"\b((?:datetime\.)?(?:datetime|date))\(\d{1,4}(?:, ?\d+){2,6}(?:, ?tzinfo=[^()\n]*(?:\([^()\n]*\))?[^()\n]*)?\)"
+        ),
         r"\1(<DATETIME>)",
         ("date",),
     ),
-    (re.compile(r"\b\d{4}/\d{1,2}/\d{1,2}\b|\b\d{1,2}/\d{1,2}/\d{4}\b|\b\d{1,2}\.\d{1,2}\.\d{4}\b"), "<DATE>", ("/", ".")),
     (
         re.compile(
-            r"\b(?:" + _WEEKDAY + r",?\s+)?(?:\d{1,2}\s+" + _MONTH + r"|" + _MONTH + r"\s+\d{1,2}(?:st|nd|rd|th)?)"
+            r"\b\d{4}/\d{1,2}/\d{1,2}\b|\b\d{1,2}/\d{1,2}/\d{4}\b|\b\d{1,2}\.\d{1,2}\.\d{4}\b"
+        ),
+        "<DATE>",
+        ("/", "."),
+    ),
+    (
+        re.compile(
+            r"\b(?:"
+            + _WEEKDAY
+            + r",?\s+)?(?:\d{1,2}\s+"
+            + _MONTH
+            + r"|"
+            + _MONTH
+            + r"\s+\d{1,2}(?:st|nd|rd|th)?)"
             r",?(?:\s+\d{4})?(?:\s+\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:\s+\d{4})?"
             r"(?:\s+(?:[+-]\d{4}|UTC|GMT|[A-Z]{3,4}))?(?!\w)"
         ),
-        "<DATETIME>", _MONTH_HINTS,
+        "<DATETIME>",
+        _MONTH_HINTS,
     ),
     (re.compile(r"\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?(?:\s?[AaPp][Mm])?(?!\d)"), "<TIME>", (":",)),
     (re.compile(r"\b\d{1,2}:\d{2}\s?[AaPp][Mm]\b"), "<TIME>", (":",)),
     (re.compile(r"(?<![\w.])1[5-9]\d{8}\.\d+(?![\w.])"), "<EPOCH>", (".",)),
     (re.compile(r"(?<![\w.])1[5-9]\d{11}(?![\w.])"), "<EPOCH>", None),
     # durations with units
-    (re.compile(r"(?<![\w.])" + _NUM + r"\s?" + _SUBSECOND_UNIT + r"(?![\w])"), "<DURATION>", ("s",)),
+    (
+        re.compile(r"(?<![\w.])" + _NUM + r"\s?" + _SUBSECOND_UNIT + r"(?![\w])"),
+        "<DURATION>",
+        ("s",),
+    ),
     (re.compile(r"(?<![\w.])\d+\.\d+\s?" + _DURATION_UNIT + r"(?![\w])"), "<DURATION>", (".",)),
     (
         re.compile(
-            r"\b(took|elapsed|in|after|duration|runtime|time)(\s*[=:]?\s*)\d+\s?" + _DURATION_UNIT + r"(?![\w])",
-            re.I,
+            r"\b(took|elapsed|in|after|duration|runtime|time)(\s*[=:]?\s*)\d+\s?"
+            + _DURATION_UNIT
+            + r"(?![\w])",
+            re.IGNORECASE,
         ),
-        r"\1\2<DURATION>", None,
+        r"\1\2<DURATION>",
+        None,
     ),
     (re.compile(r"(?<![\w.])\d+s(?![\w.])"), "<DURATION>", ("s",)),
     # processes, threads, hosts
-    (re.compile(r"\[pid \d+\]", re.I), "[pid <PID>]", ("pid", "PID", "Pid")),
-    (re.compile(r"\b(pid|tid|ppid|thread_id|process_id|thread id|process id)(\s*[=:]\s*|\s+)\d+", re.I), r"\1\2<PID>", ("pid", "PID", "Pid", "tid", "TID", "hread", "rocess", "HREAD", "ROCESS")),
-    (re.compile(r"\b(\w*(?:Process|Thread|PoolWorker|Worker|ThreadPoolExecutor))-\d+(?:_\d+)?"), r"\1-<N>", ("Process", "Thread", "Worker", "Executor")),
-    (re.compile(r"\b(id)(\s*[=:]\s*|\s+)\d{9,}(?![\w.])", re.I), r"\1\2<ID>", ("id", "ID", "Id", "iD")),
-    (re.compile(r"\b(host|hostname)(\s*[=:]\s*)[\w.-]+", re.I), r"\1\2<HOST>", ("host", "Host", "HOST")),
+    (re.compile(r"\[pid \d+\]", re.IGNORECASE), "[pid <PID>]", ("pid", "PID", "Pid")),
+    (
+        re.compile(
+            r"\b(pid|tid|ppid|thread_id|process_id|thread id|process id)(\s*[=:]\s*|\s+)\d+",
+            re.IGNORECASE,
+        ),
+        r"\1\2<PID>",
+        ("pid", "PID", "Pid", "tid", "TID", "hread", "rocess", "HREAD", "ROCESS"),
+    ),
+    (
+        re.compile(r"\b(\w*(?:Process|Thread|PoolWorker|Worker|ThreadPoolExecutor))-\d+(?:_\d+)?"),
+        r"\1-<N>",
+        ("Process", "Thread", "Worker", "Executor"),
+    ),
+    (
+        re.compile(r"\b(id)(\s*[=:]\s*|\s+)\d{9,}(?![\w.])", re.IGNORECASE),
+        r"\1\2<ID>",
+        ("id", "ID", "Id", "iD"),
+    ),
+    (
+        re.compile(r"\b(host|hostname)(\s*[=:]\s*)[\w.-]+", re.IGNORECASE),
+        r"\1\2<HOST>",
+        ("host", "Host", "HOST"),
+    ),
 ]
 
 _BIG_INT = re.compile(r"(?<![\w.+-])[1-9]\d{9,15}(?![\w.])")

@@ -14,9 +14,9 @@ import time
 
 import nbformat
 import pytest
+from jdtest import need
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from jdtest import need
 from jupyter_deploy.check.compare import compare_notebooks, compare_runs, diff_text
 
 # ------------------------------------------------------------------------------------ helpers
@@ -24,7 +24,11 @@ from jupyter_deploy.check.compare import compare_notebooks, compare_runs, diff_t
 
 def nb_of(*cells):
     nb = new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nb.cells = list(cells)
     return nb
 
@@ -52,7 +56,12 @@ def display(data):
 
 
 def error(ename, evalue):
-    return new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}", "Traceback (most recent call last)"])
+    return new_output(
+        "error",
+        ename=ename,
+        evalue=evalue,
+        traceback=[f"{ename}: {evalue}", "Traceback (most recent call last)"],
+    )
 
 
 def png(width=100, height=100, color=(255, 255, 255), pixels=(), fmt="PNG"):
@@ -75,7 +84,9 @@ def one(findings, kind="output-diff"):
 
 
 def pair(saved_outputs, clean_outputs, **kw):
-    return compare_notebooks(nb_of(code("x", *saved_outputs)), nb_of(code("x", *clean_outputs)), **kw)
+    return compare_notebooks(
+        nb_of(code("x", *saved_outputs)), nb_of(code("x", *clean_outputs)), **kw
+    )
 
 
 # ---------------------------------------------------------------------------- basic behaviour
@@ -88,11 +99,15 @@ def test_identical_notebooks_give_no_finding():
 
 def test_volatile_parts_give_no_finding():
     saved = [
-        stdout("<object object at 0x7f3a1c2b4d60>\nstarted 2026-11-27 10:54:40.123456\ntook 1.23 s\n"),
+        stdout(
+            "<object object at 0x7f3a1c2b4d60>\nstarted 2026-11-27 10:54:40.123456\ntook 1.23 s\n"
+        ),
         result("<__main__.Model at 0x7f3a1c2b4d60>", count=4),
     ]
     clean = [
-        stdout("<object object at 0x7f99aa0b1e30>\nstarted 2026-11-28 08:00:00.000001\ntook 0.98 s\n"),
+        stdout(
+            "<object object at 0x7f99aa0b1e30>\nstarted 2026-11-28 08:00:00.000001\ntook 0.98 s\n"
+        ),
         result("<__main__.Model at 0x7f1111111110>", count=2),
     ]
     assert pair(saved, clean) == []
@@ -155,7 +170,9 @@ def test_set_items_in_another_order_are_explained():
 
 
 def test_text_change_names_the_lines():
-    f = one(pair([stdout("loaded 10 rows\nstatus: ok\n")], [stdout("loaded 10 rows\nstatus: failed\n")]))
+    f = one(
+        pair([stdout("loaded 10 rows\nstatus: ok\n")], [stdout("loaded 10 rows\nstatus: failed\n")])
+    )
     assert "'status: ok' -> 'status: failed'" in f["message"]
     assert "-status: ok" in f["diff"] and "+status: failed" in f["diff"]
 
@@ -167,8 +184,17 @@ def test_stdout_split_over_several_stream_outputs_is_one_text():
 
 
 def test_carriage_return_progress_bars_compare_final_state():
-    saved = [stdout("  0%|     | 0/5 [00:00<?, ?it/s]\r100%|#####| 5/5 [00:00<00:00, 812.3it/s]\n", "stderr")]
-    clean = [stdout("\r 40%|##   | 2/5 [00:00<00:00, 5.1it/s]\r100%|#####| 5/5 [00:01<00:00, 3.20it/s]\n", "stderr")]
+    saved = [
+        stdout(
+            "  0%|     | 0/5 [00:00<?, ?it/s]\r100%|#####| 5/5 [00:00<00:00, 812.3it/s]\n", "stderr"
+        )
+    ]
+    clean = [
+        stdout(
+            "\r 40%|##   | 2/5 [00:00<00:00, 5.1it/s]\r100%|#####| 5/5 [00:01<00:00, 3.20it/s]\n",
+            "stderr",
+        )
+    ]
     assert pair(saved, clean) == []
     unfinished = [stdout("\r 40%|##   | 2/5 [00:00<00:00, 5.1it/s]\n", "stderr")]
     f = one(pair(saved, unfinished))
@@ -178,7 +204,9 @@ def test_carriage_return_progress_bars_compare_final_state():
 def test_stderr_warnings_are_tolerated_but_other_stderr_is_compared():
     warning = "/tmp/ipykernel_77/123.py:2: FutureWarning: the default changes\n  df.mean()\n"
     assert pair([stdout(warning + "INFO ok\n", "stderr")], [stdout("INFO ok\n", "stderr")]) == []
-    assert pair([stdout(warning, "stderr")], []) == []  # a saved warning the clean run does not print
+    assert (
+        pair([stdout(warning, "stderr")], []) == []
+    )  # a saved warning the clean run does not print
     f = one(pair([stdout("INFO ok\n", "stderr")], [stdout("ERROR disk full\n", "stderr")]))
     assert f["mime"] == "stream:stderr" and "disk full" in f["message"]
 
@@ -187,7 +215,12 @@ def test_one_more_output_is_a_difference():
     f = one(pair([result("1")], [display({"text/plain": "extra"}), result("1")]))
     assert "number of outputs differs" in f["message"] and "1 -> 2" in f["message"]
     assert "1 more output" in f["message"]
-    f = one(pair([stdout("x\n"), display({"image/png": png()}), result("1")], [stdout("x\n"), result("1")]))
+    f = one(
+        pair(
+            [stdout("x\n"), display({"image/png": png()}), result("1")],
+            [stdout("x\n"), result("1")],
+        )
+    )
     assert "image/png" in f["message"] and "missing from the clean run" in f["message"]
 
 
@@ -212,7 +245,9 @@ def test_cells_argument_limits_the_comparison():
 
 def test_deploy_magic_cells_are_not_compared():
     saved = nb_of(code("%deploy model clf --name churn", stdout("Deployed churn v3 to /models\n")))
-    clean = nb_of(code("%deploy model clf --name churn", stdout("%deploy skipped during the clean run\n")))
+    clean = nb_of(
+        code("%deploy model clf --name churn", stdout("%deploy skipped during the clean run\n"))
+    )
     assert compare_notebooks(saved, clean) == []
 
 
@@ -230,7 +265,7 @@ def test_injected_parameter_cell_does_not_shift_cells():
 # --------------------------------------------------------------------------------- rich types
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _frame_html(value="x", score=0.5):
     pd = pytest.importorskip("pandas")
     df = pd.DataFrame({"name": ["a", "b"], "score": [0.25, score], "label": ["p", value]})
@@ -238,7 +273,12 @@ def _frame_html(value="x", score=0.5):
 
 
 def test_html_table_with_a_changed_cell_names_the_cell():
-    f = one(pair([result({"text/html": _frame_html("x"), "text/plain": "df"})], [result({"text/html": _frame_html("y"), "text/plain": "df"})]))
+    f = one(
+        pair(
+            [result({"text/html": _frame_html("x"), "text/plain": "df"})],
+            [result({"text/html": _frame_html("y"), "text/plain": "df"})],
+        )
+    )
     assert f["mime"] == "text/html"
     assert "table differs" in f["message"]
     assert "'x' -> 'y'" in f["message"] and "row '1'" in f["message"]
@@ -247,7 +287,9 @@ def test_html_table_with_a_changed_cell_names_the_cell():
 
 def test_html_tables_compare_floats_with_tolerance_and_ignore_markup():
     a = _frame_html(score=0.5)
-    b = _frame_html(score=0.5000000001).replace('class="dataframe"', 'class="dataframe" id="T_9f8e7d"')
+    b = _frame_html(score=0.5000000001).replace(
+        'class="dataframe"', 'class="dataframe" id="T_9f8e7d"'
+    )
     b = b.replace("<table", "<style scoped>td {color: red}</style>\n<table")
     assert pair([result({"text/html": a})], [result({"text/html": b})]) == []
     c = _frame_html(score=0.75)
@@ -282,10 +324,17 @@ def test_different_plot_fails_with_the_share_of_pixels():
     pytest.importorskip("PIL")
     a = png()
     b = png(pixels=[((x, y), (0, 0, 255)) for x in range(50) for y in range(100)])
-    f = one(pair([display({"image/png": a, "text/plain": "<Figure>"})], [display({"image/png": b, "text/plain": "<Figure>"})]))
+    f = one(
+        pair(
+            [display({"image/png": a, "text/plain": "<Figure>"})],
+            [display({"image/png": b, "text/plain": "<Figure>"})],
+        )
+    )
     assert f["mime"] == "image/png"
     assert "50.0% of pixels differ" in f["message"]
-    assert f["saved"].startswith("data:image/png;base64,") and f["clean"].startswith("data:image/png;base64,")
+    assert f["saved"].startswith("data:image/png;base64,") and f["clean"].startswith(
+        "data:image/png;base64,"
+    )
     assert f["diff"] == ""
 
 
@@ -321,12 +370,29 @@ def test_svg_ids_are_volatile():
     b = '<svg><defs><clipPath id="p9z8y7"/></defs><g clip-path="url(#p9z8y7)"><path d="M 0 0 L 1.5 2"/></g><dc:date>2026-11-28T09:00:00</dc:date></svg>'
     assert pair([display({"image/svg+xml": a})], [display({"image/svg+xml": b})]) == []
     c = b.replace("L 1.5 2", "L 3.5 2")
-    assert one(pair([display({"image/svg+xml": a})], [display({"image/svg+xml": c})]))["mime"] == "image/svg+xml"
+    assert (
+        one(pair([display({"image/svg+xml": a})], [display({"image/svg+xml": c})]))["mime"]
+        == "image/svg+xml"
+    )
 
 
 def test_widgets_compare_only_that_one_was_shown():
-    w1 = {"application/vnd.jupyter.widget-view+json": {"model_id": "a1b2", "version_major": 2, "version_minor": 0}, "text/plain": "IntSlider(value=3)"}
-    w2 = {"application/vnd.jupyter.widget-view+json": {"model_id": "ffee", "version_major": 2, "version_minor": 0}, "text/plain": "IntSlider(value=3)"}
+    w1 = {
+        "application/vnd.jupyter.widget-view+json": {
+            "model_id": "a1b2",
+            "version_major": 2,
+            "version_minor": 0,
+        },
+        "text/plain": "IntSlider(value=3)",
+    }
+    w2 = {
+        "application/vnd.jupyter.widget-view+json": {
+            "model_id": "ffee",
+            "version_major": 2,
+            "version_minor": 0,
+        },
+        "text/plain": "IntSlider(value=3)",
+    }
     assert pair([display(w1)], [display(w2)]) == []
     f = one(pair([display(w1)], []))
     assert "application/vnd.jupyter.widget-view+json" in f["message"]
@@ -335,7 +401,10 @@ def test_widgets_compare_only_that_one_was_shown():
 def test_plotly_ignores_uids_and_template():
     fig = {
         "data": [{"type": "scatter", "x": [1, 2], "y": [0.5, 0.25], "uid": "aaa-111"}],
-        "layout": {"title": {"text": "t"}, "template": {"data": {"bar": [{"marker": {"color": "#123"}}]}}},
+        "layout": {
+            "title": {"text": "t"},
+            "template": {"data": {"bar": [{"marker": {"color": "#123"}}]}},
+        },
     }
     other = json.loads(json.dumps(fig))
     other["data"][0]["uid"] = "bbb-222"
@@ -349,11 +418,26 @@ def test_plotly_ignores_uids_and_template():
 
 def test_vega_lite_charts_compare_their_data():
     mime = "application/vnd.vegalite.v5+json"
-    spec = {"mark": "point", "datasets": {"data-1a2b": [{"x": 1, "y": 0.5}]}, "data": {"name": "data-1a2b"}}
+    spec = {
+        "mark": "point",
+        "datasets": {"data-1a2b": [{"x": 1, "y": 0.5}]},
+        "data": {"name": "data-1a2b"},
+    }
     same = json.loads(json.dumps(spec))
-    assert pair([display({mime: spec, "text/plain": "alt.Chart(...)"})], [display({mime: same, "text/plain": "alt.Chart(...)"})]) == []
+    assert (
+        pair(
+            [display({mime: spec, "text/plain": "alt.Chart(...)"})],
+            [display({mime: same, "text/plain": "alt.Chart(...)"})],
+        )
+        == []
+    )
     same["datasets"]["data-1a2b"][0]["y"] = 0.9
-    f = one(pair([display({mime: spec, "text/plain": "alt.Chart(...)"})], [display({mime: same, "text/plain": "alt.Chart(...)"})]))
+    f = one(
+        pair(
+            [display({mime: spec, "text/plain": "alt.Chart(...)"})],
+            [display({mime: same, "text/plain": "alt.Chart(...)"})],
+        )
+    )
     assert f["mime"] == mime and "0.5 -> 0.9" in f["message"]
 
 
@@ -377,7 +461,12 @@ def test_errors_compare_name_and_masked_value_not_traceback():
 
 
 def test_different_output_types_are_reported():
-    f = one(pair([display({"image/png": png()})], [display({"text/plain": "<Figure size 640x480 with 0 Axes>"})]))
+    f = one(
+        pair(
+            [display({"image/png": png()})],
+            [display({"text/plain": "<Figure size 640x480 with 0 Axes>"})],
+        )
+    )
     assert "image/png" in f["message"] and "text/plain" in f["message"]
 
 
@@ -387,7 +476,9 @@ def test_different_output_types_are_reported():
 def test_non_utf8_text_compares_without_crashing():
     saved = [stdout("caf\udcc3\udca9 ok\n"), result("r\xc3\xa9sum\xc3\xa9 \udcff")]
     assert pair(saved, saved) == []
-    findings = pair(saved, [stdout("caf\udcc3\udca9 changed\n"), result("r\xc3\xa9sum\xc3\xa9 \udcfe")])
+    findings = pair(
+        saved, [stdout("caf\udcc3\udca9 changed\n"), result("r\xc3\xa9sum\xc3\xa9 \udcfe")]
+    )
     assert len(findings) == 1  # the surrogates mask alike; only the stdout word differs
     text = json.dumps(findings, ensure_ascii=False)
     text.encode("utf-8")  # a report with these findings can be written as UTF-8
@@ -436,7 +527,11 @@ def test_runs_that_agree_against_the_saved_output_point_to_hidden_state():
 
 def test_third_run_disagreeing_is_nondeterministic():
     saved = nb_of(code("s", stdout("1\n")))
-    runs = [nb_of(code("s", stdout("1\n"))), nb_of(code("s", stdout("1\n"))), nb_of(code("s", stdout("2\n")))]
+    runs = [
+        nb_of(code("s", stdout("1\n"))),
+        nb_of(code("s", stdout("1\n"))),
+        nb_of(code("s", stdout("2\n"))),
+    ]
     f = one(compare_runs(saved, runs), kind="nondeterministic")
     assert f["runs"] == [1, 3]
 
@@ -465,7 +560,11 @@ def _typical_notebook(n_cells=500, volatile_seed=0, image=None, other_image=None
         if i % 5 == 0:
             cells.append(new_markdown_cell(f"## step {i}"))
             continue
-        outs = [stdout(f"step {i}: loss 0.{i:04d}12 at 2026-11-2{volatile_seed} 10:0{volatile_seed}:00 took {volatile_seed}.5 s\n")]
+        outs = [
+            stdout(
+                f"step {i}: loss 0.{i:04d}12 at 2026-11-2{volatile_seed} 10:0{volatile_seed}:00 took {volatile_seed}.5 s\n"
+            )
+        ]
         if i % 3 == 0:
             rows = "\n".join(f"{r:>4}  {r * 0.5:8.3f}  {r * 7:6d}  name_{r}" for r in range(20))
             outs.append(result(f"      a         b       c     d\n{rows}", count=i))
@@ -473,7 +572,9 @@ def _typical_notebook(n_cells=500, volatile_seed=0, image=None, other_image=None
             outs.append(result({"text/html": _frame_html(score=0.5), "text/plain": "df"}, count=i))
         elif i % 25 == 1 and image:
             img = other_image if (other_image and i % 100 == 1) else image
-            outs.append(display({"image/png": img, "text/plain": "<Figure size 640x480 with 1 Axes>"}))
+            outs.append(
+                display({"image/png": img, "text/plain": "<Figure size 640x480 with 1 Axes>"})
+            )
         else:
             outs.append(result(f"<model.Thing object at 0x7f3a{volatile_seed}c2b4d60>", count=i))
         cells.append(code(f"cell {i}", *outs))
@@ -517,9 +618,11 @@ VOLATILE_CELLS = [
     "import threading\nprint(threading.Thread(target=print).name)",
     "class Model: pass\nModel()",
     "import warnings\nwarnings.warn('this will change', FutureWarning)\nprint('after warning')",
-    "import matplotlib\nmatplotlib.use('module://matplotlib_inline.backend_inline')\n"
-    "import matplotlib.pyplot as plt\nimport numpy as np\n"
-    "xs = np.linspace(0, 6, 50)\nplt.plot(xs, np.sin(xs))\nplt.title('sine')\nplt.show()",
+    (
+        "import matplotlib\nmatplotlib.use('module://matplotlib_inline.backend_inline')\n"
+        "import matplotlib.pyplot as plt\nimport numpy as np\n"
+        "xs = np.linspace(0, 6, 50)\nplt.plot(xs, np.sin(xs))\nplt.title('sine')\nplt.show()"
+    ),
     "import pandas as pd\npd.DataFrame({'a': [1, 2, 3], 'b': [0.1, 0.2, 0.30000000000000004], 'c': ['x', 'y', 'z']})",
     "import time\nt = time.time()\nprint(t)",
     "datetime.datetime.now()",
@@ -533,7 +636,9 @@ def _execute(nb, tmp_path):
     from nbclient import NotebookClient
 
     nb = nbformat.from_dict(json.loads(json.dumps(nb)))
-    NotebookClient(nb, kernel_name="python3", timeout=120, resources={"metadata": {"path": str(tmp_path)}}).execute()
+    NotebookClient(
+        nb, kernel_name="python3", timeout=120, resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
     return nb
 
 
@@ -541,7 +646,12 @@ def _execute(nb, tmp_path):
 def volatile_runs(tmp_path_factory):
     import importlib.util
 
-    for mod, pkg in [("matplotlib", "matplotlib"), ("pandas", "pandas"), ("tqdm", "tqdm"), ("PIL", "pillow")]:
+    for mod, pkg in [
+        ("matplotlib", "matplotlib"),
+        ("pandas", "pandas"),
+        ("tqdm", "tqdm"),
+        ("PIL", "pillow"),
+    ]:
         need(importlib.util.find_spec(mod) is not None, mod, f"uv pip install {pkg}")
     tmp = tmp_path_factory.mktemp("volatile")
     nb = nb_of(*[code(src) for src in VOLATILE_CELLS])
@@ -552,12 +662,18 @@ def volatile_runs(tmp_path_factory):
 def test_kernel_volatile_outputs_give_no_diff_between_runs(volatile_runs):
     run1, run2 = volatile_runs
     # the runs really did print different raw text, and each cell printed something
-    assert all(c.outputs for c in run1.cells), [i for i, c in enumerate(run1.cells) if not c.outputs]
+    assert all(c.outputs for c in run1.cells), [
+        i for i, c in enumerate(run1.cells) if not c.outputs
+    ]
     raw1 = json.dumps([c.outputs for c in run1.cells])
     raw2 = json.dumps([c.outputs for c in run2.cells])
     assert raw1 != raw2
     assert any("image/png" in (o.get("data") or {}) for c in run1.cells for o in c.outputs)
-    assert any("<table" in str((o.get("data") or {}).get("text/html", "")) for c in run1.cells for o in c.outputs)
+    assert any(
+        "<table" in str((o.get("data") or {}).get("text/html", ""))
+        for c in run1.cells
+        for o in c.outputs
+    )
     # run 1 plays the saved notebook, run 2 the clean run
     findings = compare_notebooks(run1, run2)
     assert findings == [], [(f["message"], f["diff"]) for f in findings]

@@ -22,7 +22,10 @@ SAME_AFTER_MASK = [
     ("27/11/2026", "28/11/2026"),
     ("2026-11-27 11:21:27,639 - INFO - loaded", "2026-11-28 08:00:00,001 - INFO - loaded"),
     ("[I 2026-11-27 11:21:27.639 ServerApp] ok", "[I 2026-11-27 11:22:01.001 ServerApp] ok"),
-    ("datetime.datetime(2026, 11, 27, 11, 22, 38, 830067)", "datetime.datetime(2026, 11, 28, 9, 0, 1, 5)"),
+    (
+        "datetime.datetime(2026, 11, 27, 11, 22, 38, 830067)",
+        "datetime.datetime(2026, 11, 28, 9, 0, 1, 5)",
+    ),
     (
         "datetime.datetime(2026, 11, 27, 11, 22, tzinfo=datetime.timezone.utc)",
         "datetime.datetime(2026, 11, 27, 12, 0, tzinfo=datetime.timezone.utc)",
@@ -35,14 +38,19 @@ SAME_AFTER_MASK = [
     ("45 µs", "51 µs"),
     ("done in 3 seconds", "done in 4 seconds"),
     ("Wall time: 1.23 s", "Wall time: 987 ms"),
-    ("CPU times: user 1.2 ms, sys: 3 µs, total: 1.3 ms", "CPU times: user 3 ms, sys: 1 ms, total: 4 ms"),
+    (
+        "CPU times: user 1.2 ms, sys: 3 µs, total: 1.3 ms",
+        "CPU times: user 3 ms, sys: 1 ms, total: 4 ms",
+    ),
     (
         "1.23 µs ± 45.6 ns per loop (mean ± std. dev. of 7 runs, 1,000,000 loops each)",
         "2.01 µs ± 3.2 ns per loop (mean ± std. dev. of 7 runs, 100,000 loops each)",
     ),
     (
-        "  0%|          | 0/10 [00:00<?, ?it/s]\r 50%|#####     | 5/10 [00:00<00:00, 99.1it/s]"
-        "\r100%|##########| 10/10 [00:00<00:00, 1234.56it/s]\n",
+        (
+            "  0%|          | 0/10 [00:00<?, ?it/s]\r 50%|#####     | 5/10 [00:00<00:00, 99.1it/s]"
+            "\r100%|##########| 10/10 [00:00<00:00, 1234.56it/s]\n"
+        ),
         "  0%|          | 0/10 [00:00<?, ?it/s]\r100%|##########| 10/10 [00:01<00:00, 8.50it/s]\n",
     ),
     ("Epoch 1 - 2s - loss: 0.5", "Epoch 1 - 3s - loss: 0.5"),
@@ -52,8 +60,14 @@ SAME_AFTER_MASK = [
     ("Cell In[3], line 2", "Cell In[17], line 2"),
     ("saved to /tmp/tmpab12cd34/out.csv", "saved to /tmp/tmpzz99yy00/out.csv"),
     ("/var/folders/xy/abc123/T/tmpq/x.png", "/private/var/folders/ab/zzz/T/tmpr/x.png"),
-    (r"C:\Users\bob\AppData\Local\Temp\tmpx1\a.csv", r"C:\Users\ann\AppData\Local\Temp\tmpy2\a.csv"),
-    ("kernel-1b2c3d4e-aaaa-bbbb-cccc-0123456789ab.json", "kernel-9f8e7d6c-1111-2222-3333-444455556666.json"),
+    (
+        r"C:\Users\bob\AppData\Local\Temp\tmpx1\a.csv",
+        r"C:\Users\ann\AppData\Local\Temp\tmpy2\a.csv",
+    ),
+    (
+        "kernel-1b2c3d4e-aaaa-bbbb-cccc-0123456789ab.json",
+        "kernel-9f8e7d6c-1111-2222-3333-444455556666.json",
+    ),
     ("run 123e4567-e89b-12d3-a456-426614174000", "run 00000000-1111-2222-3333-444444444444"),
     ("pid=1234", "pid=98765"),
     ("[pid 123] ready", "[pid 4567] ready"),
@@ -116,7 +130,16 @@ def test_ansi_codes_are_stripped():
 
 
 def test_odd_text_never_raises():
-    for text in ["a\udcffb", "caf\xc3\xa9", "\x00\x01\x02", "\ud800", "", "\r\r\r", "\b\b", "x" * 100_000]:
+    for text in [
+        "a\udcffb",
+        "caf\xc3\xa9",
+        "\x00\x01\x02",
+        "\ud800",
+        "",
+        "\r\r\r",
+        "\b\b",
+        "x" * 100_000,
+    ]:
         out = mask(text)
         assert isinstance(out, str)
         out.encode("utf-8")  # lone surrogates are replaced, so the text can be written as UTF-8
@@ -158,12 +181,47 @@ def test_svg_ids_are_masked():
     assert mask_svg_ids(a) == mask_svg_ids(b)
 
 
-from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 _PIECES = st.sampled_from(
-    ["0x7f3a1c2b4d60", "2026-11-27", " ", "10:54:40", ".", "1.5", " s", "ms", "\r", "\n", "\b", "\x1b[0m",
-     "/tmp/", "pid=", "12", "Nov", "27", ",", "id ", "140234567890128", "<", ">", "[", "]", "it/s", "tmp",
-     "Process-", "host=", "é", "\udcff", "took ", "kernel-", "ipykernel_", "/", ":"]
+    [
+        "0x7f3a1c2b4d60",
+        "2026-11-27",
+        " ",
+        "10:54:40",
+        ".",
+        "1.5",
+        " s",
+        "ms",
+        "\r",
+        "\n",
+        "\b",
+        "\x1b[0m",
+        "/tmp/",
+        "pid=",
+        "12",
+        "Nov",
+        "27",
+        ",",
+        "id ",
+        "140234567890128",
+        "<",
+        ">",
+        "[",
+        "]",
+        "it/s",
+        "tmp",
+        "Process-",
+        "host=",
+        "é",
+        "\udcff",
+        "took ",
+        "kernel-",
+        "ipykernel_",
+        "/",
+        ":",
+    ]
 )
 
 
