@@ -230,7 +230,10 @@ def trait_schema(trait: TraitType) -> dict:
         schema["additionalProperties"] = {"type": "string"}
     else:
         schema["type"] = "string"
-    default = trait.default_value
+    try:
+        default = trait.default()  # List/Dict traits keep theirs behind default()
+    except Exception:  # noqa: BLE001 - a dynamic default that needs an instance
+        default = trait.default_value
     if default is not None and default != "" and not callable(default):
         try:
             json.dumps(default)

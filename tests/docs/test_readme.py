@@ -81,11 +81,16 @@ def test_quickstart_magics_run_in_a_real_kernel(make_notebook, tmp_path, monkeyp
         def handle_message(self, message):
             received.append(message)
 
-    smtp = Controller(Keep(), hostname="127.0.0.1", port=0)
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    smtp = Controller(Keep(), hostname="127.0.0.1", port=port)
     smtp.start()
     try:
         monkeypatch.setenv("JUPYTER_DEPLOY_SMTP_HOST", "127.0.0.1")
-        monkeypatch.setenv("JUPYTER_DEPLOY_SMTP_PORT", str(smtp.server.sockets[0].getsockname()[1]))
+        monkeypatch.setenv("JUPYTER_DEPLOY_SMTP_PORT", str(port))
         monkeypatch.setenv("JUPYTER_DEPLOY_SMTP_FROM", "notebooks@example.org")
         magic_lines = [ln for ln in command_lines("%") if ln != "%deploy"]
         assert any(ln.startswith("%deploy model") for ln in magic_lines)
