@@ -188,7 +188,21 @@ class JobManager:
                     f"Unknown option(s) for {target}: {', '.join(unknown)}.",
                     hint=f"Its options are: {', '.join(cls.option_names())}.",
                 )
-            magic = api.magic_line(target, options, to or None)
+            try:  # wrong types -> UsageError (400) before any work starts
+                api._make_plugin(cls, options)
+            except UsageError as exc:
+                exc.hint = exc.hint or (
+                    f"Give each option the type its description says (jupyter deploy {target} "
+                    "--help lists them)."
+                )
+                raise
+            try:
+                magic = api.magic_line(target, options, to or None)
+            except (TypeError, AttributeError, ValueError) as exc:
+                raise UsageError(
+                    f"Invalid option values for {target}: {exc}",
+                    hint="Lists must be JSON arrays and key=value options JSON objects.",
+                ) from exc
             if spec.get("force"):
                 magic += " --force"
         else:

@@ -229,6 +229,10 @@ async def test_missing_notebook_is_404(jp_fetch):
         ({"action": "check", "path": "work"}, "notebook-invalid", 422, "folder"),
         ({"action": "deploy", "path": "work/tiny.ipynb", "target": "model",
           "options": {"varr": "clf"}}, "usage", 400, "Unknown option(s) for model: varr"),
+        ({"action": "deploy", "path": "work/tiny.ipynb", "target": "model",
+          "options": {"var": "clf", "name": ["x"]}}, "usage", 400, "Invalid option for model"),
+        ({"action": "deploy", "path": "work/tiny.ipynb", "target": "model",
+          "options": {"var": "clf", "metric": "auc"}}, "usage", 400, "Invalid option for model"),
     ],
 )
 async def test_bad_job_requests(jp_fetch, tiny_notebook, body, code, status, words):
