@@ -84,6 +84,7 @@ class Job:
         self.to: Optional[str] = spec.get("to") or None
         self.force = bool(spec.get("force"))
         self.runs = int(spec.get("runs") or 1)
+        self.no_cache = bool(spec.get("no_cache"))
         self.magic = magic
         self.state = "queued"
         self.progress = {"stage": "queued", "done": 0, "total": 0, "message": "waiting to start"}
@@ -111,6 +112,7 @@ class Job:
             "to": self.to,
             "force": self.force,
             "runs": self.runs,
+            "no_cache": self.no_cache,
         }
 
     def to_json(self) -> dict:
@@ -140,8 +142,9 @@ class Job:
         return out
 
 
-def check_magic(runs: int) -> str:
-    return "%deploy check" + (f" --runs {runs}" if runs and runs != 1 else "")
+def check_magic(runs: int, no_cache: bool = False) -> str:
+    line = "%deploy check" + (f" --runs {runs}" if runs and runs != 1 else "")
+    return line + (" --no-cache" if no_cache else "")
 
 
 class JobManager:
@@ -207,7 +210,8 @@ class JobManager:
                 magic += " --force"
         else:
             spec["target"] = None
-            magic = check_magic(runs)
+            spec["no_cache"] = bool(body.get("no_cache"))
+            magic = check_magic(runs, spec["no_cache"])
         return spec, notebook, magic
 
     def running_on(self, notebook: str) -> Optional[Job]:

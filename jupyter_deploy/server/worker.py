@@ -93,7 +93,11 @@ def run(spec: dict, events: _Events) -> int:
         notebook = spec["notebook"]
         if action == "check":
             result = api.check(
-                notebook, runs=spec.get("runs") or None, record=True, progress=progress
+                notebook,
+                runs=spec.get("runs") or None,
+                use_cache=False if spec.get("no_cache") else None,
+                record=True,
+                progress=progress,
             )
         elif action == "deploy":
             result = api.deploy(

@@ -97,6 +97,7 @@ export interface IJobRequest {
   to?: string | null;
   force?: boolean;
   runs?: number;
+  no_cache?: boolean;
 }
 
 export interface IHistoryRecord {

@@ -151,6 +151,8 @@ export function magicLine(
 }
 
 /** The `%deploy check` line. */
-export function checkLine(runs = 1): string {
-  return '%deploy check' + (runs && runs !== 1 ? ` --runs ${runs}` : '');
+export function checkLine(runs = 1, noCache = false): string {
+  return (
+    '%deploy check' + (runs && runs !== 1 ? ` --runs ${runs}` : '') + (noCache ? ' --no-cache' : '')
+  );
 }

@@ -179,8 +179,12 @@ export class DeployModel {
   }
 
   /** Check the current notebook. `prepare` runs first (the panel saves the notebook). */
-  check(prepare?: () => Promise<void>, runs = 1): Promise<IJob | null> {
-    return this.start({ action: 'check', path: '', runs }, prepare);
+  check(prepare?: () => Promise<void>, runs = 1, noCache = false): Promise<IJob | null> {
+    const request: IJobRequest = { action: 'check', path: '', runs };
+    if (noCache) {
+      request.no_cache = true;
+    }
+    return this.start(request, prepare);
   }
 
   deploy(

@@ -76,6 +76,7 @@ export class DeployPanel extends Widget {
   private cards = new Map<string, ICard>();
   private cardsFor = '';
   private revealed = '';
+  private noCache = el('input');
   private lastDeployTarget: string | null = null;
   firstPaint: number | null = null;
 
@@ -215,12 +216,23 @@ export class DeployPanel extends Widget {
     s.hidden = false;
     s.appendChild(el('h3', 'jp-deploy-heading', 'Repeatability'));
     const run = button('Check repeatability', 'jp-deploy-primary jp-deploy-run-check', () => {
-      void this.model.check(() => this.host.save());
+      void this.model.check(() => this.host.save(), 1, this.noCache.checked);
     });
     s.appendChild(run);
+    const row = el('div', 'jp-deploy-field jp-deploy-field-inline');
+    this.noCache.type = 'checkbox';
+    this.noCache.id = 'jp-deploy-no-cache';
+    this.noCache.className = 'jp-deploy-input';
+    const label = el('label', '', 'Re-run even if unchanged (--no-cache)');
+    label.htmlFor = this.noCache.id;
+    row.appendChild(this.noCache);
+    row.appendChild(label);
+    s.appendChild(row);
     const job = state.check;
     const active = state.active && state.active.action === 'check' ? state.active : null;
-    s.appendChild(this.magicRow(job?.magic || checkLine()));
+    const line = this.magicRow(active?.magic || checkLine(1, this.noCache.checked));
+    this.noCache.onchange = () => this.renderCheck();
+    s.appendChild(line);
     if (active) {
       s.appendChild(this.progress(active));
       return;

@@ -188,6 +188,12 @@ async def test_one_job_at_a_time_per_notebook_and_latency_while_it_runs(
     again, _ = await wait_job(jp_fetch, again["id"])
     assert again["state"] == "done"
     assert again["result"]["cached"] is True, "an unchanged notebook is answered from the cache"
+    fresh = await fetch_json(jp_fetch, "jupyter-deploy", "jobs", method="POST",
+                             body={"action": "check", "path": "work/tiny.ipynb",
+                                   "no_cache": True}, expect=202)
+    assert fresh["magic"] == "%deploy check --no-cache"
+    fresh, _ = await wait_job(jp_fetch, fresh["id"])
+    assert fresh["state"] == "done" and fresh["result"]["cached"] is False
 
 
 async def test_a_worker_that_dies_fails_its_job_with_an_explanation(jp_fetch, slow_notebook):

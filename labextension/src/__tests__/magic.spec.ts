@@ -16,6 +16,7 @@ describe('magicLine', () => {
   it('builds the check line', () => {
     expect(checkLine()).toBe('%deploy check');
     expect(checkLine(2)).toBe('%deploy check --runs 2');
+    expect(checkLine(1, true)).toBe('%deploy check --no-cache');
   });
 });
 

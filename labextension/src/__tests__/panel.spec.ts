@@ -59,6 +59,16 @@ describe('DeployPanel', () => {
       "%deploy model clf --name 'my model'");
     q('.jp-deploy-card .jp-deploy-insert').click();
     expect(host.insertLine).toHaveBeenCalledWith("%deploy model clf --name 'my model'");
+    // the check's line follows its options
+    const noCache = q('#jp-deploy-no-cache') as HTMLInputElement;
+    expect(panel.node.querySelector('label[for="jp-deploy-no-cache"]')).not.toBeNull();
+    noCache.checked = true;
+    noCache.dispatchEvent(new Event('change'));
+    expect(q('.jp-deploy-check .jp-deploy-magic-line').textContent).toBe(
+      '%deploy check --no-cache');
+    noCache.checked = false;
+    noCache.dispatchEvent(new Event('change'));
+    expect(q('.jp-deploy-check .jp-deploy-magic-line').textContent).toBe('%deploy check');
     // check
     q('.jp-deploy-run-check').click();
     await new Promise(r => setTimeout(r, 0));
