@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from traitlets import Bool, Dict, Unicode
+from traitlets import Bool, Dict, TraitError, Unicode, validate
 
 from ..errors import TargetError, UnsupportedModel, UsageError, VerificationFailed
 from .base import Bundle, DeployContext, Proof, Target
@@ -92,6 +92,28 @@ class ModelTarget(Target):
             "default_backend": cls.default_backend,
             "needs_object": cls.needs_object,
         }
+
+    @validate("name")
+    def _check_name(self, proposal):
+        return self._checked(proposal["value"], "name")
+
+    @validate("alias")
+    def _check_alias(self, proposal):
+        return self._checked(proposal["value"], "alias")
+
+    @staticmethod
+    def _checked(value, what):
+        """Refuse a bad name or alias when the options are set, before any clean re-run."""
+        from ..errors import DeployError
+        from ..model.registry import validate_alias, validate_name
+
+        if not value:
+            return value
+        try:
+            (validate_name if what == "name" else validate_alias)(value)
+        except DeployError as exc:
+            raise TraitError(exc.one_line()) from None
+        return value
 
     @staticmethod
     def _kernel_facts(ctx: DeployContext) -> dict:

@@ -153,9 +153,16 @@ def test_missing_variable(tmp_path):
 def test_bad_name_fails_before_building(tmp_path):
     m, X = fitted()
     ctx = make_ctx(tmp_path, clean={"clf": m})
+    from traitlets import TraitError
+
     for bad in ("team/churn", "..", "my model"):
-        with pytest.raises(UsageError, match="Invalid model name"):
+        with pytest.raises(TraitError, match="Invalid model name"):
             deploy(tmp_path, {"var": "clf", "name": bad}, ctx)
+        # through the api, the same refusal comes before any clean re-run
+        from jupyter_deploy import api
+
+        with pytest.raises(UsageError, match="Invalid model name"):
+            api.deploy("model", tmp_path / "missing.ipynb", options={"var": "clf", "name": bad})
     assert not any((tmp_path / "work").iterdir())
     assert list_models() == []
 
