@@ -37,7 +37,8 @@ def test_api_deploy_and_cli(make_notebook, tmp_path):
     assert names["api-local: predictions (split)"]["ok"]
     assert "12 sample rows" in names["api-local: predictions (split)"]["detail"]
     assert "build the image with `podman build -t localhost/svc:" in result["summary"]
-    assert result["magic"].startswith("%deploy container clf --name svc --sample X_test")
+    assert result["magic"].startswith("%deploy container clf --name svc --out ")
+    assert "--sample X_test" in result["magic"]
     meta = json.loads((out / "model" / "metadata.json").read_text())
     assert meta["verdict"] == result["verdict"] and meta["notebook_hash"] == result[
         "notebook_hash"]
@@ -47,13 +48,18 @@ def test_api_deploy_and_cli(make_notebook, tmp_path):
     assert record["status"] == "ok" and record["destination"] == str(out)
 
     # The CLI mirror, asking for a build with an engine that is not installed here: the
-    # context is still proven, and the error says exactly how to build later.
-    proc = run_cli("container", nb, "--var", "clf", "--name", "svc", "--sample", "X_test",
-                   "--out", str(out), "--build", "--engine", "docker", cwd=tmp_path,
-                   timeout=900)
+    # context is still proven, and the error says exactly how to build later. (Its README now
+    # says "docker build", a different file: without --overwrite that is refused.)
+    args = ["container", nb, "--var", "clf", "--name", "svc", "--sample", "X_test",
+            "--out", str(out), "--build", "--engine", "docker"]
+    proc = run_cli(*args, cwd=tmp_path, timeout=900)
+    assert proc.returncode == 1 and "already holds different files: README.md" in proc.stderr
+    assert "--overwrite" in proc.stderr
+    proc = run_cli(*args, "--overwrite", cwd=tmp_path, timeout=900)
     assert proc.returncode == 1, proc.stderr
     err = proc.stderr.strip().splitlines()[-1]
     assert "its proof failed: image: build: No container engine works here (docker:" in err
     assert "build the image later with: docker build -t localhost/svc:" in err
     records = api.history(nb, target="container")
     assert [r["status"] for r in records] == ["failed", "ok"]
+    assert "docker build -t localhost/svc:" in (out / "README.md").read_text()
