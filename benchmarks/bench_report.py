@@ -93,6 +93,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "report.md"))
     args = ap.parse_args(argv)
 
+    load_before = os.getloadavg()[0]
     bench_root = ROOT / ".bench"
     bench_root.mkdir(exist_ok=True)
     rows = []
@@ -127,7 +128,9 @@ def main(argv=None) -> int:
         "knowledge-repo publish with an atomic index, and hash verification. Targets: at most "
         "1.1x nbconvert when not checked, at most 0.3x when the check is cached.",
         "",
-        f"Machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}. Command: "
+        f"Machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, load average "
+        f"{load_before:.1f} at the start and {os.getloadavg()[0]:.1f} at the end (a shared machine: "
+        "absolute times vary, the sides ran interleaved so ratios are comparable). Command: "
         f"`{Path(sys.executable).relative_to(ROOT) if Path(sys.executable).is_relative_to(ROOT) else sys.executable} "
         f"benchmarks/bench_report.py --runs {args.runs}`.",
     ]
