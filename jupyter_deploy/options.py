@@ -45,9 +45,11 @@ def add_plugin_arguments(parser, cls, *, positional: bool) -> list[str]:
     names = []
     for name, trait in cls.class_traits(option=True).items():
         names.append(name)
-        flag = "--" + name.replace("_", "-")
-        help_text = " ".join((trait.help or "").split())
         meta = trait.metadata
+        # A trait may name its flag (ContainerTarget.build_image is --build: Target.build is
+        # the method, so the trait cannot be called build).
+        flag = "--" + meta.get("flag", name.replace("_", "-"))
+        help_text = " ".join((trait.help or "").split())
         if meta.get("cli_positional") and positional:
             parser.add_argument(name, metavar=name.upper(), help=help_text)
             continue
@@ -90,7 +92,8 @@ def options_from(ns: argparse.Namespace, cls) -> dict:
         if t.metadata.get("required") and n not in out
     ]
     if missing:
-        flags = ", ".join(("--" + n.replace("_", "-")) for n in missing)
+        traits = cls.class_traits(option=True)
+        flags = ", ".join(("--" + traits[n].metadata.get("flag", n.replace("_", "-"))) for n in missing)
         raise UsageError(f"{cls.plugin_name} needs {flags}.", hint=f"See the {cls.plugin_name} options with --help.")
     return out
 

@@ -137,7 +137,7 @@ def main() -> int:
     engine = engine_ready()
     options = {"var": "clf", "name": "churn", "sample": "X_sample", "out": str(DEMO / "container" / "churn")}
     if engine:
-        options.update({"build": True, "engine": engine})
+        options.update({"build_image": True, "engine": engine})
         try:
             from jupyter_deploy.container.baseimage import local_base_image
 

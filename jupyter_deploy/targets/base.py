@@ -241,7 +241,7 @@ def trait_schema(trait: TraitType) -> dict:
         except TypeError:
             pass
     meta = trait.metadata
-    for key in ("widget", "object_kind", "placeholder", "required", "cli_positional", "advanced"):
+    for key in ("widget", "object_kind", "placeholder", "required", "cli_positional", "advanced", "flag"):
         if key in meta:
             schema["x-" + key.replace("_", "-")] = meta[key]
     return schema
@@ -306,7 +306,7 @@ def magic_line(target: str, options: dict, schema: dict, to: str | None = None) 
             continue
         if "default" in spec and spec["default"] == value:
             continue
-        flag = "--" + key.replace("_", "-")
+        flag = "--" + spec.get("x-flag", key.replace("_", "-"))
         kind = spec.get("type")
         if kind == "boolean":
             if value:
