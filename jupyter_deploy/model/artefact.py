@@ -146,7 +146,12 @@ def write_artefact(
     """
     from .._version import __version__
     from . import pickling, schema
-    from .requirements import pickle_modules, requirements_for_modules, requirements_text
+    from .requirements import (
+        pickle_modules,
+        requirements_for_modules,
+        requirements_text,
+        unpinned_modules,
+    )
     from .signing import signing_key
 
     dest = Path(dest)
@@ -171,6 +176,14 @@ def write_artefact(
             ) from exc
 
     modules = pickle_modules(pickled)
+    unpinned = unpinned_modules(modules)
+    local = tuple(m for m, why in unpinned.items() if why != "not installed")
+    if local:
+        # Editable or local-folder packages cannot be pinned: carry their code in the pickle,
+        # or the model would fail with ModuleNotFoundError where they are not installed.
+        pickled = pickling.dumps(model, pickling.notebook_dir(notebook), name=name, by_value=local)
+        modules = pickle_modules(pickled)
+        unpinned = unpinned_modules(modules)
     extra_modules = set()
     if sample is not None:
         extra_modules.add("numpy")
@@ -188,7 +201,7 @@ def write_artefact(
         "input_schema": in_schema,
     }
     _write(dest, MODEL, pickled)
-    _write(dest, REQUIREMENTS, requirements_text(requirements, modules).encode("utf-8"))
+    _write(dest, REQUIREMENTS, requirements_text(requirements, modules, unpinned).encode("utf-8"))
     _write(
         dest,
         SAMPLE,
@@ -218,6 +231,7 @@ def write_artefact(
         "metrics": dict(metrics or {}),
         "forced": bool(forced),
         "requirements": requirements,
+        "unpinned_modules": unpinned,
         "sample_rows": len(sample_json["predictions"] or []),
     }
     meta.update(extra)

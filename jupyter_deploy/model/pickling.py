@@ -60,12 +60,15 @@ def local_modules(folder: os.PathLike | str | None) -> list:
     return found
 
 
-def dumps(model, notebook_dir: os.PathLike | str | None = None, name: str = "model") -> bytes:
-    """cloudpickle bytes of ``model``; modules in ``notebook_dir`` are pickled by value."""
+def dumps(model, notebook_dir: os.PathLike | str | None = None, name: str = "model",
+          by_value: tuple = ()) -> bytes:
+    """cloudpickle bytes of ``model``; modules in ``notebook_dir`` (and the top-level packages
+    named in ``by_value``, e.g. editable installs) are pickled by value."""
     import cloudpickle
 
     registered = []
-    for mod in local_modules(notebook_dir):
+    extra = [sys.modules[n] for n in by_value if n in sys.modules]
+    for mod in local_modules(notebook_dir) + extra:
         try:
             cloudpickle.register_pickle_by_value(mod)
             registered.append(mod)

@@ -127,7 +127,33 @@ def _fallback_requirements(modules: Iterable[str]) -> list[str]:
     return sorted(seen.values(), key=str.lower)
 
 
-def requirements_text(requirements: list[str], modules: Iterable[str] = ()) -> str:
+def unpinned_modules(modules: Iterable[str]) -> dict[str, str]:
+    """Top-level modules the pickle needs that no pin can provide: editable or local-folder
+    installs, or modules not installed here. ``{module: "editable /src/pkg" | "not installed"}``."""
+    tops = top_level(modules)
+    tops = [t for t in tops if t != "jupyter_deploy"]
+    if not tops:
+        return {}
+    try:
+        from ..environment import probe
+    except ImportError:  # pragma: no cover
+        return {}
+    try:
+        found = probe(tops)
+    except Exception:  # noqa: BLE001 - never lose an artefact over the probe
+        return {}
+    out = {}
+    for mod in tops:
+        entry = found.get(mod) or {}
+        if not entry.get("found"):
+            out[mod] = "not installed"
+        elif entry.get("local") in ("editable", "path"):
+            out[mod] = f"{entry['local']} {entry.get('origin') or ''}".strip()
+    return out
+
+
+def requirements_text(requirements: list[str], modules: Iterable[str] = (),
+                      unpinned: dict | None = None) -> str:
     from .._version import __version__
 
     mods = ", ".join(top_level(modules)) or "none"
@@ -137,4 +163,6 @@ def requirements_text(requirements: list[str], modules: Iterable[str] = ()) -> s
         f"# Exact pins of the distributions that model.pkl imports ({mods}),",
         "# plus their dependencies: not a freeze of the whole environment.",
     ]
+    for mod, why in sorted((unpinned or {}).items()):
+        header.append(f"# WARNING: {mod} cannot be pinned ({why}); install it by hand.")
     return "\n".join(header + list(requirements)) + "\n"

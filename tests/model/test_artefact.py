@@ -269,3 +269,39 @@ def test_schema_of_every_dtype_round_trips(tmp_path):
     assert rebuilt["when"].isna().tolist() == X["when"].isna().tolist()
     assert sample["predictions"] == ["yes"] * 4 and sample["classes"] == ["no", "yes"]
     assert meta["output_schema"]["probabilities"] == ["no", "yes"]
+
+
+def test_package_on_a_local_path_is_carried_by_value(tmp_path):
+    """A package that no index can install (a local folder on sys.path, like an editable
+    install) cannot be pinned: its code goes into the pickle so the model loads without it."""
+    src = tmp_path / "src" / "teamlib"
+    src.mkdir(parents=True)
+    (src / "__init__.py").write_text(textwrap.dedent("""
+        class Threshold:
+            def __init__(self, t):
+                self.t = t
+            def predict(self, X):
+                return [int(row[0] > self.t) for row in X]
+    """))
+    out = tmp_path / "art"
+    out.mkdir()
+    script = textwrap.dedent(f"""
+        from pathlib import Path
+        from teamlib import Threshold
+        from jupyter_deploy.model.artefact import write_artefact
+        write_artefact(Threshold(0.5), Path({str(out)!r}), name="t", sample=[[0.1], [0.9]],
+                       notebook={str(tmp_path / 'nb' / 'nb.ipynb')!r})
+    """)
+    import os
+
+    env = dict(os.environ, PYTHONPATH=str(tmp_path / "src"))
+    subprocess.run([sys.executable, "-c", script], check=True, env=env, timeout=120)
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["unpinned_modules"] == {}
+    assert not any("teamlib" in r for r in meta["requirements"])
+    import shutil
+
+    shutil.rmtree(tmp_path / "src")
+    res = verify_fresh(out)
+    assert res["ok"], res
+    assert res["model_class"] == "teamlib.Threshold"
