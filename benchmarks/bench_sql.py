@@ -67,6 +67,7 @@ def orbital_worker(folder: str):
         except Exception as exc:  # noqa: BLE001
             res["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''}"
         out[name] = res
+        print("orbital:", name, sorted(res), file=sys.stderr, flush=True)
     (folder / "orbital.json").write_text(json.dumps(out))
 
 
@@ -272,7 +273,9 @@ def main():
         (work / f"m{i}.pkl").write_bytes(pickle.dumps(m))
     keys = {name: f"m{i}" for i, name in enumerate(models)}
     (work / "models.json").write_text(json.dumps({"models": list(keys.values()), "features": cols}))
+    print("converting with orbital...", file=sys.stderr, flush=True)
     subprocess.run([str(py), __file__, "--orbital-worker", str(work)], check=True)
+    print("converted", file=sys.stderr, flush=True)
     orb = json.loads((work / "orbital.json").read_text())
 
     sql = {}
@@ -291,6 +294,7 @@ def main():
         con = duckdb.connect()
         con.execute(f"CREATE TABLE {TABLE} AS SELECT * FROM X")
         acc[name] = {}
+        print("accuracy:", name, len(X), file=sys.stderr, flush=True)
         for tool in ("jupyter-deploy", "orbital"):
             text = sql[name][tool].get("duckdb")
             if not text:

@@ -171,14 +171,24 @@ def sklearn_shape(b: Builder, tree, honor_missing: bool = True) -> TreeShape:
 # ----------------------------------------------------------------------------- leaf maps
 
 
-def leaf_ids(shape: TreeShape) -> dict[int, int]:
-    return {leaf: i for i, leaf in enumerate(shape.leaves())}
+def leaf_ids(shape: TreeShape, start: int = 0) -> dict[int, int]:
+    return {leaf: i + start for i, leaf in enumerate(shape.leaves())}
+
+
+def uses_arrays(b: Builder) -> bool:
+    """DuckDB and PostgreSQL look leaf values up in an array literal (one step, not a CASE scan)."""
+    return b.dialect in ("duckdb", "postgres")
 
 
 def value_map(b: Builder, col, ids: dict, values: dict, as_label: bool = False):
     """CASE over a leaf-id column: the most common value is the ELSE, the others IN lists."""
     from sqlglot import exp
 
+    if uses_arrays(b) and not as_label and len(set(values.values())) > 2:
+        ordered = sorted(values, key=lambda leaf: ids[leaf])
+        assert [ids[leaf] for leaf in ordered] == list(range(1, len(ordered) + 1))
+        arr = exp.Array(expressions=[b.num(float(values[leaf])) for leaf in ordered])
+        return exp.Bracket(this=exp.Paren(this=arr) if b.dialect == "postgres" else arr, expressions=[col.copy()])
     groups: dict = {}
     for leaf, v in values.items():
         key = v if as_label else float(v)
@@ -206,7 +216,7 @@ def as_double(b: Builder, e):
 
     if b.dialect == "sqlite":
         return e
-    if isinstance(e, exp.Case):
+    if isinstance(e, (exp.Case, exp.Bracket)):
         return b.double(e)
     return e
 
@@ -230,7 +240,7 @@ def forest_classifier(b: Builder, trees: list, classes, feats, divide: Optional[
 
     k = len(classes)
     shapes = [sklearn_shape(b, t) for t in trees]
-    idmaps = [leaf_ids(s) for s in shapes]
+    idmaps = [leaf_ids(s, 1 if uses_arrays(b) else 0) for s in shapes]
     cols = b.stage(
         [tree_case(b, s, feats, lambda n, ids=ids: exp.Literal.number(ids[n])) for s, ids in zip(shapes, idmaps)],
         prefix="t",
@@ -273,7 +283,7 @@ def decision_tree_classifier(model, b, feats):
     from sqlglot import exp
 
     shape = sklearn_shape(b, model)
-    ids = leaf_ids(shape)
+    ids = leaf_ids(shape, 1 if uses_arrays(b) else 0)
     (col,) = b.stage([tree_case(b, shape, feats, lambda n: exp.Literal.number(ids[n]))], prefix="t")
     k = len(model.classes_)
     vals = model.tree_.value[:, 0, :k]
