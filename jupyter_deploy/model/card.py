@@ -30,7 +30,8 @@ def model_card(meta: dict) -> str:
     ]
     git = meta.get("git")
     if git:
-        lines.append(f"- **Git**: {git.get('commit')}" + (" (uncommitted changes)" if git.get("dirty") else ""))
+        dirty = " (uncommitted changes)" if git.get("dirty") else ""
+        lines.append(f"- **Git**: {git.get('commit')}{dirty}")
     if meta.get("classes") is not None:
         lines.append(f"- **Classes**: {', '.join(map(str, meta['classes']))}")
     lines.append("")
@@ -43,11 +44,15 @@ def model_card(meta: dict) -> str:
         rows = []
         for c in schema.get("columns", []):
             cats = c.get("categories")
-            cats_s = ", ".join(map(str, cats[:10])) + (" ..." if cats and len(cats) > 10 else "") if cats else ""
-            rows.append([f"`{c.get('name')}`", c.get("dtype"), "yes" if c.get("nullable") else "no", cats_s])
+            cats_s = ""
+            if cats:
+                cats_s = ", ".join(map(str, cats[:10])) + (" ..." if len(cats) > 10 else "")
+            nullable = "yes" if c.get("nullable") else "no"
+            rows.append([f"`{c.get('name')}`", c.get("dtype"), nullable, cats_s])
         lines += _table(rows, ["column", "dtype", "nullable", "values seen"]) + [""]
     out = meta.get("output_schema") or {}
-    lines += ["## Outputs", "", f"- prediction dtype: {((out.get('prediction') or {}).get('dtype'))}"]
+    pred_dtype = (out.get("prediction") or {}).get("dtype")
+    lines += ["## Outputs", "", f"- prediction dtype: {pred_dtype}"]
     if out.get("probabilities"):
         lines.append(f"- class probabilities, in this order: {json.dumps(out['probabilities'])}")
     lines.append("")
@@ -57,7 +62,9 @@ def model_card(meta: dict) -> str:
         "",
         "```python",
         "import jupyter_deploy",
-        f"model = jupyter_deploy.load({name!r}" + (f", version={version}" if version is not None else "") + ", registry=...)",
+        f"model = jupyter_deploy.load({name!r}"
+        + (f", version={version}" if version is not None else "")
+        + ", registry=...)",
         "```",
         "",
         "Loading checks the sha256 of every file (and the signature when a signing key is",

@@ -136,7 +136,9 @@ def check_artefact(root: str, signing_key: bytes | None = None) -> tuple[dict, b
         except FileNotFoundError:
             raise ArtefactProblem(f"{rel} is missing", path=rel) from None
         if sha256_bytes(data) != digest:
-            raise ArtefactProblem(f"{rel} was changed after it was written (sha256 mismatch)", path=rel)
+            raise ArtefactProblem(
+                f"{rel} was changed after it was written (sha256 mismatch)", path=rel
+            )
         if rel == MODEL:
             model_bytes = data
     if model_bytes is None:
@@ -305,6 +307,8 @@ def compare_outputs(expected: dict, got: dict) -> str | None:
     if exp_pr is not None:
         if got_pr is None:
             return "probabilities: expected class probabilities, got none"
+        if len(got_pr) != len(exp_pr):
+            return f"probabilities: {len(got_pr)} rows instead of {len(exp_pr)}"
         for k, (a, b) in enumerate(zip(exp_pr, got_pr)):
             if not _row_equal(a, b):
                 return f"probabilities row {k}: expected {a!r}, got {b!r}"
