@@ -227,6 +227,9 @@ def run(argv: list[str]) -> int:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
+    from ._startup import skip_slow_optional_imports
+
+    skip_slow_optional_imports()
     argv = sys.argv[1:] if argv is None else argv
     json_mode = "--json" in argv
     try:

@@ -130,6 +130,9 @@ def run(spec: dict, events: _Events) -> int:
 
 
 def main() -> int:
+    from .._startup import skip_slow_optional_imports
+
+    skip_slow_optional_imports()
     # Events go to the original stdout; everything else anyone prints goes to stderr.
     events = _Events(os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1))
     os.dup2(2, 1)
