@@ -38,6 +38,7 @@ __all__ = [
     "models",
     "to_sql",
     "magic_line",
+    "validate_options",
 ]
 
 
@@ -151,7 +152,16 @@ def _make_plugin(cls, options: dict):
         return cls(config=get_config(), **options)
     except TraitError as exc:
         first = str(exc).splitlines()[0]
-        raise UsageError(f"Invalid option for {cls.plugin_name}: {first}") from exc
+        raise UsageError(
+            f"Invalid option for {cls.plugin_name}: {first}",
+            hint=f"Give each option the type its description says (jupyter deploy "
+            f"{cls.plugin_name} --help lists them).",
+        ) from exc
+
+
+def validate_options(target: str, options: dict) -> None:
+    """Refuse unknown options and values of the wrong type before any work starts."""
+    _make_plugin(plugins.target_class(target), dict(options or {}))
 
 
 def deploy(

@@ -182,23 +182,10 @@ class JobManager:
             target = body.get("target")
             if not isinstance(target, str) or not target:
                 raise UsageError("A deploy needs a target.", hint="For example \"model\" or \"report\".")
-            from .. import api, plugins
+            from .. import api
 
-            cls = plugins.target_class(target)  # raises UnknownPlugin (404), BrokenPlugin (500)
-            unknown = sorted(set(options) - set(cls.option_names()))
-            if unknown:
-                raise UsageError(
-                    f"Unknown option(s) for {target}: {', '.join(unknown)}.",
-                    hint=f"Its options are: {', '.join(cls.option_names())}.",
-                )
-            try:  # wrong types -> UsageError (400) before any work starts
-                api._make_plugin(cls, options)
-            except UsageError as exc:
-                exc.hint = exc.hint or (
-                    f"Give each option the type its description says (jupyter deploy {target} "
-                    "--help lists them)."
-                )
-                raise
+            # unknown plugin -> 404, broken -> 500, unknown options or wrong types -> 400
+            api.validate_options(target, options)
             try:
                 magic = api.magic_line(target, options, to or None)
             except (TypeError, AttributeError, ValueError) as exc:
