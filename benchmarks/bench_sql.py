@@ -183,12 +183,14 @@ class Engines:
                     cp.write_row(r)
             self.pg.execute(f"ANALYZE {TABLE}")
 
-    def time(self, engine, sql, repeat, timeout_s=600):
+    def time(self, engine, sql, repeat, timeout_s=300):
         def once():
             t = time.perf_counter()
             if engine == "duckdb":
                 self.duck.execute(f"CREATE OR REPLACE TEMP TABLE __out AS {sql}")
             elif engine == "sqlite":
+                deadline = time.perf_counter() + timeout_s
+                self.lite.set_progress_handler(lambda: int(time.perf_counter() > deadline), 100000)
                 self.lite.execute("DROP TABLE IF EXISTS temp.__out")
                 self.lite.execute(f"CREATE TEMP TABLE __out AS {sql}")
             else:

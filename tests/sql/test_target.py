@@ -228,3 +228,16 @@ def test_other_dialects_as_text():
         assert to_sql(FOREST, "t", d).upper().startswith("WITH")
     with pytest.raises(UsageError, match="Unknown SQL dialect"):
         to_sql(FOREST, "t", "nosuchsql")
+
+
+def test_public_entry_points():
+    import jupyter_deploy
+    from jupyter_deploy import plugins
+
+    text = jupyter_deploy.to_sql(FOREST, "scores", "sqlite", keep=["id"])
+    assert text.startswith("WITH") and '"scores"' in text
+    assert plugins.target_class("sql") is SQLTarget
+    assert plugins.backend_class("sql-file") is SQLFileBackend and plugins.backend_class("database") is DatabaseBackend
+    schema = SQLTarget.options_schema()
+    assert schema["properties"]["var"]["x-cli-positional"] and schema["properties"]["sample"]["x-object-kind"] == "data"
+    assert set(schema["required"]) == {"var", "table"}
