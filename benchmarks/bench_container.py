@@ -42,7 +42,7 @@ VETIVER_RUNNER = r'''
 import sys, cloudpickle, pandas as pd
 from vetiver import VetiverModel, VetiverAPI
 model = cloudpickle.load(open(sys.argv[1], "rb"))
-proto = pd.read_pickle(sys.argv[2])
+proto = pd.read_json(sys.argv[2], orient="split")
 v = VetiverModel(model, model_name="churn", prototype_data=proto)
 api = VetiverAPI(v, check_prototype=True)
 api.run(port=int(sys.argv[3]), host="127.0.0.1", log_level="warning", access_log=False)
@@ -205,7 +205,7 @@ def main(argv=None):
     ours_py, _ = make_venv(ctx / "requirements.txt", tmp / "ours-venv")
     vet_py = ensure_vetiver_venv(pins)
     (tmp / "model.pkl").write_bytes(cloudpickle.dumps(model))
-    X.head(1).to_pickle(tmp / "proto.pkl")
+    X.head(1).astype({"plan": object}).to_json(tmp / "proto.json", orient="split", index=False)
     (tmp / "vetiver_runner.py").write_text(VETIVER_RUNNER)
     versions = sh([str(vet_py), "-c", "import vetiver, fastapi, uvicorn, sklearn; print("
                    "vetiver.__version__, fastapi.__version__, uvicorn.__version__, "
@@ -226,7 +226,7 @@ def main(argv=None):
                 proc = start([str(ours_py), str(ctx / "app.py")], env=env, cwd=str(ctx))
             else:
                 proc = start([str(vet_py), str(tmp / "vetiver_runner.py"), str(tmp / "model.pkl"),
-                              str(tmp / "proto.pkl"), str(port)], cwd=str(tmp))
+                              str(tmp / "proto.json"), str(port)], cwd=str(tmp))
             try:
                 wait(port)
                 figures, answer = measure(port, single, batch, args.requests, args.batches)
@@ -242,20 +242,17 @@ def main(argv=None):
            for who, rs in rounds.items()}
     sizes = {}
     if args.images:
-        import vetiver
-        import pins as _pins
-
         vet_dir = tmp / "vetiver-docker"
         vet_dir.mkdir()
         code = (
             "import sys, cloudpickle, pandas as pd, pins, vetiver\n"
-            "m = cloudpickle.load(open(sys.argv[1], 'rb')); proto = pd.read_pickle(sys.argv[2])\n"
+            "m = cloudpickle.load(open(sys.argv[1], 'rb'))\n"
+            "proto = pd.read_json(sys.argv[2], orient='split')\n"
             "board = pins.board_folder(sys.argv[3], allow_pickle_read=True)\n"
             "v = vetiver.VetiverModel(m, 'churn', prototype_data=proto)\n"
             "vetiver.vetiver_pin_write(board, v)\n"
             "vetiver.prepare_docker(board, 'churn', path=sys.argv[4])\n")
-        del vetiver, _pins
-        sh([str(vet_py), "-c", code, str(tmp / "model.pkl"), str(tmp / "proto.pkl"),
+        sh([str(vet_py), "-c", code, str(tmp / "model.pkl"), str(tmp / "proto.json"),
             str(tmp / "board"), str(vet_dir)], cwd=str(vet_dir), timeout=1800)
         sizes = image_sizes(ctx, vet_dir)
 

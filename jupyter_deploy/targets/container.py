@@ -106,12 +106,8 @@ class ContainerTarget(Target):
     # ------------------------------------------------------------------------------ checks
 
     def out_dir(self, ctx: DeployContext) -> Path:
-        if self.out:
-            out = Path(self.out).expanduser()
-            if not out.is_absolute():
-                base = ctx.notebook.parent if ctx.notebook else Path.cwd()
-                out = (Path.cwd() / out) if not ctx.notebook else (base / out)
-            return out.resolve()
+        if self.out:  # relative to the current folder, like any command-line path
+            return Path(self.out).expanduser().resolve()
         base = ctx.notebook.parent if ctx.notebook else Path.cwd()
         return (base / "deployed" / "container" / self.name).resolve()
 

@@ -171,6 +171,7 @@ class Model:
         classes = getattr(self.model, "classes_", None)
         self.classes = standalone.to_list(classes) if classes is not None else None
         self.has_proba = self.classes is not None and hasattr(self.model, "predict_proba")
+        self._split = split_pipeline(self.model)
         strict = strict_categories(self.model) if self.kind == "dataframe" else {}
         self.allowed = {}
         for spec in self.columns:
@@ -574,15 +575,41 @@ class Model:
     # -------------------------------------------------------------------------- predicting
 
     def predict(self, X):
-        predictions = clean_list(self.model.predict(X))
+        model = self.model
+        if self.has_proba and self._split is not None:
+            # A pipeline: transform once, then the final step's predict and predict_proba
+            # (exactly what Pipeline.predict and Pipeline.predict_proba do, without doing the
+            # transforms twice).
+            head, model = self._split
+            X = head.transform(X)
+        predictions = clean_list(model.predict(X))
         probabilities = None
         if self.has_proba:
             try:
-                probabilities = clean_list(self.model.predict_proba(X))
+                probabilities = clean_list(model.predict_proba(X))
             except (AttributeError, NotImplementedError):
                 probabilities = None
         return {"predictions": predictions, "probabilities": probabilities,
                 "classes": self.classes}
+
+
+def split_pipeline(model):
+    """(the transforming steps, the final estimator) of a scikit-learn Pipeline, else None."""
+    steps = getattr(model, "steps", None)
+    if not isinstance(steps, list) or len(steps) < 2 or type(model).__name__ != "Pipeline":
+        return None
+    final = steps[-1][1]
+    if final in (None, "passthrough") or not hasattr(final, "predict_proba"):
+        return None
+    if any(step in (None, "passthrough") for _, step in steps[:-1]):
+        return None
+    try:
+        head = model[:-1]
+    except Exception:  # noqa: BLE001 - an old scikit-learn without slicing
+        return None
+    if not hasattr(head, "transform"):
+        return None
+    return head, final
 
 
 def _member(v, t, aset, alist):
