@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DEMO = ROOT / ".demo"
+DEMO = Path(os.environ.get("JUPYTER_DEPLOY_DEMO_DIR", ROOT / ".demo")).resolve()
 BINDER = ROOT / "binder"
 
 os.environ.setdefault("JUPYTER_DEPLOY_HOME", str(DEMO / "home"))
