@@ -4,8 +4,8 @@
                                                    [--images]
 
 Both servers run on 127.0.0.1 with the same FastAPI and uvicorn versions and the same
-scikit-learn/pandas/numpy pins, one at a time (never side by side), alternating, ``--repeats``
-rounds; the figures are medians over rounds. One load generator (this process, one keep-alive
+scikit-learn/pandas/numpy pins; they are measured in small alternating blocks (an idle server
+uses no CPU), so that on a shared machine both see the same load. One load generator (this process, one keep-alive
 connection, requests one after another) measures:
 
   * single-row latency, p50 and p99 (``--requests`` per round),
@@ -216,30 +216,50 @@ def main(argv=None):
     batch = json.dumps(recs).encode()
     expected = model.predict(X.head(100)).tolist()
 
-    rounds = {"ours": [], "vetiver": []}
-    for r in range(args.repeats):
-        for who in ("ours", "vetiver") if r % 2 == 0 else ("vetiver", "ours"):
-            port = free_port()
-            if who == "ours":
-                env = dict(os.environ, HOST="127.0.0.1", PORT=str(port), ACCESS_LOG="0",
-                           LOG_LEVEL="warning", MODEL_DIR=str(ctx / "model"))
-                proc = start([str(ours_py), str(ctx / "app.py")], env=env, cwd=str(ctx))
-            else:
-                proc = start([str(vet_py), str(tmp / "vetiver_runner.py"), str(tmp / "model.pkl"),
-                              str(tmp / "proto.json"), str(port)], cwd=str(tmp))
-            try:
-                wait(port)
-                figures, answer = measure(port, single, batch, args.requests, args.batches)
-            finally:
-                stop(proc)
+    # Both servers up at once (an idle server uses no CPU), measured in small alternating
+    # blocks, so that both see the same load on a shared machine.
+    procs = {}
+    ports = {"ours": free_port(), "vetiver": free_port()}
+    env = dict(os.environ, HOST="127.0.0.1", PORT=str(ports["ours"]), ACCESS_LOG="0",
+               LOG_LEVEL="warning", MODEL_DIR=str(ctx / "model"))
+    procs["ours"] = start([str(ours_py), str(ctx / "app.py")], env=env, cwd=str(ctx))
+    procs["vetiver"] = start([str(vet_py), str(tmp / "vetiver_runner.py"), str(tmp / "model.pkl"),
+                              str(tmp / "proto.json"), str(ports["vetiver"])], cwd=str(tmp))
+    lat = {"ours": [], "vetiver": []}
+    batch_time = {"ours": 0.0, "vetiver": 0.0}
+    batches = {"ours": 0, "vetiver": 0}
+    block_s, block_b = 25, 5
+    try:
+        for who in procs:
+            wait(ports[who])
+            load(ports[who], [single] * 30)  # warm-up
+            _t, answer = load(ports[who], [batch] * 3)
             got = answer.get("predictions") if who == "ours" else answer.get("predict")
             if got != expected:
                 raise SystemExit(f"{who} disagrees with the model on the batch: {got[:5]}...")
-            rounds[who].append(figures)
-            print(f"round {r + 1} {who}: {figures}", file=sys.stderr)
+        for r in range(args.repeats):
+            for k in range(max(1, args.requests // block_s)):
+                order = ("ours", "vetiver") if k % 2 == 0 else ("vetiver", "ours")
+                for who in order:
+                    t, _ = load(ports[who], [single] * block_s)
+                    lat[who] += t
+            for k in range(max(1, args.batches // block_b)):
+                order = ("ours", "vetiver") if k % 2 == 0 else ("vetiver", "ours")
+                for who in order:
+                    t, _ = load(ports[who], [batch] * block_b)
+                    batch_time[who] += sum(t)
+                    batches[who] += block_b
+            print(f"round {r + 1} done", file=sys.stderr)
+    finally:
+        for proc in procs.values():
+            stop(proc)
 
-    med = {who: {k: statistics.median(f[k] for f in rs) for k in ("p50", "p99", "rows_s")}
-           for who, rs in rounds.items()}
+    def pct(values, q):
+        values = sorted(values)
+        return values[min(len(values) - 1, int(round(q * (len(values) - 1))))] * 1000
+
+    med = {who: {"p50": pct(lat[who], 0.5), "p99": pct(lat[who], 0.99),
+                 "rows_s": 100 * batches[who] / batch_time[who]} for who in procs}
     sizes = {}
     if args.images:
         vet_dir = tmp / "vetiver-docker"
@@ -263,8 +283,9 @@ def main(argv=None):
         f"Same scikit-learn pipeline (OneHotEncoder + imputer + scaler + LogisticRegression), "
         f"both on 127.0.0.1 with FastAPI {versions[1]} / uvicorn {versions[2]} / scikit-learn "
         f"{versions[3]}, vetiver {versions[0]}; one keep-alive client, requests one after "
-        f"another; median of {args.repeats} rounds of {args.requests} single-row requests and "
-        f"{args.batches} 100-row batches, servers run one at a time. Machine: "
+        f"another, both servers up and measured in alternating blocks ({args.repeats} x "
+        f"{args.requests} single-row requests and {args.repeats} x {args.batches} 100-row batches "
+        f"each) so that both see the same load. Machine: "
         f"{os.cpu_count()} cores, shared (load average {os.getloadavg()[0]:.1f} at the end).",
         "",
         "| | jupyter-deploy | vetiver | ratio (vetiver / ours for latency, ours / vetiver "
