@@ -258,6 +258,7 @@ def main():
     ap.add_argument("--engines", default="duckdb,sqlite,postgres")
     ap.add_argument("--sqlite-max-rows", type=int, default=1000000)
     ap.add_argument("--orbital-worker", default=None)
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "sql.md"))
     args = ap.parse_args()
     if args.orbital_worker:
         return orbital_worker(args.orbital_worker)
@@ -350,7 +351,7 @@ def main():
     lines = ["# Model to SQL: jupyter-deploy vs orbital 0.6.0", ""]
     lines.append(f"scikit-learn models trained on 5,000 rows x 10 features; scored on random rows. "
                  f"Median of {args.repeat}. Machine: {os.cpu_count()} cores (shared). "
-                 f"Command: `.venv/bin/python benchmarks/bench_sql.py --rows {args.rows} --repeat {args.repeat}`.")
+                 f"Command: `.venv/bin/python benchmarks/bench_sql.py --rows {args.rows} --repeat {args.repeat} --engines {args.engines}`.")
     lines.append("")
     lines.append("## Conversion, size and exactness (DuckDB; 2,000 random rows + rows at every split threshold)")
     lines.append("")
@@ -398,7 +399,7 @@ def main():
     lines.append("jd = jupyter-deploy. orbital/jd > 1 means jupyter-deploy is faster. Errors are absolute, on "
                  "probabilities for classifiers and values for regressors.")
     text = "\n".join(lines) + "\n"
-    out = ROOT / "benchmarks" / "results" / "sql.md"
+    out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
     print(text)
