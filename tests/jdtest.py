@@ -44,3 +44,13 @@ def run_cli(*args, cwd=None, env=None, timeout=300):
         [PYTHON, "-m", "jupyter_deploy", *map(str, args)],
         cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout,
     )
+
+
+def need_module(name: str, install: str | None = None):
+    """Import a Python package the test needs: skip on a laptop without it, fail in CI."""
+    import importlib
+
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        need(False, f"the Python package {name!r}", install or f"pip install {name}")

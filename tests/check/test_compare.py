@@ -14,7 +14,7 @@ import time
 
 import nbformat
 import pytest
-from jdtest import need
+from jdtest import need, need_module
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from jupyter_deploy.check.compare import compare_notebooks, compare_runs, diff_text
@@ -267,7 +267,7 @@ def test_injected_parameter_cell_does_not_shift_cells():
 
 @functools.cache
 def _frame_html(value="x", score=0.5):
-    pd = pytest.importorskip("pandas")
+    pd = need_module("pandas")
     df = pd.DataFrame({"name": ["a", "b"], "score": [0.25, score], "label": ["p", value]})
     return df.to_html()
 
@@ -306,7 +306,7 @@ def test_html_without_table_compares_visible_text():
 
 
 def test_image_differing_by_one_pixel_passes():
-    pytest.importorskip("PIL")
+    need_module("PIL")
     a = png()
     b = png(pixels=[((3, 4), (0, 0, 0))])
     assert a != b
@@ -314,14 +314,14 @@ def test_image_differing_by_one_pixel_passes():
 
 
 def test_image_with_small_channel_noise_passes():
-    pytest.importorskip("PIL")
+    need_module("PIL")
     a = png(color=(200, 200, 200))
     b = png(color=(205, 197, 203))  # below the per-channel threshold
     assert pair([display({"image/png": a})], [display({"image/png": b})]) == []
 
 
 def test_different_plot_fails_with_the_share_of_pixels():
-    pytest.importorskip("PIL")
+    need_module("PIL")
     a = png()
     b = png(pixels=[((x, y), (0, 0, 255)) for x in range(50) for y in range(100)])
     f = one(
@@ -339,7 +339,7 @@ def test_different_plot_fails_with_the_share_of_pixels():
 
 
 def test_image_tolerance_is_configurable():
-    pytest.importorskip("PIL")
+    need_module("PIL")
     a = png()
     b = png(pixels=[((x, 0), (0, 0, 0)) for x in range(50)])  # 0.5% of pixels
     assert pair([display({"image/png": a})], [display({"image/png": b})]) == []
@@ -347,20 +347,20 @@ def test_image_tolerance_is_configurable():
 
 
 def test_image_of_another_size_fails():
-    pytest.importorskip("PIL")
+    need_module("PIL")
     f = one(pair([display({"image/png": png(100, 100)})], [display({"image/png": png(120, 100)})]))
     assert "size 100x100 -> 120x100" in f["message"]
 
 
 def test_jpeg_compression_noise_passes():
-    pytest.importorskip("PIL")
+    need_module("PIL")
     a = png(color=(10, 120, 200), fmt="JPEG")
     b = png(color=(10, 120, 200), pixels=[((1, 1), (12, 118, 201))], fmt="JPEG")
     assert pair([display({"image/jpeg": a})], [display({"image/jpeg": b})]) == []
 
 
 def test_undecodable_image_is_reported_not_raised():
-    pytest.importorskip("PIL")
+    need_module("PIL")
     f = one(pair([display({"image/png": png()})], [display({"image/png": "bm90IGFuIGltYWdl"})]))
     assert "cannot be decoded" in f["message"]
 
@@ -586,7 +586,7 @@ def test_500_cells_compare_quickly():
     (text tables, HTML tables, object reprs, 640x480 plots); 5 of the plots were re-encoded so
     their pixels must be compared. Measured about 0.2-0.4 s on a loaded 2-core machine; the
     bound leaves room for a busy CI runner."""
-    pytest.importorskip("PIL")
+    need_module("PIL")
     a_img = png(640, 480)
     b_img = png(640, 480, pixels=[((5, 5), (0, 0, 0))])  # same plot, other bytes: pixel comparison
     saved = _typical_notebook(volatile_seed=1, image=a_img)

@@ -11,6 +11,8 @@ import time
 
 import pytest
 
+from jdtest import need_module
+
 from jupyter_deploy.container.proof import LocalServer, http, wait_healthy
 from jupyter_deploy.model.standalone import compare_outputs, predict_outputs, sample_frame
 
@@ -152,7 +154,7 @@ def test_oversized_request_gets_413(api):
 
 def test_fuzzed_requests_never_get_a_5xx(api):
     """schemathesis against the running API's OpenAPI, positive and negative cases."""
-    pytest.importorskip("schemathesis", reason="pip install schemathesis")
+    need_module("schemathesis")
     import schemathesis
     from hypothesis import HealthCheck, given, settings
     from schemathesis.generation import GenerationMode

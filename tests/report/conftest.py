@@ -7,6 +7,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from jdtest import need_module
+
 from report_helpers import BASIC_CELLS, execute, make_ctx, new_notebook
 
 
@@ -34,7 +36,7 @@ def executed_basic(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def executed_rich(tmp_path_factory) -> Path:
     """A notebook whose outputs are an ipywidgets slider and a Plotly figure (real outputs)."""
-    pytest.importorskip("plotly")
+    need_module("plotly")
     d = tmp_path_factory.mktemp("rich")
     cells = [
         ("md", "# Widgets and Plotly"),

@@ -11,13 +11,15 @@ from email import policy
 
 import pytest
 
+from jdtest import need_module
+
 from jupyter_deploy.backends.email import EmailBackend, EmailError, inline_images, parse_mailto
 from jupyter_deploy.errors import UsageError
 from jupyter_deploy.progress import Reporter
 
 from report_helpers import need
 
-aiosmtpd = pytest.importorskip("aiosmtpd")
+aiosmtpd = need_module("aiosmtpd")
 from aiosmtpd.controller import Controller  # noqa: E402
 from aiosmtpd.smtp import AuthResult  # noqa: E402
 
