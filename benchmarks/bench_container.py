@@ -274,7 +274,13 @@ def main(argv=None):
             "vetiver.prepare_docker(board, 'churn', path=sys.argv[4])\n")
         sh([str(vet_py), "-c", code, str(tmp / "model.pkl"), str(tmp / "proto.json"),
             str(tmp / "board"), str(vet_dir)], cwd=str(vet_dir), timeout=1800)
-        sizes = image_sizes(ctx, vet_dir)
+        try:
+            if not (vet_dir / "vetiver_requirements.txt").exists():
+                raise RuntimeError("vetiver.prepare_docker wrote no vetiver_requirements.txt "
+                                   "(it needs pip-tools to pin); vetiver's image not built")
+            sizes = image_sizes(ctx, vet_dir)
+        except Exception as exc:  # noqa: BLE001 - latency figures are still reported
+            sizes = {"note": str(exc).splitlines()[0][:200]}
 
     o, v = med["ours"], med["vetiver"]
     lines = [
