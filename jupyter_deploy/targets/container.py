@@ -53,12 +53,11 @@ class ContainerTarget(Target):
         "the notebook. Existing different files there are an error unless --overwrite.",
     ).tag(config=True, option=True)
 
-    # Named build_image because Target.build is the build method; --build works on the command
-    # line and in %deploy as argparse's unambiguous abbreviation of --build-image.
+    # Named build_image because Target.build is the build method; its flag is --build.
     build_image = Bool(
         False, help="Also build the image with podman or docker, run it and prove it answers "
-        "as the notebook (--build).",
-    ).tag(config=True, option=True)
+        "as the notebook.",
+    ).tag(config=True, option=True, flag="build")
 
     engine = Enum(
         ["auto", "podman", "docker"], default_value="auto",

@@ -213,3 +213,8 @@ def test_build_flag_on_the_command_line_and_in_the_magic():
                     "push": "reg.example/churn:1"}
     with pytest.raises(UsageError, match="invalid choice"):
         parser.parse_args(["clf", "--name", "x", "--engine", "lxc"])
+    from jupyter_deploy.targets.base import magic_line
+
+    line = magic_line("container", {"var": "clf", "name": "churn", "build_image": True},
+                      ContainerTarget.options_schema())
+    assert line == "%deploy container clf --name churn --build"
