@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -75,20 +74,16 @@ def deploy(target, notebook, options, to=None):
     return run
 
 
-def engine_ready() -> str | None:
-    for engine in ("podman", "docker"):
-        if shutil.which(engine):
-            env = dict(os.environ)
-            conf = Path.home() / ".config" / "jupyter-deploy" / "containers.conf"
-            if conf.exists():
-                env.setdefault("CONTAINERS_CONF", str(conf))
-            try:
-                ok = subprocess.run([engine, "info"], capture_output=True, timeout=30, env=env).returncode == 0
-            except (OSError, subprocess.TimeoutExpired):
-                ok = False
-            if ok:
-                return engine
-    return None
+def engine_and_base_image():
+    """The container engine that works here, and the locally built base image when it exists
+    (no registry is reachable on machines of this kind, so python:X.Y-slim cannot be pulled)."""
+    from jupyter_deploy.container.baseimage import DEFAULT_TAG
+    from jupyter_deploy.container.engine import available
+
+    engine = available()
+    if engine is None:
+        return None, None
+    return engine.name, (DEFAULT_TAG if engine.image_exists(DEFAULT_TAG) else None)
 
 
 def main() -> int:
@@ -134,18 +129,12 @@ def main() -> int:
 
     step("sql -> DuckDB view", sql_to_duckdb)
 
-    engine = engine_ready()
+    engine, base = engine_and_base_image()
     options = {"var": "clf", "name": "churn", "sample": "X_sample", "out": str(DEMO / "container" / "churn")}
     if engine:
         options.update({"build_image": True, "engine": engine})
-        try:
-            from jupyter_deploy.container.baseimage import local_base_image
-
-            base = local_base_image()
-            if base:
-                options["base_image"] = base
-        except Exception:  # noqa: BLE001 - the default base image is used then
-            pass
+        if base:
+            options["base_image"] = base
     label = "container -> context + API" + (f" + {engine} image" if engine else " (no engine here)")
     step(label, deploy("container", "model-demo.ipynb", options))
 
