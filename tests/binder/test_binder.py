@@ -44,10 +44,11 @@ def binder_venv(tmp_path_factory):
 
 def test_postbuild_installs_both_extensions(binder_venv):
     venv, env = binder_venv
-    out = subprocess.run([str(venv / "bin" / "jupyter"), "labextension", "list"], env=env,
-                         capture_output=True, text=True).stderr + subprocess.run(
-        [str(venv / "bin" / "jupyter"), "server", "extension", "list"], env=env,
-        capture_output=True, text=True).stderr
+    out = ""
+    for args in (["labextension", "list"], ["server", "extension", "list"]):
+        proc = subprocess.run([str(venv / "bin" / "jupyter"), *args], env=env,
+                              capture_output=True, text=True)
+        out += proc.stdout + proc.stderr
     assert "jupyter-deploy" in out and "enabled" in out
     assert "jupyter_deploy" in out and "OK" in out
     site = subprocess.run([str(venv / "bin" / "python"), "-c",
@@ -61,7 +62,9 @@ def test_demo_notebooks_execute_in_the_binder_environment(binder_venv, tmp_path,
     venv, env = binder_venv
     work = tmp_path / "binder"
     shutil.copytree(ROOT / "binder", work)
-    env = dict(env, JUPYTER_DEPLOY_HOME=str(tmp_path / "home"))
+    # Jupyter's server tells each kernel its notebook through JPY_SESSION_NAME (as on Binder);
+    # nbconvert does not, so the test says it the same way.
+    env = dict(env, JUPYTER_DEPLOY_HOME=str(tmp_path / "home"), JPY_SESSION_NAME=str(work / name))
     out = tmp_path / f"executed-{name}"
     allow = ["--allow-errors"] if name == "defects-demo.ipynb" else []
     proc = subprocess.run(
