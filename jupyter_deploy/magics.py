@@ -61,7 +61,7 @@ class _Bar:
         bar = "█" * int(width * frac) + "░" * (width - int(width * frac))
         text = f"{bar} {event.stage}: {event.message}"
         if self.in_kernel:
-            from IPython.display import display, update_display
+            from IPython.display import display
             from IPython.display import Pretty
 
             if self.handle is None:

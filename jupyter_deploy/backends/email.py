@@ -21,7 +21,7 @@ import smtplib
 import socket
 from pathlib import Path
 from typing import ClassVar
-from urllib.parse import parse_qs, unquote, urlparse
+from urllib.parse import parse_qs, unquote
 
 from traitlets import Bool, Enum, Float, Int, Unicode
 

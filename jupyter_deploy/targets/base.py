@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Optional
 
-from traitlets import Bool, Dict, Enum, Float, Int, List, TraitType, Unicode
+from traitlets import Bool, Dict, Enum, Float, Int, List, TraitType
 from traitlets.config import Configurable
 
 from ..errors import VariableNotFound

@@ -16,10 +16,9 @@ from typing import ClassVar
 
 from traitlets import Bool, Enum, Int, Unicode
 
-from ..errors import TargetError, UnsupportedModel, UsageError, VerificationFailed
-from .base import Bundle, DeployContext, Proof, Target
+from ..errors import UsageError
+from .base import Bundle, DeployContext, Target
 
-LIVE_ROWS = 1000
 
 _SUMMARY = (
     "The model, its exact environment and an HTTP API (FastAPI) as a container build context "
@@ -160,53 +159,12 @@ class ContainerTarget(Target):
     def build(self, ctx: DeployContext) -> Bundle:
         from ..container.context import ContextOptions, default_image, write_context
         from ..model.artefact import write_artefact
-        from ..model.schema import as_2d, head
-        from ..model.standalone import compare_outputs, predict_outputs
+        from ..model.live import clean_model_and_sample, compare_live
 
         self.validate(ctx)
         reporter = ctx.reporter
-        model = ctx.objects.get(self.var)
-        pickled = ctx.objects.pickled(self.var)
-        sample = ctx.objects.get(self.sample) if self.sample else None
-        if not callable(getattr(model, "predict", None)):
-            raise UnsupportedModel(
-                f"{self.var} is a {type(model).__name__}, not a model with a predict method.",
-                hint="Give the variable that holds the fitted estimator (e.g. clf or pipe).",
-            )
-        proofs: list[Proof] = []
-        live_differs = False
-        live = ctx.objects.live(self.var)
-        if sample is not None and live is not None and live is not model:
-            reporter("build", 0, 3, f"comparing the live {self.var} with the clean run's")
-            rows = head(as_2d(sample), LIVE_ROWS)
-            try:
-                clean_out = predict_outputs(model, rows)
-            except Exception as exc:  # noqa: BLE001 - the user's model and sample
-                raise TargetError(
-                    f"The model cannot predict on the sample {self.sample}: "
-                    f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
-                    hint="Pass as --sample data shaped like the training inputs (e.g. X_test).",
-                ) from exc
-            try:
-                diff = compare_outputs(clean_out, predict_outputs(live, rows))
-            except Exception as exc:  # noqa: BLE001 - the live object no longer predicts
-                diff = f"the live object fails to predict ({type(exc).__name__})"
-            if diff:
-                live_differs = True
-                if not ctx.force:
-                    raise VerificationFailed(
-                        f"The live {self.var} and the one the notebook's clean re-run produces "
-                        f"disagree on {self.sample}: {diff}. Nothing was deployed.",
-                        hint="The session has hidden state (cells run out of order, edited or "
-                        "deleted): restart and run all, or pass --force to deploy the clean "
-                        "run's model anyway (recorded as forced).",
-                        difference=diff,
-                    )
-                proofs.append(Proof("live-vs-clean", True,
-                                    f"differs, deployed with --force: {diff}", {"forced": True}))
-            else:
-                proofs.append(Proof("live-vs-clean", True,
-                                    f"live and clean {self.var} agree on {len(rows)} sample rows"))
+        model, pickled, sample = clean_model_and_sample(ctx, self.var, self.sample)
+        proofs, live_differs = compare_live(ctx, self.var, self.sample, model, sample)
 
         bundle = ctx.new_bundle("container", "context")
         art = bundle.path / "model"
