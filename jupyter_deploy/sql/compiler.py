@@ -423,7 +423,6 @@ def compile_model(
     outputs=("predict", "predict_proba"),
     pretty: bool = False,
 ) -> Compiled:
-    from sqlglot import exp
 
     dialect = ids.normalize_dialect(dialect)
     outputs = tuple(outputs)

@@ -8,7 +8,6 @@ missing values; an unseen category in each string column where the model accepts
 
 from __future__ import annotations
 
-from typing import Optional
 
 import numpy as np
 

@@ -19,7 +19,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from .compiler import Builder, Outputs, add_chain, argmax_label, check_fitted, register
+from .compiler import Builder, Outputs, add_chain, argmax_label, register
 
 
 # ----------------------------------------------------------------------------- thresholds

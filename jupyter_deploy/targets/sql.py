@@ -97,7 +97,6 @@ class SQLTarget(Target):
         return normalize_dialect(self.dialect)
 
     def build(self, ctx: DeployContext) -> Bundle:
-        import numpy as np
 
         from ..sql.compiler import compile_model
         from ..sql.proof import prove, sample_frame, synthetic_sample
@@ -117,17 +116,12 @@ class SQLTarget(Target):
             sample = synthetic_sample(model)
         proofs: list[Proof] = []
 
-        # the live session's model must predict what the clean run's does
-        live = ctx.objects.live(self.var)
-        if live is not None and live is not model:
-            same, detail = _same_predictions(model, live, sample)
-            proofs.append(Proof("live-equals-clean", same, detail))
-            if not same and not ctx.force:
-                raise VerificationFailed(
-                    f"The live session's {self.var} predicts differently from the clean run's: {detail}.",
-                    hint="The notebook has hidden state: re-run it top to bottom, or pass --force "
-                    "to deploy the clean run's model anyway.",
-                )
+        # the live session's model must predict what the clean run's does (shared with the
+        # model and container targets: refused on a difference unless --force)
+        from ..model.live import compare_live
+
+        live_proofs, _ = compare_live(ctx, self.var, self.sample or "the proof's sample", model, sample)
+        proofs += live_proofs
 
         reporter("build", 1, 4, "proving the SQL on DuckDB")
         engines = ("duckdb", "sqlite") if dialect == "sqlite" else ("duckdb",)
@@ -188,24 +182,6 @@ class SQLTarget(Target):
 
 def _jsonable(obj):
     return json.loads(json.dumps(obj, default=str))
-
-
-def _same_predictions(clean, live, sample) -> tuple[bool, str]:
-    import numpy as np
-
-    try:
-        a, b = clean.predict(sample), live.predict(sample)
-    except Exception as exc:  # noqa: BLE001 - reported as the proof's detail
-        return False, f"the live model cannot predict the sample ({type(exc).__name__}: {exc})"
-    a, b = np.asarray(a), np.asarray(b)
-    if a.shape != b.shape:
-        return False, f"different output shapes {a.shape} and {b.shape}"
-    if a.dtype.kind in "fc":
-        diff = float(np.nanmax(np.abs(a - b))) if a.size else 0.0
-        ok = bool(np.array_equal(a, b, equal_nan=True))
-        return ok, f"max difference {diff:.3g} on {len(a)} rows"
-    n = int((a != b).sum())
-    return n == 0, f"{n} of {len(a)} predictions differ"
 
 
 def _write_expected(bundle: Bundle, model, sample, comp):

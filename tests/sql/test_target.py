@@ -197,11 +197,13 @@ def test_live_model_differs_from_clean(tmp_path):
     other = RandomForestClassifier(6, max_depth=4, random_state=1).fit(X, Y3)
     src = ObjectSource(Store(), live={"clf": other})
     t = SQLTarget(var="clf", table="scores", sample="X_test")
-    with pytest.raises(VerificationFailed, match="live session"):
+    with pytest.raises(VerificationFailed, match="live clf and the one the notebook's clean re-run"):
         t.build(ctx_for(tmp_path, None, live_session=src))
     bundle = t.build(ctx_for(tmp_path / "f" if (tmp_path / "f").mkdir() is None else None, None, force=True, live_session=src))
-    live_proof = [p for p in bundle.proofs if p.name == "live-equals-clean"][0]
-    assert not live_proof.ok
+    live_proof = [p for p in bundle.proofs if p.name == "live-vs-clean"][0]
+    # forced: the clean run's model is deployed and the difference is recorded, not hidden
+    assert live_proof.data == {"forced": True}
+    assert live_proof.detail.startswith("differs, deployed with --force")
 
 
 def test_identifiers_are_quoted_against_injection():
