@@ -53,7 +53,7 @@ def test_postbuild_installs_both_extensions(binder_venv):
     assert "jupyter_deploy" in out and "OK" in out
     site = subprocess.run([str(venv / "bin" / "python"), "-c",
                            "import jupyter_deploy, os; print(os.path.dirname(jupyter_deploy.__file__))"],
-                          env=env, capture_output=True, text=True, check=True).stdout.strip()
+                          env=env, cwd=venv, capture_output=True, text=True, check=True).stdout.strip()
     assert ".venv" not in site and str(ROOT) not in site  # a real install, not the work tree
 
 
