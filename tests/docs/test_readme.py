@@ -12,9 +12,7 @@ import json
 import os
 import re
 import subprocess
-import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
@@ -99,7 +97,6 @@ def test_quickstart_magics_run_in_a_real_kernel(make_notebook, tmp_path, monkeyp
         cells = ANALYSIS + [
             ln if ln.startswith("%load_ext") else f"{ln} --notebook {target}" for ln in magic_lines
         ]
-        import nbformat
         from nbclient import NotebookClient
         from nbformat.v4 import new_code_cell, new_notebook
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 
 import nbformat
 import pytest
@@ -13,11 +11,10 @@ from pytest_jupyter.jupyter_server import *  # noqa: F401,F403
 
 
 def need(tool: str) -> None:
-    if shutil.which(tool):
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{tool} is required for this test: install it")
-    pytest.skip(f"{tool} not installed")
+    """Skip on a laptop, fail under CI=true (the suite's rule, from jdtest)."""
+    from jdtest import need_command
+
+    need_command(tool, f"apt-get install -y {tool}")
 
 
 @pytest.fixture(autouse=True)

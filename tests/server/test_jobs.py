@@ -83,13 +83,6 @@ async def test_check_of_a_broken_notebook_is_a_verdict_not_a_failure(
 
 async def test_deploy_error_comes_back_with_code_message_and_hint(jp_fetch, tiny_notebook):
     """A deploy of an object the notebook does not define fails with the core's error + hint."""
-    from jupyter_deploy import plugins
-    from jupyter_deploy.errors import BrokenPlugin, UnknownPlugin
-
-    try:
-        plugins.target_class("model")
-    except (BrokenPlugin, UnknownPlugin):
-        pytest.skip("the model target is not there yet")
     job = await fetch_json(jp_fetch, "jupyter-deploy", "jobs", method="POST",
                            body={"action": "deploy", "path": "work/tiny.ipynb", "target": "model",
                                  "options": {"var": "nope", "name": "m"}}, expect=202)

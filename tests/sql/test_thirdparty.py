@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 
 import numpy as np
 import pandas as pd
@@ -12,14 +11,9 @@ from sqlhelpers import prove_everywhere
 
 
 def _lgb():
-    try:
-        import lightgbm
+    from jdtest import need_module
 
-        return lightgbm
-    except ImportError:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("lightgbm is missing: pip install lightgbm")
-        pytest.skip("lightgbm is not installed")
+    return need_module("lightgbm")
 
 
 @pytest.mark.postgres

@@ -29,12 +29,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.kernel]
 
 
 def need(what: str, ok: bool, install: str) -> None:
-    if ok:
-        return
-    msg = f"{what} is required for the browser tests: {install}"
-    if os.environ.get("CI") == "true":
-        pytest.fail(msg)
-    pytest.skip(msg)
+    from jdtest import need as _need
+
+    _need(ok, f"{what} (for the browser tests)", install)
 
 
 def _run(cmd, cwd, env, timeout):

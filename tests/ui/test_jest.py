@@ -19,11 +19,11 @@ LABEXT = Path(__file__).resolve().parents[2] / "labextension"
 def test_jest_suite():
     env = dict(os.environ)
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    if shutil.which("node", path=env["PATH"]) is None or shutil.which("jlpm", path=env["PATH"]) is None:
-        msg = "Node.js and jlpm are required for the jest tests: apt-get install -y nodejs"
-        if os.environ.get("CI") == "true":
-            pytest.fail(msg)
-        pytest.skip(msg)
+    from jdtest import need
+
+    need(shutil.which("node", path=env["PATH"]) is not None
+         and shutil.which("jlpm", path=env["PATH"]) is not None,
+         "Node.js and jlpm (for the jest tests)", "apt-get install -y nodejs; pip install jupyterlab")
     if not (LABEXT / "node_modules" / ".bin" / "jest").exists():
         proc = subprocess.run(["jlpm", "install"], cwd=LABEXT, env=env, capture_output=True,
                               text=True, timeout=900)
