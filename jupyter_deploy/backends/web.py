@@ -23,9 +23,8 @@ from urllib.parse import urljoin, urlparse
 from traitlets import Bool, Enum, Float, Int, Unicode
 
 from ..errors import BackendError, UsageError
+from ..http import RETRY_STATUS
 from ..targets.base import Backend, Bundle, Handoff, Proof
-
-RETRY_STATUS = (429, 500, 502, 503, 504)
 
 
 class WebPublishError(BackendError):
@@ -74,28 +73,12 @@ class WebBackend(Backend):
         return {}, None
 
     def _session(self):
-        import requests
-        from requests.adapters import HTTPAdapter
-        from urllib3.util.retry import Retry
+        from ..http import retrying_session
 
-        retry = Retry(
-            total=self.retries,
-            connect=self.retries,
-            read=self.retries,
-            status=self.retries,
-            backoff_factor=self.backoff,
-            status_forcelist=RETRY_STATUS,
-            allowed_methods=frozenset({"GET", "PUT", "POST", "HEAD"}),
-            raise_on_status=False,
-            respect_retry_after_header=True,
-        )
-        s = requests.Session()
-        adapter = HTTPAdapter(max_retries=retry)
-        s.mount("http://", adapter)
-        s.mount("https://", adapter)
+        s = retrying_session(self.retries, self.backoff, {"GET", "PUT", "POST", "HEAD"},
+                             raise_on_status=False)
         headers, auth = self._auth()
         s.headers.update(headers)
-        s.headers["User-Agent"] = "jupyter-deploy"
         s.auth = auth
         s.verify = self.ca_bundle or self.verify_tls
         return s

@@ -6,7 +6,7 @@ claim files ``<name>/.claims/v1, v2...`` and names through ``index.json`` at the
 Version numbers are claimed with ``PUT`` + ``If-None-Match: *`` (answered 412 when the file
 exists), read back to confirm on servers that ignore the header.
 
-Requests go through one ``requests.Session`` with retries (urllib3 ``Retry`` on 500, 502, 503,
+Requests go through one ``requests.Session`` with retries (``jupyter_deploy.http``: urllib3 ``Retry`` on 429, 500, 502, 503,
 504 and connection errors, exponential backoff) and timeouts. Credentials: ``user:password@``
 in the URL, or a bearer token in ``$JUPYTER_DEPLOY_REGISTRY_TOKEN``.
 """
@@ -20,8 +20,6 @@ from ...errors import RegistryError
 from .base import Store
 
 TOKEN_ENV = "JUPYTER_DEPLOY_REGISTRY_TOKEN"
-RETRY_STATUS = (500, 502, 503, 504)
-
 
 class HTTPStore(Store):
     can_list = False
@@ -35,9 +33,7 @@ class HTTPStore(Store):
         timeout: tuple[float, float] = (5.0, 60.0),
         token: str | None = None,
     ):
-        import requests
-        from requests.adapters import HTTPAdapter
-        from urllib3.util.retry import Retry
+        from ...http import retrying_session
 
         parts = urlsplit(url.rstrip("/"))
         auth = None
@@ -49,27 +45,13 @@ class HTTPStore(Store):
         self.url = self.base  # never shows credentials
         self.timeout = timeout
         self.retries = retries
-        retry = Retry(
-            total=retries,
-            connect=retries,
-            read=retries,
-            status=retries,
-            backoff_factor=backoff,
-            status_forcelist=RETRY_STATUS,
-            allowed_methods=frozenset({"GET", "HEAD", "PUT", "DELETE"}),
-            raise_on_status=True,
-            respect_retry_after_header=True,
-        )
-        self.session = requests.Session()
-        adapter = HTTPAdapter(max_retries=retry)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
+        self.session = retrying_session(retries, backoff, {"GET", "HEAD", "PUT", "DELETE"},
+                                        raise_on_status=True)
         if auth:
             self.session.auth = auth
         token = token or os.environ.get(TOKEN_ENV)
         if token:
             self.session.headers["Authorization"] = f"Bearer {token}"
-        self.session.headers["User-Agent"] = "jupyter-deploy"
 
     def _u(self, path: str) -> str:
         return f"{self.base}/{quote(path)}" if path else self.base + "/"
