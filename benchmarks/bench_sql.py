@@ -258,6 +258,7 @@ def main():
     ap.add_argument("--engines", default="duckdb,sqlite,postgres")
     ap.add_argument("--sqlite-max-rows", type=int, default=1000000)
     ap.add_argument("--orbital-worker", default=None)
+    ap.add_argument("--models", default=None, help="only the models whose name matches this regular expression")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "sql.md"))
     args = ap.parse_args()
     if args.orbital_worker:
@@ -271,6 +272,10 @@ def main():
 
     py = ensure_venv()
     models, cols = make_models()
+    if args.models:
+        import re
+
+        models = {k: v for k, v in models.items() if re.search(args.models, k)}
     work = Path(tempfile.mkdtemp(prefix="jd-bench-sql-"))
     for i, (name, m) in enumerate(models.items()):
         (work / f"m{i}.pkl").write_bytes(pickle.dumps(m))

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import UnsupportedModel
 from .compiler import Builder, Outputs, add_chain, argmax_label, register, sigmoid
-from .trees import TreeShape, as_double, float32_splitter, tree_case
+from .trees import TreeShape, as_double, float32_splitter, tree_case, tree_features
 
 
 def _binary(b: Builder, model, r, strict_binary_gt: bool):
@@ -52,13 +52,14 @@ def _gb_raw(model, b: Builder, feats):
     init_raw = model._raw_predict_init(np.zeros((1, n_features), dtype=np.float32))[0]
     lr = float(model.learning_rate)
     n_stages, k = model.estimators_.shape
+    feats, f32 = tree_features(b, feats, {int(f) for tree in model.estimators_.ravel() for f in tree.tree_.feature})
     raws = []
     for j in range(k):
         terms = [b.num(float(init_raw[j]))]
         for i in range(n_stages):
             tree = model.estimators_[i, j]
             t = tree.tree_
-            shape = TreeShape(t.children_left, t.children_right, t.feature, float32_splitter(b, t.threshold), None)
+            shape = TreeShape(t.children_left, t.children_right, t.feature, float32_splitter(b, t.threshold, f32), None)
             vals = lr * t.value[:, 0, 0]  # Cython computes scale * value in float64, then adds
             terms.append(as_double(b, tree_case(b, shape, feats, lambda n, vals=vals: b.num(vals[n]))))
         raws.append(add_chain(terms))

@@ -6,6 +6,12 @@ threshold directly disagrees for the float64 values that round, in float32, onto
 side. :func:`float32_split` derives the float64 boundary ``m`` and operator such that, for every
 float64 ``x``, ``float32(x) <= threshold`` holds exactly when ``x < m`` (or ``x <= m``).
 
+On engines with a float32 type (DuckDB's and PostgreSQL's ``REAL``) the features a tree reads
+are cast to float32 once, in a stage, exactly as scikit-learn does; each split is then
+``x <= L`` with ``L`` the shortest decimal in ``[f, f + half a float32 step)``, ``f`` the
+largest float32 not above the threshold. That literal is about half as long as the float64
+boundary and reads back the same branch whether the engine compares in float32 or float64.
+
 Each tree is one nested ``CASE``. A split whose ``ELSE`` child is itself a split continues the
 same ``CASE`` (``WHEN a THEN .. WHEN b THEN .. ELSE .. END``), which keeps the text short. SQL's
 NULL makes a ``WHEN`` false, so NULLs (missing values) always reach the ``ELSE`` branch: each
@@ -57,6 +63,82 @@ def _shortest(op: str, m: float) -> tuple[str, float]:
 
 
 _NEG = {"<": ">=", "<=": ">"}
+
+#: dialects with a float32 type that is cast from float64 with IEEE round-to-nearest-even and
+#: that the proof runs on (DuckDB) or the test suite checks (PostgreSQL)
+F32_DIALECTS = frozenset({"duckdb", "postgres"})
+
+
+def float32_cut(t: float) -> Optional[str]:
+    """Text of a literal ``L`` with ``float32(x) <= t``  <=>  ``float32(x) <= L`` (as float64).
+
+    ``L`` is the shortest decimal in ``[f, midpoint(f, next float32))``: it rounds to ``f`` in
+    float32 and lies below the next float32 in float64. None where ``f`` or its successor is
+    not finite (the float64 boundary is used there).
+    """
+    from decimal import ROUND_CEILING, Decimal
+
+    t = float(t)
+    f = np.float32(t)
+    if float(f) > t:
+        f = np.nextafter(f, np.float32(-np.inf), dtype=np.float32)
+    nxt = np.nextafter(f, np.float32(np.inf), dtype=np.float32)
+    if not (np.isfinite(f) and np.isfinite(nxt)):
+        return None
+    lo = Decimal(float(f))
+    hi = (lo + Decimal(float(nxt))) / 2 if lo.is_finite() else lo
+    if lo == 0:
+        return "0e0"
+    for digits in range(1, 12):
+        quantum = Decimal(1).scaleb(lo.adjusted() - digits + 1)
+        cut = lo.quantize(quantum, rounding=ROUND_CEILING)
+        if lo <= cut < hi:
+            return _decimal_text(cut)
+    raise AssertionError(f"no float32 cut found for {t!r}")  # pragma: no cover
+
+
+def _decimal_text(d) -> str:
+    """``d`` as ``[-]MANTISSAeEXP`` (always read as a float64, never a DECIMAL)."""
+    sign, digits, exponent = d.normalize().as_tuple()
+    mant = "".join(map(str, digits))
+    return ("-" if sign else "") + f"{mant}e{exponent}"
+
+
+def _cut_literal(b, text: str):
+    """A literal node for a cut (negative numbers as unary minus, as Builder.num does)."""
+    from sqlglot import exp
+
+    if b.dialect == "postgres":
+        # PostgreSQL reads every non-integer literal as NUMERIC and converts it exactly
+        # (strtod) when compared with a float: the plain decimal is allowed, where shorter
+        from decimal import Decimal
+
+        plain = format(Decimal(text), "f")
+        if len(plain) < len(text):
+            text = plain if "." in plain or plain.lstrip("-") == "0" else plain + ".0"
+    if text.startswith("-"):
+        return exp.Neg(this=exp.Literal(this=text[1:], is_string=False))
+    return exp.Literal(this=text, is_string=False)
+
+
+def tree_features(b, feats: list, used) -> tuple[list, bool]:
+    """The feature expressions the trees compare, and whether they are float32 columns.
+
+    On :data:`F32_DIALECTS` the features in ``used`` are cast to float32 once, in a stage (an
+    engine error on a value beyond float32's range matches scikit-learn's "value too large for
+    dtype('float32')")."""
+    from sqlglot import exp
+
+    if b.dialect not in F32_DIALECTS or b.nested:
+        return feats, False
+    used = sorted({int(i) for i in used if int(i) >= 0})
+    if not used:
+        return feats, False
+    refs = b.stage([exp.cast(feats[i].copy(), exp.DataType.build("real")) for i in used], prefix="g")
+    out = list(feats)
+    for i, r in zip(used, refs):
+        out[i] = r
+    return out, True
 
 
 def _cmp(op: str, a, b):
@@ -142,12 +224,21 @@ def tree_case(b: Builder, shape: TreeShape, feats: list, payload: Callable):
     return build(0)
 
 
-def float32_splitter(b: Builder, thresholds) -> Callable:
-    """split(n, x) for scikit-learn trees (float32 rounding of x)."""
+def float32_splitter(b: Builder, thresholds, f32: bool = False) -> Callable:
+    """split(n, x) for scikit-learn trees (float32 rounding of x).
+
+    ``f32``: ``x`` is already a float32 column (see :func:`tree_features`)."""
     cache = {}
 
     def split(n, x):
         t = float(thresholds[n])
+        if f32 and np.isfinite(t):
+            key = ("f32", t)
+            if key not in cache:
+                cache[key] = float32_cut(t)
+            text = cache[key]
+            if text is not None:
+                return _cmp("<=", x.copy(), _cut_literal(b, text)), _cmp(">", x.copy(), _cut_literal(b, text))
         if t not in cache:
             op, m = _shortest(*float32_split(t))
             cache[t] = (op, m)
@@ -162,10 +253,14 @@ def float32_splitter(b: Builder, thresholds) -> Callable:
     return split
 
 
-def sklearn_shape(b: Builder, tree, honor_missing: bool = True) -> TreeShape:
+def sklearn_shape(b: Builder, tree, honor_missing: bool = True, f32: bool = False) -> TreeShape:
     t = tree.tree_
     missing = getattr(t, "missing_go_to_left", None) if honor_missing else None
-    return TreeShape(t.children_left, t.children_right, t.feature, float32_splitter(b, t.threshold), missing)
+    return TreeShape(t.children_left, t.children_right, t.feature, float32_splitter(b, t.threshold, f32), missing)
+
+
+def sklearn_tree_features(b: Builder, feats: list, trees: list) -> tuple[list, bool]:
+    return tree_features(b, feats, {int(f) for t in trees for f in t.tree_.feature})
 
 
 # ----------------------------------------------------------------------------- leaf maps
@@ -234,26 +329,100 @@ def _single_output(tree, where):
         )
 
 
+def leaf_counts(trees: list, k: int) -> Optional[list[dict]]:
+    """Per tree, leaf -> (N, [c_0 .. c_k-1]) with integer weighted counts such that the leaf's
+    value is exactly ``c_j / N`` in float64 (as scikit-learn computes it for unweighted and
+    bootstrapped fits); None when any leaf is not such a fraction (sample or class weights)."""
+    out = []
+    for tree in trees:
+        t = tree.tree_
+        per = {}
+        for leaf in np.flatnonzero(t.children_left < 0):
+            n = float(t.weighted_n_node_samples[leaf])
+            vals = t.value[leaf, 0, :k]
+            if not n.is_integer() or n <= 0:
+                return None
+            counts = np.rint(vals * n)
+            if counts.sum() != n or any(float(c) / n != float(v) for c, v in zip(counts, vals)):
+                return None
+            per[int(leaf)] = (int(n), [int(c) for c in counts])
+        out.append(per)
+    return out
+
+
+def _int_div(b: Builder, a, d: int):
+    """Integer division of a non-negative integer expression by a positive constant."""
+    from sqlglot import exp
+
+    if b.dialect in ("postgres", "sqlite"):
+        # integer operands: the engine's own integer division (typed: no cast to a float)
+        return exp.Div(this=a, expression=exp.Literal.number(d), typed=True)
+    return exp.IntDiv(this=a, expression=exp.Literal.number(d))
+
+
+def _coded_probas(b: Builder, cols: list, k: int, base: int) -> list[list]:
+    """Per class, the trees' probability terms from their leaf codes (see :func:`_leaf_code`).
+
+    ``c_j / N`` is computed in float64 by the engine, which rounds it exactly as scikit-learn
+    did when it stored the leaf's value."""
+    from sqlglot import exp
+
+    probas = [[] for _ in range(k)]
+    for col in cols:
+        n = _int_div(b, col.copy(), base ** (k - 1))
+        parts = []
+        for j in range(1, k):
+            q = col.copy() if j == 1 else _int_div(b, col.copy(), base ** (j - 1))
+            parts.append(exp.Mod(this=q, expression=exp.Literal.number(base)))
+        first = n.copy()  # c_0 = N - c_1 - ... - c_k-1
+        for part in parts:
+            first = exp.Sub(this=first, expression=part.copy())
+        for j, num in enumerate([first] + parts):
+            probas[j].append(exp.Div(this=b.double(num), expression=exp.Paren(this=n.copy())))
+    return probas
+
+
+def _leaf_code(n: int, c: list, base: int) -> int:
+    """``N * base**(k-1) + c_1 + c_2 * base + ...``: N and the counts of classes 1.. as digits."""
+    return n * base ** (len(c) - 1) + sum(c[j] * base ** (j - 1) for j in range(1, len(c)))
+
+
 def forest_classifier(b: Builder, trees: list, classes, feats, divide: Optional[int]):
     """Probabilities = sum over trees of leaf values (/ n), label = argmax, as scikit-learn."""
     from sqlglot import exp
 
     k = len(classes)
-    shapes = [sklearn_shape(b, t) for t in trees]
-    idmaps = [leaf_ids(s, 1 if uses_arrays(b) else 0) for s in shapes]
-    cols = b.stage(
-        [tree_case(b, s, feats, lambda n, ids=ids: exp.Literal.number(ids[n])) for s, ids in zip(shapes, idmaps)],
-        prefix="t",
-    )
+    feats, f32 = sklearn_tree_features(b, feats, trees)
+    shapes = [sklearn_shape(b, t, f32=f32) for t in trees]
+    counts = leaf_counts(trees, k) if k > 1 else None
+    top = max((n for per in counts for n, _ in per.values()), default=0) if counts else 0
+    base = 10 ** len(str(top))
+    if counts and top * base ** (k - 1) < 2**62:
+        # each leaf as the integer code of its class counts: short, and no lookup table
+        cols = b.stage(
+            [
+                tree_case(b, s, feats, lambda n, per=per: exp.Literal.number(_leaf_code(*per[n], base)))
+                for s, per in zip(shapes, counts)
+            ],
+            prefix="t",
+        )
+        terms = _coded_probas(b, cols, k, base)
+    else:
+        idmaps = [leaf_ids(s, 1 if uses_arrays(b) else 0) for s in shapes]
+        cols = b.stage(
+            [tree_case(b, s, feats, lambda n, ids=ids: exp.Literal.number(ids[n])) for s, ids in zip(shapes, idmaps)],
+            prefix="t",
+        )
+        terms = [[] for _ in range(k)]
+        for t, ids, col in zip(trees, idmaps, cols):
+            vals = t.tree_.value[:, 0, :k]
+            for c in range(k):
+                terms[c].append(as_double(b, value_map(b, col, ids, {leaf: vals[leaf, c] for leaf in ids})))
     probas = []
     for c in range(k):
-        terms = []
-        for t, s, ids, col in zip(trees, shapes, idmaps, cols):
-            vals = t.tree_.value[:, 0, :k]
-            terms.append(as_double(b, value_map(b, col, ids, {leaf: vals[leaf, c] for leaf in ids})))
-        total = add_chain(terms)
+        total = add_chain(terms[c])
         if divide:
-            total = exp.Div(this=exp.Paren(this=total) if len(terms) > 1 else total, expression=b.num(float(divide)))
+            total = exp.Div(this=exp.Paren(this=total) if len(terms[c]) > 1 else total, expression=b.num(float(divide)))
         probas.append(total)
     refs = b.stage(probas, prefix="p")
     label = argmax_label(b, refs, classes) if k > 1 else b.value(classes[0])
@@ -264,8 +433,9 @@ def forest_regressor(b: Builder, trees: list, feats, divide: Optional[int]):
     from sqlglot import exp
 
     terms = []
+    feats, f32 = sklearn_tree_features(b, feats, trees)
     for t in trees:
-        s = sklearn_shape(b, t)
+        s = sklearn_shape(b, t, f32=f32)
         vals = t.tree_.value[:, 0, 0]
         terms.append(as_double(b, tree_case(b, s, feats, lambda n, vals=vals: b.num(vals[n]))))
     total = add_chain(terms)
@@ -282,7 +452,8 @@ def decision_tree_classifier(model, b, feats):
     _single_output(model, "")
     from sqlglot import exp
 
-    shape = sklearn_shape(b, model)
+    feats, f32 = sklearn_tree_features(b, feats, [model])
+    shape = sklearn_shape(b, model, f32=f32)
     ids = leaf_ids(shape, 1 if uses_arrays(b) else 0)
     (col,) = b.stage([tree_case(b, shape, feats, lambda n: exp.Literal.number(ids[n]))], prefix="t")
     k = len(model.classes_)

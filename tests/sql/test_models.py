@@ -181,3 +181,52 @@ def test_threshold_rows_are_exact_where_naive_sql_is_not():
         op, m = float32_split(t)
         for x in (m, np.nextafter(m, np.inf), np.nextafter(m, -np.inf), t):
             assert (float(np.float32(x)) <= t) == ((x < m) if op == "<" else (x <= m))
+
+
+def test_float32_cut_takes_sklearns_branch():
+    """The short float32 literal sends every float32 value the way scikit-learn does."""
+    from decimal import Decimal
+
+    from jupyter_deploy.sql.trees import float32_cut
+
+    rng = np.random.default_rng(11)
+    ts = [float(rng.normal() * 10.0 ** rng.integers(-30, 30)) for _ in range(3000)]
+    # thresholds exactly between two float32 values, as scikit-learn makes them
+    for v in rng.normal(size=500) * 10.0 ** rng.integers(-8, 8, 500):
+        a = np.float32(v)
+        ts.append(float(a) / 2 + float(np.nextafter(a, np.float32(np.inf))) / 2)
+    ts += [0.0, -0.0, 1e-45, -1e-45, 0.5, -0.5, 3.0e38]
+    longest = 0
+    for t in ts:
+        text = float32_cut(t)
+        assert text is not None and "e" in text
+        cut = float(text)  # DuckDB and PostgreSQL read it as this float64
+        assert float(Decimal(text)) == cut
+        longest = max(longest, len(text.lstrip("-")))
+        f = np.float32(t)
+        if float(f) > t:
+            f = np.nextafter(f, np.float32(-np.inf))
+        # an engine comparing in float32 rounds the literal to f: the same branch again
+        assert np.float32(cut) == f, (t, text)
+        for x in (f, np.nextafter(f, np.float32(np.inf)), np.nextafter(f, np.float32(-np.inf)),
+                  np.float32(cut), np.float32(np.nextafter(cut, np.inf))):
+            if np.isfinite(x):
+                assert (float(np.float32(x)) <= t) == (float(x) <= cut), (t, text, x)
+    assert longest <= 9 + 4  # at most 9 significant digits and an exponent
+
+
+@pytest.mark.postgres
+def test_forest_leaves_are_coded_counts_unless_weighted(postgres_url):
+    """Unweighted forests write each leaf as its class counts (no lookup arrays); weighted ones
+    fall back to exact leaf values; both give scikit-learn's answers."""
+    from jupyter_deploy.sql import to_sql
+
+    plain = RandomForestClassifier(6, max_depth=4, random_state=0).fit(X, Y3)
+    weights = np.random.default_rng(3).uniform(0.5, 2.0, len(X))
+    # (forests bootstrap in proportion to sample_weight, so ExtraTrees keeps non-integer weights)
+    weighted = ExtraTreesClassifier(6, max_depth=4, random_state=0).fit(X, Y3, sample_weight=weights)
+    assert "[" not in to_sql(plain, "t", "duckdb") and "%" in to_sql(plain, "t", "duckdb")
+    assert "[" in to_sql(weighted, "t", "duckdb")
+    for model in (plain, weighted):
+        res = prove_everywhere(model, X.head(30), postgres_url)
+        assert res["max_abs_error"] == 0.0 and res["label_agreement"] == 1.0
