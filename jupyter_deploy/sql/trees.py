@@ -20,6 +20,7 @@ split is oriented so that ``ELSE`` is the child scikit-learn sends missing value
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from typing import Callable, Optional
 
@@ -108,9 +109,10 @@ def _cut_literal(b, text: str):
     """A literal node for a cut (negative numbers as unary minus, as Builder.num does)."""
     from sqlglot import exp
 
-    if b.dialect == "postgres":
+    if b.dialect in ("postgres", "duckdb"):
         # PostgreSQL reads every non-integer literal as NUMERIC and converts it exactly
-        # (strtod) when compared with a float: the plain decimal is allowed, where shorter
+        # (strtod) when compared with a float; DuckDB reads it as DECIMAL and converts it to the
+        # DOUBLE column's type exactly (at most 9 digits here): the plain decimal is allowed, where shorter
         from decimal import Decimal
 
         plain = format(Decimal(text), "f")
@@ -134,7 +136,14 @@ def tree_features(b, feats: list, used) -> tuple[list, bool]:
     used = sorted({int(i) for i in used if int(i) >= 0})
     if not used:
         return feats, False
-    refs = b.stage([exp.cast(feats[i].copy(), exp.DataType.build("real")) for i in used], prefix="g")
+    real = exp.DataType.build("real")
+    if b.dialect == "duckdb":
+        # held as DOUBLE: a short decimal literal is then converted to float64 (exactly, for
+        # up to 15 digits) rather than to float32
+        cast = [exp.cast(exp.cast(feats[i].copy(), real), exp.DataType.build("double")) for i in used]
+    else:
+        cast = [exp.cast(feats[i].copy(), real) for i in used]
+    refs = b.stage(cast, prefix="g")
     out = list(feats)
     for i, r in zip(used, refs):
         out[i] = r
@@ -345,7 +354,9 @@ def leaf_counts(trees: list, k: int) -> Optional[list[dict]]:
             counts = np.rint(vals * n)
             if counts.sum() != n or any(float(c) / n != float(v) for c, v in zip(counts, vals)):
                 return None
-            per[int(leaf)] = (int(n), [int(c) for c in counts])
+            ints = [int(c) for c in counts]
+            g = math.gcd(int(n), *ints)  # c/N == (c/g)/(N/g): the same rational, the same rounding
+            per[int(leaf)] = (int(n) // g, [c // g for c in ints])
         out.append(per)
     return out
 
@@ -360,7 +371,7 @@ def _int_div(b: Builder, a, d: int):
     return exp.IntDiv(this=a, expression=exp.Literal.number(d))
 
 
-def _coded_probas(b: Builder, cols: list, k: int, base: int) -> list[list]:
+def _coded_probas(b: Builder, cols: list, k: int, bases: list[int]) -> list[list]:
     """Per class, the trees' probability terms from their leaf codes (see :func:`_leaf_code`).
 
     ``c_j / N`` is computed in float64 by the engine, which rounds it exactly as scikit-learn
@@ -368,7 +379,7 @@ def _coded_probas(b: Builder, cols: list, k: int, base: int) -> list[list]:
     from sqlglot import exp
 
     probas = [[] for _ in range(k)]
-    for col in cols:
+    for col, base in zip(cols, bases):
         n = _int_div(b, col.copy(), base ** (k - 1))
         parts = []
         for j in range(1, k):
@@ -395,18 +406,18 @@ def forest_classifier(b: Builder, trees: list, classes, feats, divide: Optional[
     feats, f32 = sklearn_tree_features(b, feats, trees)
     shapes = [sklearn_shape(b, t, f32=f32) for t in trees]
     counts = leaf_counts(trees, k) if k > 1 else None
-    top = max((n for per in counts for n, _ in per.values()), default=0) if counts else 0
-    base = 10 ** len(str(top))
-    if counts and top * base ** (k - 1) < 2**62:
+    # each tree's own base: 10 ** (digits of its largest N)
+    bases = [10 ** len(str(max(n for n, _ in per.values()))) for per in counts] if counts else []
+    if counts and all(base**k < 2**62 for base in bases):
         # each leaf as the integer code of its class counts: short, and no lookup table
         cols = b.stage(
             [
-                tree_case(b, s, feats, lambda n, per=per: exp.Literal.number(_leaf_code(*per[n], base)))
-                for s, per in zip(shapes, counts)
+                tree_case(b, s, feats, lambda n, per=per, base=base: exp.Literal.number(_leaf_code(*per[n], base)))
+                for s, per, base in zip(shapes, counts, bases)
             ],
             prefix="t",
         )
-        terms = _coded_probas(b, cols, k, base)
+        terms = _coded_probas(b, cols, k, bases)
     else:
         idmaps = [leaf_ids(s, 1 if uses_arrays(b) else 0) for s in shapes]
         cols = b.stage(
