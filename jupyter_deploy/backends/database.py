@@ -306,6 +306,7 @@ def _compare(got, want, meta) -> tuple[bool, str]:
     from ..sql.proof import _label_text
 
     n = len(want)
+    tol = float(meta.get("tolerance") or 1e-9)  # the model's own precision (float32 for XGBoost)
     if len(got) != n:
         return False, f"the query returned {len(got)} rows for {n} sample rows"
     if meta.get("kind") == "classifier":
@@ -319,14 +320,14 @@ def _compare(got, want, meta) -> tuple[bool, str]:
             gv = got[out_names[: len(pcols)]].to_numpy(dtype=float)
             diff = np.abs(gv - want[pcols].to_numpy(dtype=float))
             err = float(np.nanmax(np.where(np.isnan(diff), np.inf, diff))) if n else 0.0
-        ok = agree == 1.0 and err <= 1e-9
+        ok = agree == 1.0 and err <= tol
         return ok, f"{n} sample rows: label agreement {agree:.2%}, max abs error {err:.3g}"
     gv = np.asarray(got["prediction"], dtype=float)
     wv = want["prediction"].to_numpy(dtype=float)
     diff = np.abs(gv - wv)
     diff = np.where(np.isnan(diff), np.inf, diff)
     err = float(diff.max()) if n else 0.0
-    ok = bool((diff <= 1e-9 * np.maximum(1.0, np.abs(wv))).all())
+    ok = bool((diff <= tol * np.maximum(1.0, np.abs(wv))).all())
     return ok, f"{n} sample rows: max abs error {err:.3g}"
 
 

@@ -296,6 +296,8 @@ class Outputs:
     decision: Optional[list] = None
     classes: Optional[list] = None
     notes: list = field(default_factory=list)
+    #: how closely the SQL can match (None: 1e-9); models that compute in float32 say more
+    tolerance: Optional[float] = None
 
 
 def argmax_label(b: Builder, cols: list, classes, strict_binary: bool = False):
@@ -407,6 +409,7 @@ class Compiled:
     feature_names: list
     columns: dict  # feature -> table column
     dialect: str
+    tolerance: Optional[float] = None  # the model's own precision, where coarser than 1e-9
 
 
 def compile_model(
@@ -518,6 +521,7 @@ def compile_model(
         feature_names=names,
         columns=mapping,
         dialect=dialect,
+        tolerance=out.tolerance,
     )
 
 

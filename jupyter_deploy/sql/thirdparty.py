@@ -1,13 +1,21 @@
-"""LightGBM models (registered here; only used when lightgbm is installed and such a model is passed).
+"""LightGBM and XGBoost models (registered here; used only when such a model is passed).
 
 LightGBM compares float64 features with float64 thresholds (``x <= t``); missing values follow
 each split's ``missing_type``: ``None`` treats NaN as 0.0, ``NaN`` sends it to the default side,
 ``Zero`` sends zeros and NaN to the default side. Raw scores add the trees in order from 0.
 
-XGBoost is not translated yet (it raises the usual UnsupportedModel listing what is supported).
+XGBoost rounds features to float32 and goes left when ``x < threshold`` (float32), sends
+missing values to each node's default side, and adds the trees' float32 leaf values to a float32
+base margin *in float32*. On DuckDB and PostgreSQL the SQL does the same additions in ``REAL``,
+so margins match exactly; the sigmoid / softmax then runs in float64 and is rounded to float32,
+within one or two float32 steps of XGBoost's ``expf``. SQLite has no float32: its sums are
+float64, within the float32 rounding XGBoost itself carries. The proof therefore compares XGBoost
+models at float32 precision (the tolerance it reports), not at 1e-9.
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from ..errors import UnsupportedModel
 from .compiler import Builder, Outputs, add_chain, argmax_label, register, sigmoid
@@ -115,3 +123,175 @@ def lgbm_classifier(model, b, feats):
 
         return _multiclass(_M, b, raw)
     raise UnsupportedModel(f"LGBMClassifier with objective {parts[0]!r} has no SQL translation.")
+
+
+# ------------------------------------------------------------------------------ XGBoost
+
+#: XGBoost answers in float32: what the proof can hold it to (absolute, or relative above 1)
+XGB_TOLERANCE = 1e-6
+
+
+def _xgb_model(model):
+    import json
+
+    booster = model.get_booster()
+    raw = json.loads(booster.save_raw("json"))
+    learner = raw["learner"]
+    gb = learner["gradient_booster"]
+    if gb.get("name") != "gbtree":
+        raise UnsupportedModel(
+            f"XGBoost booster {gb.get('name')!r} has no SQL translation (only gbtree).",
+            hint="Fit with booster='gbtree' (the default).",
+        )
+    trees = gb["model"]["trees"]
+    for t in trees:
+        if any(int(v) != 0 for v in t.get("split_type", [])):
+            raise UnsupportedModel(
+                "XGBoost categorical splits have no SQL translation yet.",
+                hint="Encode categories as numbers (or one-hot) before XGBoost, or use HistGradientBoosting.",
+            )
+        if int(t["tree_param"].get("size_leaf_vector", "1")) > 1:
+            raise UnsupportedModel("XGBoost multi-output trees have no SQL translation.")
+    info = [int(i) for i in gb["model"]["tree_info"]]
+    objective = learner["objective"]["name"]
+    text = learner["learner_model_param"]["base_score"].strip("[]")
+    base = [np.float32(float(v)) for v in text.split(",")] if text else [np.float32(0.5)]
+    return booster, trees, info, objective, base
+
+
+def _xgb_leaf(tree, x) -> np.float32:
+    left, right = tree["left_children"], tree["right_children"]
+    node = 0
+    while left[node] != -1:
+        v = x[tree["split_indices"][node]]
+        if np.isnan(v):
+            node = left[node] if tree["default_left"][node] else right[node]
+        else:
+            node = left[node] if np.float32(v) < np.float32(tree["split_conditions"][node]) else right[node]
+    return np.float32(tree["split_conditions"][node])
+
+
+def _xgb_base_margins(model, booster, trees, info, objective, base) -> list:
+    """XGBoost's base margin per output, found by reproducing its own output_margin exactly."""
+    import xgboost as xgb
+
+    k = max(info) + 1 if info else 1
+    n = int(model.n_features_in_)
+    probes = np.array([np.zeros(n), np.ones(n), -np.ones(n), np.full(n, np.nan)], dtype=np.float64)
+    dm = xgb.DMatrix(probes, feature_names=booster.feature_names, feature_types=booster.feature_types)
+    want = np.asarray(booster.predict(dm, output_margin=True), dtype=np.float32).reshape(len(probes), -1)
+    margins = []
+    for j in range(k):
+        b0 = base[j] if j < len(base) else base[0]
+        with np.errstate(all="ignore"):
+            cands = [b0]
+            if objective in ("binary:logistic", "reg:logistic", "binary:logitraw"):
+                cands += [np.float32(-np.log(np.float32(1.0) / b0 - np.float32(1.0))), np.float32(-np.log(1.0 / float(b0) - 1.0))]
+            if objective in ("count:poisson", "reg:gamma", "reg:tweedie"):
+                cands += [np.float32(np.log(b0)), np.float32(np.log(float(b0)))]
+        more = []
+        for c in cands:
+            more += [c, np.nextafter(c, np.float32(np.inf)), np.nextafter(c, np.float32(-np.inf))]
+        mine = [t for t, g in zip(trees, info) if g == j]
+        for c in more:
+            ok = True
+            for row, target in zip(probes, want[:, j]):
+                acc = np.float32(c)
+                for t in mine:
+                    acc = np.float32(acc + _xgb_leaf(t, row))
+                if acc != target:
+                    ok = False
+                    break
+            if ok:
+                margins.append(np.float32(c))
+                break
+        else:
+            raise UnsupportedModel(
+                f"Could not reproduce this XGBoost model's base margin (objective {objective}).",
+                hint="Report it with the XGBoost version; base_score=0 at fit time avoids it.",
+            )
+    return margins
+
+
+def _xgb_raw(model, b: Builder, feats):
+    from sqlglot import exp
+
+    from .trees import TreeShape, float32_splitter, tree_case, tree_features
+
+    booster, trees, info, objective, base = _xgb_model(model)
+    margins = _xgb_base_margins(model, booster, trees, info, objective, base)
+    feats, f32 = tree_features(b, feats, {int(i) for t in trees for i, l in zip(t["split_indices"], t["left_children"]) if l != -1})
+    real = exp.DataType.build("real")
+    use_real = f32  # DuckDB / PostgreSQL: add in float32 as XGBoost does
+    raws = []
+    for j, margin in enumerate(margins):
+        terms = [exp.cast(b.num(float(margin)), real) if use_real else b.num(float(margin))]
+        for t in (t for t, g in zip(trees, info) if g == j):
+            cond = np.asarray(t["split_conditions"], dtype=np.float32)
+            # x < c (float32)  <=>  x <= the float32 just below c
+            below = np.nextafter(cond, np.float32(-np.inf)).astype(np.float64)
+            left = np.asarray(t["left_children"])
+            shape = TreeShape(left, np.asarray(t["right_children"]), np.asarray(t["split_indices"]),
+                              float32_splitter(b, below, f32), np.asarray(t["default_left"], dtype=bool))
+            case = tree_case(b, shape, feats, lambda n, cond=cond: b.num(float(cond[n])))
+            terms.append(exp.cast(case, real) if use_real else b.double(case) if b.dialect != "sqlite" else case)
+        raws.append(add_chain(terms))
+    return objective, b.stage(raws, prefix="r"), use_real
+
+
+def _f32(b: Builder, e, use_real: bool):
+    from sqlglot import exp
+
+    return exp.cast(e, exp.DataType.build("real")) if use_real else e
+
+
+@register("xgboost.sklearn.XGBRegressor")
+def xgb_regressor(model, b, feats):
+    from sqlglot import exp
+
+    objective, (raw,), use_real = _xgb_raw(model, b, feats)
+    if objective in ("reg:squarederror", "reg:squaredlogerror", "reg:pseudohubererror", "reg:absoluteerror",
+                     "reg:quantileerror"):
+        pred = raw
+    elif objective in ("count:poisson", "reg:gamma", "reg:tweedie"):
+        pred = _f32(b, exp.Exp(this=b.double(raw)), use_real)
+    elif objective == "reg:logistic":
+        pred = _f32(b, sigmoid(b, b.double(raw)), use_real)
+    else:
+        raise UnsupportedModel(f"XGBRegressor with objective {objective!r} has no SQL translation.")
+    out = Outputs(kind="regressor", prediction=b.double(pred) if use_real else pred)
+    out.tolerance = XGB_TOLERANCE
+    return out
+
+
+@register("xgboost.sklearn.XGBClassifier")
+def xgb_classifier(model, b, feats):
+    from sqlglot import exp
+
+    objective, raw, use_real = _xgb_raw(model, b, feats)
+    classes = list(model.classes_)
+    if objective in ("binary:logistic", "binary:logitraw") and len(raw) == 1:
+        if objective == "binary:logitraw":
+            raise UnsupportedModel("XGBClassifier with objective 'binary:logitraw' has no probabilities to translate.")
+        (p1,) = b.stage([_f32(b, sigmoid(b, b.double(raw[0])), use_real)], prefix="q")
+        p0, p1 = b.stage([_f32(b, exp.Sub(this=b.num(1.0), expression=p1.copy()), use_real), p1], prefix="q")
+        # XGBoost's label: class 1 where p1 > 0.5 (in float32)
+        gt = exp.GT(this=p1.copy(), expression=b.num(0.5))
+        label = exp.Case(ifs=[exp.If(this=gt, true=b.value(classes[1]))], default=b.value(classes[0]))
+        probas = [b.double(p0) if use_real else p0, b.double(p1) if use_real else p1]
+    elif objective in ("multi:softprob", "multi:softmax"):
+        if b.dialect == "sqlite":
+            mx = exp.Anonymous(this="MAX", expressions=[b.double(c.copy()) for c in raw])
+        else:
+            mx = exp.Greatest(this=b.double(raw[0].copy()), expressions=[b.double(c.copy()) for c in raw[1:]])
+        refs = b.stage([exp.Exp(this=exp.Sub(this=b.double(c.copy()), expression=mx.copy())) for c in raw], prefix="e")
+        total = add_chain([c.copy() for c in refs])
+        probs = b.stage([_f32(b, exp.Div(this=c.copy(), expression=exp.Paren(this=total.copy())), use_real) for c in refs],
+                        prefix="q")
+        label = argmax_label(b, probs, classes)
+        probas = [b.double(c) if use_real else c for c in probs]
+    else:
+        raise UnsupportedModel(f"XGBClassifier with objective {objective!r} has no SQL translation.")
+    out = Outputs(kind="classifier", prediction=label, proba=probas, classes=classes)
+    out.tolerance = XGB_TOLERANCE
+    return out

@@ -175,6 +175,7 @@ class SQLTarget(Target):
             "max_abs_error": result["max_abs_error"],
             "label_agreement": result["label_agreement"],
             "rows_checked": result["rows_checked"],
+            "tolerance": result["tolerance"],
         }
         reporter("build", 4, 4, "done")
         return bundle

@@ -63,7 +63,7 @@ def prove_everywhere(model, X, pg_url=None, tolerance=1e-9):
         t.insert(0, ROW_ID, np.arange(len(t)))
         comp = compile_model(model, "__jd_sample", "postgres", keep=[ROW_ID])
         got = run_postgres(pg_url, comp.sql, t).sort_values(ROW_ID).reset_index(drop=True)
-        r = compare(model, allx, got, tolerance=tolerance)
+        r = compare(model, allx, got, tolerance=max(tolerance, comp.tolerance or 0.0))
         assert r["ok"], r
         res["engines"]["postgres"] = r
     return res
