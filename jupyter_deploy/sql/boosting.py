@@ -52,7 +52,9 @@ def _gb_raw(model, b: Builder, feats):
     init_raw = model._raw_predict_init(np.zeros((1, n_features), dtype=np.float32))[0]
     lr = float(model.learning_rate)
     n_stages, k = model.estimators_.shape
-    feats, f32 = tree_features(b, feats, {int(f) for tree in model.estimators_.ravel() for f in tree.tree_.feature})
+    inner = [(t.tree_.feature[n], t.tree_.threshold[n]) for t in model.estimators_.ravel()
+             for n in np.flatnonzero(t.tree_.children_left >= 0)]
+    feats, f32 = tree_features(b, feats, {int(f) for f, _ in inner}, [th for _, th in inner])
     raws = []
     for j in range(k):
         terms = [b.num(float(init_raw[j]))]

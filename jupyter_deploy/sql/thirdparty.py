@@ -216,13 +216,14 @@ def _xgb_base_margins(model, booster, trees, info, objective, base) -> list:
 def _xgb_raw(model, b: Builder, feats):
     from sqlglot import exp
 
-    from .trees import TreeShape, float32_splitter, tree_case, tree_features
+    from .trees import F32_DIALECTS, TreeShape, float32_splitter, tree_case, tree_features
 
     booster, trees, info, objective, base = _xgb_model(model)
     margins = _xgb_base_margins(model, booster, trees, info, objective, base)
-    feats, f32 = tree_features(b, feats, {int(i) for t in trees for i, l in zip(t["split_indices"], t["left_children"]) if l != -1})
+    inner = [(i, c) for t in trees for i, c, l in zip(t["split_indices"], t["split_conditions"], t["left_children"]) if l != -1]
+    feats, f32 = tree_features(b, feats, {int(i) for i, _ in inner}, [c for _, c in inner])
     real = exp.DataType.build("real")
-    use_real = f32  # DuckDB / PostgreSQL: add in float32 as XGBoost does
+    use_real = f32 and b.dialect in F32_DIALECTS  # DuckDB / PostgreSQL: add in float32 as XGBoost does
     raws = []
     for j, margin in enumerate(margins):
         terms = [exp.cast(b.num(float(margin)), real) if use_real else b.num(float(margin))]

@@ -6,8 +6,9 @@ threshold directly disagrees for the float64 values that round, in float32, onto
 side. :func:`float32_split` derives the float64 boundary ``m`` and operator such that, for every
 float64 ``x``, ``float32(x) <= threshold`` holds exactly when ``x < m`` (or ``x <= m``).
 
-On engines with a float32 type (DuckDB's and PostgreSQL's ``REAL``) the features a tree reads
-are cast to float32 once, in a stage, exactly as scikit-learn does; each split is then
+On DuckDB and PostgreSQL (a ``REAL`` cast) and SQLite (float64 arithmetic that rounds to 24
+bits, :func:`sqlite_float32`) the features a tree reads are rounded to float32 once, in a stage,
+exactly as scikit-learn does; each split is then
 ``x <= L`` with ``L`` the shortest decimal in ``[f, f + half a float32 step)``, ``f`` the
 largest float32 not above the threshold. That literal is about half as long as the float64
 boundary and reads back the same branch whether the engine compares in float32 or float64.
@@ -109,8 +110,8 @@ def _cut_literal(b, text: str):
     """A literal node for a cut (negative numbers as unary minus, as Builder.num does)."""
     from sqlglot import exp
 
-    if b.dialect in ("postgres", "duckdb"):
-        # PostgreSQL reads every non-integer literal as NUMERIC and converts it exactly
+    if b.dialect in ("postgres", "duckdb", "sqlite"):
+        # SQLite reads either form as a float64; PostgreSQL reads every non-integer literal as NUMERIC and converts it exactly
         # (strtod) when compared with a float; DuckDB reads it as DECIMAL and converts it to the
         # DOUBLE column's type exactly (at most 9 digits here): the plain decimal is allowed, where shorter
         from decimal import Decimal
@@ -118,36 +119,68 @@ def _cut_literal(b, text: str):
         plain = format(Decimal(text), "f")
         if len(plain) < len(text):
             text = plain if "." in plain or plain.lstrip("-") == "0" else plain + ".0"
-    if text.startswith("-"):
-        return exp.Neg(this=exp.Literal(this=text[1:], is_string=False))
-    return exp.Literal(this=text, is_string=False)
+    lit = exp.Literal(this=text.lstrip("-"), is_string=False)
+    if b.dialect == "sqlite":
+        b.floats.append((lit, abs(float(text))))  # SQLite's parser is checked literal by literal
+    return exp.Neg(this=lit) if text.startswith("-") else lit
 
 
-def tree_features(b, feats: list, used) -> tuple[list, bool]:
-    """The feature expressions the trees compare, and whether they are float32 columns.
+#: below this magnitude float32 is subnormal and SQLite's rounding (24 significant bits) would not
+#: be float32's; a model with a threshold this close to zero keeps float64 boundaries there
+_F32_TINY = 2.0**-125
 
-    On :data:`F32_DIALECTS` the features in ``used`` are cast to float32 once, in a stage (an
+
+def tree_features(b, feats: list, used, thresholds=()) -> tuple[list, bool]:
+    """The feature expressions the trees compare, and whether they are float32-rounded.
+
+    On DuckDB and PostgreSQL the features in ``used`` are cast to float32 once, in a stage (an
     engine error on a value beyond float32's range matches scikit-learn's "value too large for
-    dtype('float32')")."""
+    dtype('float32')"). SQLite has no float32 type: there each feature is rounded to 24
+    significant bits with Veltkamp's splitting, which is IEEE's round-to-nearest-even for every
+    normal float32 (see :func:`sqlite_float32`)."""
     from sqlglot import exp
 
-    if b.dialect not in F32_DIALECTS or b.nested:
+    if b.dialect not in F32_DIALECTS | {"sqlite"} or b.nested:
         return feats, False
     used = sorted({int(i) for i in used if int(i) >= 0})
     if not used:
         return feats, False
-    real = exp.DataType.build("real")
-    if b.dialect == "duckdb":
-        # held as DOUBLE: a short decimal literal is then converted to float64 (exactly, for
-        # up to 15 digits) rather than to float32
-        cast = [exp.cast(exp.cast(feats[i].copy(), real), exp.DataType.build("double")) for i in used]
+    if b.dialect == "sqlite":
+        if any(np.isfinite(t) and abs(t) < _F32_TINY for t in map(float, thresholds)):
+            return feats, False
+        refs = sqlite_float32(b, [feats[i] for i in used])
     else:
-        cast = [exp.cast(feats[i].copy(), real) for i in used]
-    refs = b.stage(cast, prefix="g")
+        real = exp.DataType.build("real")
+        if b.dialect == "duckdb":
+            # held as DOUBLE: a short decimal literal is then converted to float64 (exactly, for
+            # up to 15 digits) rather than to float32
+            cast = [exp.cast(exp.cast(feats[i].copy(), real), exp.DataType.build("double")) for i in used]
+        else:
+            cast = [exp.cast(feats[i].copy(), real) for i in used]
+        refs = b.stage(cast, prefix="g")
     out = list(feats)
     for i, r in zip(used, refs):
         out[i] = r
     return out, True
+
+
+def _veltkamp(x, s: int):
+    """``x`` rounded to ``53 - s`` significant bits (to nearest; a tie may go either way)."""
+    from sqlglot import exp
+
+    c = exp.Mul(this=exp.Literal.number(2**s + 1), expression=x.copy())
+    return exp.Sub(this=exp.Paren(this=c), expression=exp.Paren(this=exp.Sub(this=c.copy(), expression=x.copy())))
+
+
+def sqlite_float32(b, xs: list) -> list:
+    """float32(x) for float64 columns in plain float64 arithmetic, in one stage.
+
+    Veltkamp's splitting with s = 29 rounds x to 24 significant bits, to nearest. With IEEE
+    round-to-nearest-even arithmetic its ties also go to the even neighbour: checked for every
+    tie of one binade (the computation scales exactly with powers of two) and on random values
+    through SQLite itself, in tests/sql/test_models.py. So it equals numpy's float32 cast for
+    every x whose float32 is normal (|x| >= 2**-126); NULL stays NULL."""
+    return b.stage([_veltkamp(x, 29) for x in xs], prefix="g")
 
 
 def _cmp(op: str, a, b):
@@ -269,7 +302,8 @@ def sklearn_shape(b: Builder, tree, honor_missing: bool = True, f32: bool = Fals
 
 
 def sklearn_tree_features(b: Builder, feats: list, trees: list) -> tuple[list, bool]:
-    return tree_features(b, feats, {int(f) for t in trees for f in t.tree_.feature})
+    internal = [(t.tree_.feature[n], t.tree_.threshold[n]) for t in trees for n in np.flatnonzero(t.tree_.children_left >= 0)]
+    return tree_features(b, feats, {int(f) for f, _ in internal}, [th for _, th in internal])
 
 
 # ----------------------------------------------------------------------------- leaf maps

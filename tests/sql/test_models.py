@@ -230,3 +230,47 @@ def test_forest_leaves_are_coded_counts_unless_weighted(postgres_url):
     for model in (plain, weighted):
         res = prove_everywhere(model, X.head(30), postgres_url)
         assert res["max_abs_error"] == 0.0 and res["label_agreement"] == 1.0
+
+
+def test_sqlite_float32_rounding_matches_numpy():
+    """SQLite has no float32: the generated arithmetic rounds like numpy, ties to even included."""
+    import sqlite3
+
+    from sqlglot import exp
+
+    from jupyter_deploy.sql.compiler import Builder
+    from jupyter_deploy.sql.trees import sqlite_float32
+
+    rng = np.random.default_rng(2)
+    vals = list(rng.normal(size=4000) * 10.0 ** rng.integers(-37, 38, 4000))
+    for v in rng.normal(size=3000) * 10.0 ** rng.integers(-37, 38, 3000):
+        a = np.float32(v)
+        nxt = np.nextafter(a, np.float32(np.inf))
+        if np.isfinite(nxt):
+            mid = float(a) / 2 + float(nxt) / 2  # a tie: numpy keeps the even neighbour
+            vals += [mid, np.nextafter(mid, np.inf), np.nextafter(mid, -np.inf), float(a)]
+    vals += [0.0, -0.0, 1.0, 1.0 + 2.0**-24, 1.0 + 3 * 2.0**-24, 2.0**-126, 3.4028234663852886e38, 16777217.0]
+    vals = [float(v) for v in vals if abs(v) >= 2.0**-126 or v == 0.0]
+    b = Builder("sqlite", exp.to_table("t"), ["i"], [exp.column("i")])
+    (x,) = b.first_stage([exp.column("x")], [True])
+    (r,) = sqlite_float32(b, [x])
+    sql = b.query([("r", r)]).sql(dialect="sqlite")
+    con = sqlite3.connect(":memory:")
+    con.execute("CREATE TABLE t (i INTEGER, x REAL)")
+    con.executemany("INSERT INTO t VALUES (?, ?)", list(enumerate(vals)) + [(len(vals), None)])
+    got = [row[1] for row in sorted(con.execute(sql).fetchall())]
+    assert len(got) == len(vals) + 1 and got[-1] is None  # NULL stays NULL
+    want = [float(np.float32(v)) for v in vals]
+    bad = [(v, g, w) for v, g, w in zip(vals, got, want) if g != w]
+    assert not bad, bad[:5]
+
+
+def test_veltkamp_rounds_every_tie_of_a_binade_to_even():
+    """The arithmetic SQLite runs, over all 2**23 float32 ties in [1, 2) (and scaled copies):
+    the identity scales exactly with powers of two, so this covers every normal binade."""
+    sig = np.arange(2**23, 2**24, dtype=np.float64)
+    for e in (0, -100, 100):
+        x = np.concatenate([(sig + 0.5) * 2.0 ** (e - 23), (sig + 0.25) * 2.0 ** (e - 23)])
+        c = (2.0**29 + 1) * x
+        v = c - (c - x)
+        assert np.array_equal(v, x.astype(np.float32).astype(np.float64))
