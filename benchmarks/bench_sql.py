@@ -51,11 +51,12 @@ def orbital_worker(folder: str):
     meta = json.loads((folder / "models.json").read_text())
     out = {}
     for name in meta["models"]:
-        model = pickle.loads((folder / f"{name}.pkl").read_bytes())
         feats = {c: orbital.types.DoubleColumnType() for c in meta["features"]}
         res = {}
         try:
             from sklearn.pipeline import Pipeline
+
+            model = pickle.loads((folder / f"{name}.pkl").read_bytes())
 
             pipe = model if isinstance(model, Pipeline) else Pipeline([("m", model)])
             parsed = orbital.parse_pipeline(pipe, features=feats)
@@ -64,6 +65,8 @@ def orbital_worker(folder: str):
                     res[d] = orbital.export_sql(TABLE, parsed, dialect=d)
                 except Exception as exc:  # noqa: BLE001
                     res[d + "_error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}"
+        except ModuleNotFoundError as exc:
+            res["error"] = f"not tried: orbital parses scikit-learn pipelines ({exc.name} not in its venv)"
         except Exception as exc:  # noqa: BLE001
             res["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''}"
         out[name] = res
@@ -123,6 +126,12 @@ def make_models(seed=0):
         "GradientBoostingClassifier(100), 3 classes": GradientBoostingClassifier(n_estimators=100, random_state=0).fit(Xc, yc),
         "HistGradientBoostingClassifier(50), 2 classes": HistGradientBoostingClassifier(max_iter=50, random_state=0).fit(Xc, yb),
     }
+    try:
+        import xgboost
+    except ImportError:
+        pass
+    else:
+        models["XGBClassifier(100, depth 4), 2 classes"] = xgboost.XGBClassifier(n_estimators=100, max_depth=4, random_state=0).fit(Xc, yb)
     return models, cols
 
 
@@ -360,7 +369,7 @@ def main():
     lines.append("")
     lines.append("## Conversion, size and exactness (DuckDB; 2,000 random rows + rows at every split threshold)")
     lines.append("")
-    lines.append("| model | jd converts | orbital converts | jd SQL chars (duckdb / postgres) | orbital SQL chars (duckdb / postgres) | jd max abs err | orbital max abs err | jd label agreement | orbital label agreement |")
+    lines.append("| model | jd converts | orbital converts | jd SQL chars (duckdb / postgres / sqlite) | orbital SQL chars (duckdb / postgres / sqlite) | jd max abs err | orbital max abs err | jd label agreement | orbital label agreement |")
     lines.append("|---|---|---|---|---|---|---|---|---|")
     for name in models:
         o = sql[name]["orbital"]
@@ -377,8 +386,8 @@ def main():
             return "-" if a.get("agree") is None else f"{a['agree']:.4%}"
 
         lines.append(
-            f"| {name} | yes | {conv} | {len(j['duckdb']):,} / {len(j['postgres']):,} | "
-            f"{(str(len(o['duckdb'])) + ' / ' + str(len(o.get('postgres', '')))) if 'duckdb' in o else '-'} | "
+            f"| {name} | yes | {conv} | {len(j['duckdb']):,} / {len(j['postgres']):,} / {len(j['sqlite']):,} | "
+            f"{(' / '.join(f'{len(o[d]):,}' for d in ('duckdb', 'postgres', 'sqlite') if d in o)) if 'duckdb' in o else '-'} | "
             f"{e(ja)} | {e(oa) if oa else '-'} | {ag(ja)} | {ag(oa) if oa else '-'} |"
         )
     lines.append("")
