@@ -170,7 +170,7 @@ async def predict(request: Request):
 def _predict(body: bytes):
     try:
         payload = serving.parse_json(body)
-        X = MODEL.frame_from_json(payload)
+        X = MODEL.inputs_from_json(payload)
     except serving.InputError as exc:
         return 422, {"detail": exc.errors, "errors": exc.total}
     try:
