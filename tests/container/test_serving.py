@@ -224,3 +224,45 @@ def test_validation_errors_are_the_same_whichever_way_the_values_are_checked(tmp
     assert list(cols.frame()["age"]) == [base[0]["age"], base[1]["age"], 41]
     assert cols.frame()["income"].isna().tolist() == [True, False, False]
 
+
+
+def test_the_column_wide_check_agrees_with_the_per_value_checks(tmp_path):
+    """Model._column's quick whole-column pass never lets through what the per-value checks
+    refuse, and converts to the same arrays."""
+    import numpy as np
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    model, X = make_churn()
+    serving, m = serve_model(model, X, tmp_path)
+    values = st.one_of(
+        st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
+        st.floats(allow_nan=False, allow_infinity=False), st.integers(18, 80),
+        st.sampled_from(["basic", "plus", "pro", "gold", "", "\ud800"]),
+        st.text(max_size=3), st.just([1]), st.just({"a": 1}), st.just(serving.MISSING))
+    columns = st.lists(st.one_of(values, st.integers(18, 80), st.sampled_from(["basic", "pro"]),
+                                 st.floats(0, 100)), min_size=1, max_size=8)
+    slow = lambda *a: (False, None in a[3])  # noqa: E731 - the per-value loop only
+
+    @settings(max_examples=300, deadline=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.sampled_from(m.columns), columns)
+    def check(spec, col):
+        locs = lambda i: ["body", i, spec["name"]]  # noqa: E731
+        fast_arr, fast_err = m._column(spec, list(col), locs)
+        real = serving._quick_check
+        serving._quick_check = slow
+        try:
+            slow_arr, slow_err = m._column(spec, list(col), locs)
+        finally:
+            serving._quick_check = real
+        assert fast_err == slow_err
+        if slow_arr is None:
+            assert fast_arr is None
+        else:
+            a, b = np.asarray(fast_arr, dtype=object), np.asarray(slow_arr, dtype=object)
+            assert a.shape == b.shape and all(
+                (x is y) or (x == y) or (x != x and y != y) for x, y in zip(a, b))
+            assert getattr(fast_arr, "dtype", None) == getattr(slow_arr, "dtype", None)
+
+    check()

@@ -460,8 +460,10 @@ class Model:
         allowed = self._allowed_sets.get(name) if name in self._allowed_sets else None
         allowed_list = self.allowed.get(name)
         errors = []
-        has_null = False
-        for i, v in enumerate(values):
+        # One pass over the column's types and range at C speed; the per-value loop runs (and
+        # words each error) only when that pass finds something to complain about.
+        ok, has_null = _quick_check(kind, dtype, nullable, values, allowed, allowed_list)
+        for i, v in enumerate(() if ok else values):
             if v is MISSING:
                 errors.append(err(locs(i), f"missing column {show(name)} ({dtype})",
                                   "value_error.missing"))
@@ -534,6 +536,8 @@ class Model:
                     return np.array([np.nan if v is None else v for v in values], float), []
                 return np.array(values, dtype=dtype), []
             if kind == "number":
+                if not has_null:
+                    return np.array(values, dtype=dtype), []
                 return np.array([np.nan if v is None else v for v in values], dtype=dtype), []
             if kind == "boolean":
                 if has_null:
@@ -840,6 +844,61 @@ def split_pipeline(model):
     if not hasattr(head, "transform"):
         return None
     return head, final
+
+
+_NONE = type(None)
+_DEFAULT_INT_RANGE = (-(2**63), 2**63 - 1)
+
+
+def _quick_check(kind, dtype, nullable, values, allowed, allowed_list):
+    """(True when no value of the column can fail Model._column's checks, whether it has nulls).
+
+    Whole-column set, min and max operations instead of a branch per value; anything unusual
+    (a missing key, a null where none is allowed, a mixed or unexpected type, a value out of
+    range or not among the allowed ones) answers False and the per-value loop says what is
+    wrong where.
+    """
+    types = set(map(type, values))
+    has_null = _NONE in types
+    if has_null:
+        if not nullable:
+            return False, True
+        types.discard(_NONE)
+        present = [v for v in values if v is not None]
+    else:
+        present = values
+    if not types:
+        return True, has_null
+    if object in types:  # MISSING: a record without the column
+        return False, has_null
+    if allowed_list is not None:
+        if types != {str} or allowed is None or not allowed.issuperset(present):
+            return False, has_null
+        return kind in ("category", "string", "any"), has_null
+    if kind == "integer":
+        if types != {int}:
+            return False, has_null
+        lo, hi = INT_RANGES.get(dtype.lower(), _DEFAULT_INT_RANGE)
+        return lo <= min(present) and max(present) <= hi, has_null
+    if kind == "number":
+        if not types <= {int, float}:
+            return False, has_null
+        if int in types:
+            return all(abs(v) <= 1e300 for v in present if type(v) is int), has_null
+        return True, has_null
+    if kind == "boolean":
+        return types == {bool}, has_null
+    if kind in ("string", "datetime"):
+        if types != {str}:
+            return False, has_null
+        try:
+            "".join(present).encode("utf-8")
+        except UnicodeEncodeError:
+            return False, has_null
+        return True, has_null
+    if kind in ("any", "category"):
+        return not (types & {list, dict}), has_null
+    return False, has_null
 
 
 def _member(v, t, aset, alist):
