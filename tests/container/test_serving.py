@@ -77,6 +77,7 @@ def frame(rows=300, seed=1):
 
 def pipelines():
     """Pipelines the fast path takes over, each (name, fitted model, X)."""
+    import numpy as np
     from sklearn.compose import ColumnTransformer
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.impute import SimpleImputer
@@ -103,6 +104,23 @@ def pipelines():
         [("cat", OneHotEncoder(), ["plan", "region"]), ("num", num, ["age", "income"])],
         sparse_threshold=1.0)  # a sparse matrix into the final step
     out.append(("sparse", make_pipeline(ct3, LogisticRegression()).fit(X, y), X))
+    # columns picked by dtype, the rest passed through as is, a nested ColumnTransformer
+    from sklearn.compose import make_column_selector
+    from sklearn.preprocessing import FunctionTransformer
+
+    inner = ColumnTransformer([("log", FunctionTransformer(np.log1p), [0])],
+                              remainder="passthrough")
+    ct4 = ColumnTransformer(
+        [("cat", OneHotEncoder(), make_column_selector(dtype_include=object)),
+         ("num", make_pipeline(SimpleImputer(), inner), ["age", "income"])],
+        remainder="passthrough")
+    out.append(("selectors", make_pipeline(ct4, LogisticRegression(max_iter=500)).fit(
+        X[["age", "income", "plan"]].astype({"plan": object}), y),
+        X[["age", "income", "plan"]].astype({"plan": object})))
+    ct5 = ColumnTransformer([("cat", OneHotEncoder(), ["plan"])], remainder="passthrough")
+    out.append(("passthrough", make_pipeline(make_pipeline(ct5, SimpleImputer()),
+                                             LogisticRegression(max_iter=1000)).fit(
+        X[["age", "income", "plan"]], y), X[["age", "income", "plan"]]))
     # no predict_proba: predictions only
     out.append(("svc", make_pipeline(ct, LinearSVC()).fit(X, y), X))
     out.append(("regressor", make_pipeline(ct, Ridge()).fit(X, X["age"] * 1.5), X))
