@@ -39,7 +39,10 @@ GENERATED = {
     "README.md": "README.md",
 }
 # The server's own requirements, pinned to this environment's versions when installed.
-SERVER_REQUIREMENTS = ("fastapi", "uvicorn", "starlette", "pydantic")
+# httptools (1.7 MB) is uvicorn's C HTTP parser, used instead of its pure-Python h11 when
+# installed: a shorter latency tail (benchmarks/results/container.md); it is listed only when
+# installed here, so that every pin stays exact.
+SERVER_REQUIREMENTS = ("fastapi", "uvicorn", "starlette", "pydantic", "httptools")
 FALLBACK_PINS = {"fastapi": "fastapi>=0.110", "uvicorn": "uvicorn>=0.27"}
 DEFAULT_MAX_BODY = 10 * 1024 * 1024
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")

@@ -57,6 +57,37 @@ def test_predictions_match_the_notebook_model_in_both_forms(api, sample, churn):
     assert status == 200 and wrapped["predictions"] == expected["predictions"]
 
 
+
+def test_predict_is_answered_before_the_framework_with_the_same_headers(api, sample):
+    """POST /predict is answered by the ASGI front (fast path); the rest is still FastAPI's."""
+    import http.client as httpclient
+    from urllib.parse import urlsplit
+
+    url = urlsplit(api.base_url)
+    conn = httpclient.HTTPConnection(url.hostname, url.port, timeout=30)
+    body = json.dumps(records(sample, 3)).encode()
+    conn.request("POST", "/predict", body=body, headers={"content-type": "application/json"})
+    resp = conn.getresponse()
+    data = resp.read()
+    assert resp.status == 200
+    assert resp.getheader("content-type") == "application/json"
+    assert int(resp.getheader("content-length")) == len(data)
+    assert len(json.loads(data)["predictions"]) == 3
+    # the model's own metadata says the fast path is on (checked against the sample)
+    status, meta = http("GET", api.base_url + "/metadata")
+    assert meta["fast_path"].startswith("on"), meta["fast_path"]
+    # other methods and paths still go to FastAPI
+    conn.request("GET", "/predict")
+    resp = conn.getresponse()
+    resp.read()
+    assert resp.status == 405
+    conn.request("POST", "/predict?x=1", body=b"[1]", headers={"content-type":
+                                                                "application/json"})
+    resp = conn.getresponse()
+    got = json.loads(resp.read())
+    assert resp.status == 422 and got["detail"][0]["loc"] == ["body", 0]
+    conn.close()
+
 def test_nulls_where_the_model_saw_them_and_extra_columns(api, sample):
     rec = records(sample, 1)[0]
     rec["income"] = None  # the sample had missing incomes: nullable

@@ -209,3 +209,29 @@ def test_requirements_are_identical_across_model_versions(churn, churn_context, 
         regenerate="jupyter deploy container nb.ipynb --var clf --name churn"))
     assert files["requirements.txt"] == (churn_context / "requirements.txt").read_bytes()
     assert files["Dockerfile"] != (churn_context / "Dockerfile").read_bytes()
+
+
+def test_httptools_is_pinned_when_installed_and_left_out_otherwise(monkeypatch):
+    from importlib import metadata
+
+    from jupyter_deploy.container import context
+
+    names = [r.split("==")[0] for r in context.server_requirements()]
+    try:
+        version = metadata.version("httptools")
+    except metadata.PackageNotFoundError:
+        version = None
+    if version:
+        assert f"httptools=={version}" in context.server_requirements()
+    real = metadata.version
+
+    def without_httptools(dist):
+        if dist == "httptools":
+            raise metadata.PackageNotFoundError(dist)
+        return real(dist)
+
+    monkeypatch.setattr(metadata, "version", without_httptools)
+    reqs = context.server_requirements()
+    assert "httptools" not in [r.split("==")[0] for r in reqs]
+    assert all("==" in r for r in reqs)  # nothing loose instead
+    assert [n for n in names if n != "httptools"] == [r.split("==")[0] for r in reqs]

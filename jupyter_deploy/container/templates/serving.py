@@ -191,6 +191,20 @@ class Model:
             import pandas  # noqa: F401  (warm the import before the first request)
         except ImportError:
             pass
+        # The pipeline's own fitted steps called one by one (see compile_pipeline), used only
+        # once they give exactly the model's own answers on the artefact's sample.
+        self._fast = None
+        plan = None
+        if self.kind != "dataframe" or not self.columns:
+            self.fast_path = "off: no table schema (the artefact was saved without a sample)"
+        else:
+            plan = compile_pipeline(self.model)
+            self.fast_path = ("off: not a scikit-learn Pipeline that starts with a "
+                              "ColumnTransformer")
+        if plan is not None:
+            self.fast_path = self._check_fast(plan)
+            if self.fast_path.startswith("on"):
+                self._fast = plan
 
     # -------------------------------------------------------------------------- describing
 
@@ -201,6 +215,7 @@ class Model:
                 "metadata_sha256", "jupyter_deploy")
         out = {k: self.meta.get(k) for k in keep if k in self.meta}
         out["enforced_categories"] = self.allowed
+        out["fast_path"] = self.fast_path
         out["serving_python"] = sys.version.split()[0]
         return out
 
@@ -340,6 +355,12 @@ class Model:
 
     def frame_from_json(self, payload):
         """The model's input built from a request body; raises InputError (422)."""
+        X = self.inputs_from_json(payload)
+        return X.frame() if isinstance(X, Columns) else X
+
+    def inputs_from_json(self, payload):
+        """Like frame_from_json, but checked columns stay columns (Columns) until the model
+        needs a DataFrame: the fast path builds only the sub-frames each transformer takes."""
         columns, rows = self.rows_from_json(payload)
         if not rows:
             raise InputError([err(["body"], "no rows to predict on", "value_error.empty")])
@@ -386,9 +407,7 @@ class Model:
                 break
         if errors:
             raise InputError(errors)
-        import pandas as pd
-
-        return pd.DataFrame(out, columns=self.names)
+        return Columns(out, self.names, len(rows))
 
     def _array(self, columns, rows):
         import numpy as np
@@ -441,8 +460,10 @@ class Model:
         allowed = self._allowed_sets.get(name) if name in self._allowed_sets else None
         allowed_list = self.allowed.get(name)
         errors = []
-        has_null = False
-        for i, v in enumerate(values):
+        # One pass over the column's types and range at C speed; the per-value loop runs (and
+        # words each error) only when that pass finds something to complain about.
+        ok, has_null = _quick_check(kind, dtype, nullable, values, allowed, allowed_list)
+        for i, v in enumerate(() if ok else values):
             if v is MISSING:
                 errors.append(err(locs(i), f"missing column {show(name)} ({dtype})",
                                   "value_error.missing"))
@@ -515,6 +536,8 @@ class Model:
                     return np.array([np.nan if v is None else v for v in values], float), []
                 return np.array(values, dtype=dtype), []
             if kind == "number":
+                if not has_null:
+                    return np.array(values, dtype=dtype), []
                 return np.array([np.nan if v is None else v for v in values], dtype=dtype), []
             if kind == "boolean":
                 if has_null:
@@ -545,7 +568,8 @@ class Model:
     # -------------------------------------------------------------------------- frames (batch)
 
     def check_frame(self, frame, offset=0):
-        """A DataFrame read from a file, checked and converted like a request body."""
+        """A DataFrame read from a file, checked and converted like a request body (Columns,
+        or the frame itself / an array when there is no table schema)."""
         if self.kind == "array" or not self.columns:
             return frame.to_numpy() if self.kind == "array" else frame
         missing = [c for c in self.names if c not in frame.columns]
@@ -570,18 +594,26 @@ class Model:
             errors.extend(col_errors)
         if errors:
             raise InputError(errors)
-        return pd.DataFrame(out, columns=self.names)
+        return Columns(out, self.names, len(frame))
 
     # -------------------------------------------------------------------------- predicting
 
     def predict(self, X):
+        """Predictions (and class probabilities) exactly as the model's own predict and
+        predict_proba give them. X: Columns, a DataFrame or an array."""
         model = self.model
-        if self.has_proba and self._split is not None:
-            # A pipeline: transform once, then the final step's predict and predict_proba
-            # (exactly what Pipeline.predict and Pipeline.predict_proba do, without doing the
-            # transforms twice).
-            head, model = self._split
-            X = head.transform(X)
+        if self._fast is not None and isinstance(X, Columns):
+            transform, model = self._fast
+            X = transform(X)
+        else:
+            if isinstance(X, Columns):
+                X = X.frame()
+            if self.has_proba and self._split is not None:
+                # A pipeline: transform once, then the final step's predict and predict_proba
+                # (exactly what Pipeline.predict and Pipeline.predict_proba do, without doing
+                # the transforms twice).
+                head, model = self._split
+                X = head.transform(X)
         predictions = clean_list(model.predict(X))
         probabilities = None
         if self.has_proba:
@@ -591,6 +623,208 @@ class Model:
                 probabilities = None
         return {"predictions": predictions, "probabilities": probabilities,
                 "classes": self.classes}
+
+    def _check_fast(self, plan):
+        """'on (...)' when the fast path answers the sample exactly as the model does."""
+        try:
+            sample = json.loads((self.root / "sample.json").read_text())
+            inputs = sample.get("inputs")
+        except (OSError, ValueError, AttributeError):
+            inputs = None
+        if not inputs:
+            return "off: no sample in the artefact to check it against"
+        try:
+            X = self.inputs_from_json(inputs)
+            if not isinstance(X, Columns):
+                return "off: the sample is not a table"
+            frame = X.frame()
+            saved, self._fast = self._fast, None
+            try:
+                mine = self.predict(Columns(X.data, X.names, X.n))  # fresh: no frame yet
+                self._fast = plan
+                fast = self.predict(Columns(X.data, X.names, X.n))
+            finally:
+                self._fast = saved
+            own = {"predictions": clean_list(self.model.predict(frame)), "probabilities": None}
+            if self.has_proba:
+                try:
+                    own["probabilities"] = clean_list(self.model.predict_proba(frame))
+                except (AttributeError, NotImplementedError):
+                    pass
+        except Exception as exc:  # noqa: BLE001 - any surprise: serve the slow, sure way
+            return f"off: {type(exc).__name__} on the sample ({show(str(exc), 80)})"
+        for got in (mine, fast):
+            if (got["predictions"] != own["predictions"]
+                    or got["probabilities"] != own["probabilities"]):
+                return "off: its answers on the sample differ from the model's"
+        return (f"on: the pipeline's fitted steps called directly; checked equal to "
+                f"model.predict{'/predict_proba' if self.has_proba else ''} on the sample's "
+                f"{X.n} rows")
+
+
+class Columns:
+    """A request's checked columns (name -> array), in the schema's order.
+
+    The full DataFrame is built only when something needs it; the fast path builds just the
+    sub-frame each of the pipeline's column transformers takes.
+    """
+
+    __slots__ = ("data", "names", "n", "_frame")
+
+    def __init__(self, data, names, n, frame=None):
+        self.data = data
+        self.names = list(names)
+        self.n = n
+        self._frame = frame
+
+    def frame(self):
+        if self._frame is None:
+            import pandas as pd
+
+            self._frame = pd.DataFrame(self.data, columns=self.names)
+        return self._frame
+
+    def select(self, labels):
+        """frame()[labels], without building the whole frame."""
+        if self._frame is not None or len(set(labels)) != len(labels):
+            return self.frame()[labels]
+        import pandas as pd
+
+        return pd.DataFrame({k: self.data[k] for k in labels}, columns=labels)
+
+
+def compile_pipeline(model):
+    """(transform, final estimator) doing exactly what a scikit-learn Pipeline's predict does,
+    with less overhead per call, or None.
+
+    Pipeline.predict(X) is final.predict(step_n.transform(...step_1.transform(X))); a
+    ColumnTransformer's transform is each fitted transformer's transform on its columns,
+    stacked by the ColumnTransformer's own _hstack. This calls the same fitted objects the same
+    way, skipping only the checks our schema validation already made (every column present,
+    in order, with its dtype) and the pandas/narwhals bookkeeping around them. Anything it
+    does not know (set_output containers, string passthroughs, other libraries' composites)
+    is left to the estimator's own transform. Model() uses it only after checking that it
+    answers the sample exactly as the model does.
+    """
+    if type(model).__name__ != "Pipeline" or not type(model).__module__.startswith("sklearn"):
+        return None
+    steps = getattr(model, "steps", None)
+    if not isinstance(steps, list) or len(steps) < 2:
+        return None
+    final = steps[-1][1]
+    if final is None or isinstance(final, str) or not hasattr(final, "predict"):
+        return None
+    head = [s for _, s in steps[:-1] if s is not None and not _is_str(s, "passthrough")]
+    if not head:
+        return None
+    try:
+        if _output_config(None) != "default":
+            return None
+        fns = [_compile(head[0], top=True)] + [_compile(s, top=False) for s in head[1:]]
+    except Exception:  # noqa: BLE001 - introspection is best effort
+        return None
+    if any(f is None for f in fns) or not getattr(fns[0], "fast", False):
+        return None  # nothing to gain over the split path
+
+    def transform(X):
+        for f in fns:
+            X = f(X)
+        return X
+
+    return transform, final
+
+
+def _is_str(value, text):
+    return isinstance(value, str) and value == text
+
+
+def _output_config(est):
+    """'default' unless set_output (or the global transform_output) asks for a container."""
+    if est is None:
+        try:
+            from sklearn import get_config
+
+            return get_config().get("transform_output", "default") or "default"
+        except ImportError:
+            return "default"
+    config = getattr(est, "_sklearn_output_config", None) or {}
+    return config.get("transform", "default") or "default"
+
+
+def _compile(est, top):
+    """A callable equal to est.transform; at the top it takes Columns."""
+    cls = type(est)
+    sk = cls.__module__.startswith("sklearn")
+    if sk and cls.__name__ == "Pipeline":
+        steps = [s for _, s in est.steps if s is not None and not _is_str(s, "passthrough")]
+        if not steps:
+            return None
+        fns = [_compile(steps[0], top)] + [_compile(s, False) for s in steps[1:]]
+        if any(f is None for f in fns):
+            return None
+
+        def run_pipeline(X):
+            for f in fns:
+                X = f(X)
+            return X
+
+        run_pipeline.fast = getattr(fns[0], "fast", False)
+        return run_pipeline
+    if sk and cls.__name__ == "ColumnTransformer" and top:
+        run = _compile_column_transformer(est)
+        if run is not None:
+            return run
+    transform = getattr(est, "transform", None)
+    if transform is None:
+        return None
+    if top:
+        return lambda X: transform(X.frame())
+    return transform
+
+
+def _compile_column_transformer(ct):
+    import inspect
+
+    import numpy as np
+
+    if _output_config(ct) != "default":
+        return None
+    hstack = getattr(ct, "_hstack", None)
+    indices = getattr(ct, "_transformer_to_input_indices", None)
+    names_in = getattr(ct, "feature_names_in_", None)
+    fitted = getattr(ct, "transformers_", None)
+    if hstack is None or indices is None or names_in is None or fitted is None:
+        return None
+    pass_n = "n_samples" in inspect.signature(hstack).parameters
+    weights = ct.transformer_weights or {}
+    parts = []
+    for name, trans, cols in fitted:
+        if _is_str(trans, "drop"):
+            continue
+        if isinstance(trans, str) or name not in indices:
+            return None  # a 'passthrough' kept as a string: the ColumnTransformer's business
+        where = list(indices[name])
+        if not where:
+            continue  # no columns selected: skipped, as ColumnTransformer does
+        labels = [names_in[i] for i in where]
+        if not all(isinstance(label, str) for label in labels):
+            return None
+        fn = _compile(trans, top=False)
+        if fn is None:
+            return None
+        parts.append((labels, bool(np.isscalar(cols)), fn, weights.get(name)))
+    if not parts:
+        return None
+
+    def run_column_transformer(X):
+        outs = []
+        for labels, scalar, fn, weight in parts:
+            res = fn(X.frame()[labels[0]] if scalar else X.select(labels))
+            outs.append(res if weight is None else res * weight)
+        return hstack(outs, n_samples=X.n) if pass_n else hstack(outs)
+
+    run_column_transformer.fast = True
+    return run_column_transformer
 
 
 def split_pipeline(model):
@@ -610,6 +844,61 @@ def split_pipeline(model):
     if not hasattr(head, "transform"):
         return None
     return head, final
+
+
+_NONE = type(None)
+_DEFAULT_INT_RANGE = (-(2**63), 2**63 - 1)
+
+
+def _quick_check(kind, dtype, nullable, values, allowed, allowed_list):
+    """(True when no value of the column can fail Model._column's checks, whether it has nulls).
+
+    Whole-column set, min and max operations instead of a branch per value; anything unusual
+    (a missing key, a null where none is allowed, a mixed or unexpected type, a value out of
+    range or not among the allowed ones) answers False and the per-value loop says what is
+    wrong where.
+    """
+    types = set(map(type, values))
+    has_null = _NONE in types
+    if has_null:
+        if not nullable:
+            return False, True
+        types.discard(_NONE)
+        present = [v for v in values if v is not None]
+    else:
+        present = values
+    if not types:
+        return True, has_null
+    if object in types:  # MISSING: a record without the column
+        return False, has_null
+    if allowed_list is not None:
+        if types != {str} or allowed is None or not allowed.issuperset(present):
+            return False, has_null
+        return kind in ("category", "string", "any"), has_null
+    if kind == "integer":
+        if types != {int}:
+            return False, has_null
+        lo, hi = INT_RANGES.get(dtype.lower(), _DEFAULT_INT_RANGE)
+        return lo <= min(present) and max(present) <= hi, has_null
+    if kind == "number":
+        if not types <= {int, float}:
+            return False, has_null
+        if int in types:
+            return all(abs(v) <= 1e300 for v in present if type(v) is int), has_null
+        return True, has_null
+    if kind == "boolean":
+        return types == {bool}, has_null
+    if kind in ("string", "datetime"):
+        if types != {str}:
+            return False, has_null
+        try:
+            "".join(present).encode("utf-8")
+        except UnicodeEncodeError:
+            return False, has_null
+        return True, has_null
+    if kind in ("any", "category"):
+        return not (types & {list, dict}), has_null
+    return False, has_null
 
 
 def _member(v, t, aset, alist):
