@@ -41,6 +41,13 @@ def _first_consumer_inputs(est, n: int) -> list[bool]:
         return out
     if getattr(est, "_preprocessor", None) is not None:
         return _first_consumer_inputs(est._preprocessor, n)
+    if type(est).__module__.startswith("lightgbm") and getattr(est, "booster_", None) is not None:
+        from .thirdparty import lgb_categories
+
+        out = [True] * n
+        for i, cats in lgb_categories(est).items():
+            out[i] = not any(isinstance(c, str) for c in cats)
+        return out
     if _is_string_categories(est):
         return [np.asarray(c).dtype.kind not in "OUS" for c in est.categories_] if hasattr(est, "categories_") else [
             not isinstance(s, str) for s in est.statistics_

@@ -193,6 +193,17 @@ def _special_rows(model, base):
     return pd.concat(kept, ignore_index=True) if kept else base.iloc[:0].copy()
 
 
+def keep_categoricals(X, base):
+    """``X`` with ``base``'s pandas categorical dtypes (a concat with other rows drops them, and
+    models fitted on categoricals, like LightGBM's, refuse anything else)."""
+    import pandas as pd
+
+    for c in base.columns:
+        if isinstance(base[c].dtype, pd.CategoricalDtype) and not isinstance(X[c].dtype, pd.CategoricalDtype):
+            X[c] = X[c].astype(base[c].dtype)
+    return X
+
+
 def _accepts(model, row) -> bool:
     import warnings
 
@@ -347,7 +358,7 @@ def prove(
         special = _special_rows(model, base)
         frames += [adv, special]
         n_adv = len(adv) + len(special)
-    X = pd.concat(frames, ignore_index=True)
+    X = keep_categoricals(pd.concat(frames, ignore_index=True), base)
     names = list(X.columns)
     table_df = X.copy()
     table_df.insert(0, ROW_ID, np.arange(len(X)))

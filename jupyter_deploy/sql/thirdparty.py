@@ -24,16 +24,56 @@ from .trees import as_double
 K_ZERO = 1e-35
 
 
-def _lgb_tree(b: Builder, node: dict, feats):
+def lgb_categories(model) -> dict:
+    """Feature index -> its pandas categories (LightGBM numbers them by position), for the
+    features LightGBM was given as pandas categoricals."""
+    dump = model.booster_.dump_model()
+    cats = dump.get("pandas_categorical") or []
+    names = dump.get("feature_names") or []
+    infos = dump.get("feature_infos") or {}
+    idx = [i for i, n in enumerate(names) if isinstance(infos.get(n), dict) and infos[n].get("values")]
+    if cats and len(cats) != len(idx):
+        raise UnsupportedModel("Cannot tell which LightGBM features are the pandas categoricals.",
+                               hint="Fit on a DataFrame whose categorical columns have the category dtype.")
+    return dict(zip(idx, cats))
+
+
+def _lgb_categorical(b: Builder, node: dict, x, categories):
+    """LightGBM's categorical split: left when the value's category code is in the set; NaN,
+    negative codes and unseen categories go right (the ELSE of the CASE)."""
     from sqlglot import exp
 
+    codes = sorted({int(c) for c in str(node["threshold"]).split("||")})
+    if categories is not None:
+        values = [categories[k] for k in codes if 0 <= k < len(categories)]
+        if not values:
+            return exp.false()
+        return exp.In(this=x.copy(), expressions=[b.value(v) for v in values])
+    # integer-coded categories: LightGBM truncates the number toward zero (static_cast<int>),
+    # so code 0 is (-1, 1) and code k > 0 is [k, k + 1)
+    terms = [exp.and_(exp.GTE(this=x.copy(), expression=exp.Literal.number(k)) if k else
+                      exp.GT(this=x.copy(), expression=exp.Literal.number(-1)),
+                      exp.LT(this=x.copy(), expression=exp.Literal.number(k + 1))) for k in codes if k >= 0]
+    return exp.or_(*terms) if terms else exp.false()
+
+
+def _lgb_tree(b: Builder, node: dict, feats, cats=None):
+    from sqlglot import exp
+
+    cats = cats or {}
     if "leaf_value" in node:
         return b.num(float(node["leaf_value"]))
     ifs = []
     while "leaf_value" not in node:
+        if node.get("decision_type") == "==":
+            f = int(node["split_feature"])
+            cond = _lgb_categorical(b, node, feats[f], cats.get(f))
+            ifs.append(exp.If(this=cond, true=_lgb_tree(b, node["left_child"], feats, cats)))
+            node = node["right_child"]
+            continue
         if node.get("decision_type") != "<=":
             raise UnsupportedModel(
-                "LightGBM categorical splits have no SQL translation yet.",
+                f"LightGBM split type {node.get('decision_type')!r} has no SQL translation.",
                 hint="Encode categories as numbers (or one-hot) before LightGBM.",
             )
         x = feats[int(node["split_feature"])]
@@ -45,10 +85,10 @@ def _lgb_tree(b: Builder, node: dict, feats):
             xv = exp.Coalesce(this=x.copy(), expressions=[b.num(0.0)])
             # no default side: keep the bigger subtree in the ELSE chain
             if "leaf_value" in left or "leaf_value" not in right:
-                ifs.append(exp.If(this=exp.LTE(this=xv, expression=t), true=_lgb_tree(b, left, feats)))
+                ifs.append(exp.If(this=exp.LTE(this=xv, expression=t), true=_lgb_tree(b, left, feats, cats)))
                 node = right
             else:
-                ifs.append(exp.If(this=exp.GT(this=xv, expression=t), true=_lgb_tree(b, right, feats)))
+                ifs.append(exp.If(this=exp.GT(this=xv, expression=t), true=_lgb_tree(b, right, feats, cats)))
                 node = left
             continue
         if default_left:
@@ -60,21 +100,20 @@ def _lgb_tree(b: Builder, node: dict, feats):
         if mtype == "Zero":
             nonzero = exp.GT(this=exp.Abs(this=x.copy()), expression=b.num(K_ZERO))
             cond = exp.and_(nonzero, cond)
-        ifs.append(exp.If(this=cond, true=_lgb_tree(b, nxt_when, feats)))
+        ifs.append(exp.If(this=cond, true=_lgb_tree(b, nxt_when, feats, cats)))
         node = nxt_else
     return exp.Case(ifs=ifs, default=b.num(float(node["leaf_value"])))
 
 
 def _lgb_raw(model, b: Builder, feats):
     dump = model.booster_.dump_model()
-    if dump.get("pandas_categorical"):
-        raise UnsupportedModel("LightGBM fitted on pandas categorical columns has no SQL translation yet.")
+    cats = lgb_categories(model)
     k = int(dump.get("num_tree_per_iteration", 1))
     trees = dump["tree_info"]
     raws = []
     for j in range(k):
         mine = [t for i, t in enumerate(trees) if i % k == j]
-        terms = [as_double(b, _lgb_tree(b, t["tree_structure"], feats)) for t in mine]
+        terms = [as_double(b, _lgb_tree(b, t["tree_structure"], feats, cats)) for t in mine]
         total = add_chain(terms) if terms else b.num(0.0)
         if dump.get("average_output"):
             from sqlglot import exp

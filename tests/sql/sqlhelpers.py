@@ -46,14 +46,15 @@ def prove_everywhere(model, X, pg_url=None, tolerance=1e-9):
     """prove() on DuckDB and SQLite, then the postgres SQL on the real server over the same rows."""
     from jupyter_deploy.sql import prove
     from jupyter_deploy.sql.compiler import compile_model
-    from jupyter_deploy.sql.proof import ROW_ID, _special_rows, adversarial_rows, compare, sample_frame
+    from jupyter_deploy.sql.proof import ROW_ID, _special_rows, adversarial_rows, compare, keep_categoricals, sample_frame
 
     res = prove(model, X, engines=("duckdb", "sqlite"), tolerance=tolerance)
     assert res["ok"], res
     assert res["label_agreement"] == 1.0
     if pg_url:
         base = sample_frame(model, X)
-        allx = pd.concat([base, adversarial_rows(model, base), _special_rows(model, base)], ignore_index=True)
+        allx = keep_categoricals(pd.concat([base, adversarial_rows(model, base), _special_rows(model, base)],
+                                           ignore_index=True), base)
         if len(allx) > len(base):
             try:
                 model.predict(allx)

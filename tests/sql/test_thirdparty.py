@@ -90,3 +90,35 @@ def test_xgboost_unsupported_say_what_to_do():
     with pytest.raises(UnsupportedModel, match="categorical splits") as err:
         to_sql(cat, "t")
     assert "one-hot" in err.value.hint
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("coding", ["pandas", "integer"])
+def test_lightgbm_categorical_splits(coding, postgres_url):
+    """Categories as a pandas categorical (strings in the table) or as integer codes: the set
+    LightGBM sends left is the SQL's IN / range test; NaN and unseen categories go right."""
+    lgb = _lgb()
+    rng = np.random.default_rng(4)
+    n = 400
+    cat = rng.choice(["w", "x", "y", "z"], n)
+    X = pd.DataFrame({"a": rng.normal(size=n), "c": pd.Categorical(cat), "b": rng.normal(size=n)})
+    y = X.a + np.isin(cat, ["x", "z"]) * 2 + (cat == "y") * 0.7
+    kw = dict(n_estimators=6, num_leaves=6, min_child_samples=5, min_data_per_group=5, cat_smooth=1, verbose=-1)
+    if coding == "integer":
+        X["c"] = X.c.cat.codes.astype(float)
+        X.loc[::9, "c"] = np.nan
+        model = lgb.LGBMRegressor(**kw).fit(X, y, categorical_feature=["c"])
+    else:
+        X.loc[::9, "c"] = np.nan
+        model = lgb.LGBMRegressor(**kw).fit(X, y)
+    from jupyter_deploy.sql import to_sql
+
+    sql = to_sql(model, "t", "duckdb")
+    assert ("f1 IN ('x', 'z')" in sql) if coding == "pandas" else ("f1 < 2" in sql and "f1 < 4" in sql)
+    sample = X.head(60)
+    if coding == "integer":
+        # LightGBM truncates toward zero: -0.5 is category 0, 1.99 is 1; 7 was never seen
+        edge = pd.DataFrame({"a": 0.1, "b": -0.2, "c": [-0.5, -1.0, 0.5, 1.0, 1.99, 2.0, 3.5, 7.0]})
+        sample = pd.concat([sample, edge], ignore_index=True)
+    res = prove_everywhere(model, sample, postgres_url)
+    assert res["max_abs_error"] < 1e-9
