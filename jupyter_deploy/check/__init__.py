@@ -2,8 +2,9 @@
 
 ``run_check`` is what :func:`jupyter_deploy.api.check` calls. The report it returns is cached
 under a key made of the notebook's content hash, the kernel environment's fingerprint, the
-parameters and the options that change the answer, so asking again about an unchanged notebook
-answers from the cache without starting a kernel.
+files the notebook reads (see :func:`input_files`), the parameters and the options that change
+the answer, so asking again about an unchanged notebook answers from the cache without starting
+a kernel, and a changed data file or local module is checked again.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import time
 import uuid
@@ -45,10 +47,62 @@ def _kernel_name(nb) -> Optional[str]:
     return ks.get("name")
 
 
-def _cache_key(nb_hash: str, fingerprint: str, parameters: dict, conf) -> str:
+#: a quoted string in a code cell: a candidate path the notebook reads
+_QUOTED = re.compile(r"""(?:[rRbBfFuU]{0,2})(['"])([^'"\n]{1,400})\1""")
+INPUTS_LISTED = 500  # at most this many files enter the key (a folder of data counts its files)
+
+
+def input_files(raw: dict, folder: Path) -> list:
+    """(path, size, mtime) of the files a notebook's results may depend on, for the cache key.
+
+    The Python modules next to the notebook (it may import them), and every existing file or
+    folder named by a string literal in a code cell, relative to the notebook's folder or
+    absolute ("data/sales.csv", "/srv/shared/prices.parquet"). Size and modification time, not
+    content hashes, so a cache hit stays a matter of milliseconds even for large data."""
+    found: dict = {}
+
+    def add(p: Path):
+        if len(found) >= INPUTS_LISTED:
+            return
+        try:
+            st = p.stat()
+        except OSError:
+            return
+        found[str(p)] = (st.st_size, st.st_mtime_ns)
+
+    try:
+        for py in sorted(folder.glob("*.py")):
+            add(py)
+    except OSError:
+        pass
+    for cell in raw.get("cells") or []:
+        if cell.get("cell_type") != "code":
+            continue
+        src = cell.get("source") or ""
+        src = "".join(src) if isinstance(src, list) else src
+        for m in _QUOTED.finditer(src):
+            text = m.group(2).strip()
+            if not text or text.startswith(("http://", "https://", "s3://", "gs://")) or "\0" in text:
+                continue
+            try:
+                cand = Path(os.path.expanduser(text))
+                cand = cand if cand.is_absolute() else folder / cand
+                if cand.is_file():
+                    add(cand)
+                elif cand.is_dir() and cand.resolve() != folder.resolve():
+                    for f in sorted(cand.rglob("*"))[: INPUTS_LISTED]:
+                        if f.is_file():
+                            add(f)
+            except (OSError, ValueError):
+                continue
+    return sorted([k, *v] for k, v in found.items())
+
+
+def _cache_key(nb_hash: str, fingerprint: str, parameters: dict, conf, inputs=()) -> str:
     payload = {
         "nb": nb_hash,
         "env": fingerprint,
+        "inputs": list(inputs),
         "params": parameters,
         "runs": conf.runs,
         "float_tol": conf.float_tolerance,
@@ -86,7 +140,7 @@ def _locate(notebook, conf, parameters: dict):
         read(path)
     nb_hash = content_hash(raw)  # plain JSON: the cache path never imports nbformat
     fp, python = _env_fingerprint(_kernel_name(raw))
-    key = _cache_key(nb_hash, fp, parameters, conf)
+    key = _cache_key(nb_hash, fp, parameters, conf, input_files(raw, path.parent))
     return path, nb_hash, python, conf.cache_path / "check" / key
 
 

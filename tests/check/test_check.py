@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -103,6 +104,48 @@ def test_cache_answers_fast_without_a_kernel(make_notebook):
     book.cells[0].source = "print('hello again')"
     nbformat.write(book, nb)
     assert not api.check(nb)["cached"]
+
+
+def test_cache_is_missed_when_a_data_file_or_local_module_changes(make_notebook, tmp_path):
+    """The verdict depends on what the notebook reads: a changed data file (named in a cell,
+    as a file or a folder) or a changed module next to it is checked again; other files are not."""
+    folder = tmp_path / "project"
+    (folder / "data").mkdir(parents=True)
+    (folder / "data" / "sales.csv").write_text("a\n1\n")
+    (folder / "raw").mkdir()
+    (folder / "raw" / "x.txt").write_text("x")
+    (folder / "helper.py").write_text("K = 1\n")
+    nb = make_notebook([
+        "import helper\nrows = open('data/sales.csv').read().splitlines()\nprint(len(rows), helper.K)",
+        "import os\nprint(sorted(os.listdir('raw')))",
+    ], folder=folder)
+    first = api.check(nb)
+    assert first["verdict"] == "repeatable" and not first["cached"], first["findings"]
+    (folder / "unrelated.txt").write_text("not read by the notebook")
+    assert api.check(nb)["cached"]
+    (folder / "data" / "sales.csv").write_text("a\n1\n2\n")
+    assert not api.check(nb)["cached"], "a changed data file must not answer from the cache"
+    assert api.check(nb)["cached"]
+    (folder / "raw" / "y.txt").write_text("y")
+    assert not api.check(nb)["cached"], "a new file in a folder the notebook names"
+    (folder / "helper.py").write_text("K = 2\n")
+    assert not api.check(nb)["cached"], "a changed local module"
+
+
+def test_input_files_names_what_cells_read(tmp_path):
+    from jupyter_deploy.check import input_files
+
+    (tmp_path / "d.csv").write_text("1")
+    (tmp_path / "m.py").write_text("")
+    absolute = tmp_path / "elsewhere.parquet"
+    absolute.write_text("p")
+    raw = {"cells": [
+        {"cell_type": "code", "source": ["df = read('d.csv')\n", f"x = load(r'{absolute}')"]},
+        {"cell_type": "code", "source": "s = 'not a file'; u = 'https://example.org/d.csv'"},
+        {"cell_type": "markdown", "source": "'d.csv' in prose is not read"},
+    ]}
+    names = [Path(p).name for p, _size, _mtime in input_files(raw, tmp_path)]
+    assert sorted(names) == ["d.csv", "elsewhere.parquet", "m.py"]
 
 
 def test_clean_run_objects_are_kept_for_deploys(make_notebook):
