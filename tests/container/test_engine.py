@@ -128,8 +128,54 @@ def test_port_in_use_when_running(built, engine):
             engine.run(built.details["image"], host_port=port)
 
 
+def test_push_to_a_real_registry(built, engine, tmp_path):
+    """--push against a real registry (Debian's docker-registry, the CNCF distribution server)
+    on loopback: the registry then serves the image's tag, and its manifest names our image's
+    config, i.e. the very image that was built and proved."""
+    import dataclasses
+    import urllib.request
+
+    from jdtest import need_command
+
+    registry = need_command("docker-registry", "apt-get install -y docker-registry")
+    port = free_port()
+    (tmp_path / "store").mkdir()
+    cfg = tmp_path / "registry.yml"
+    cfg.write_text(f"version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
+                   f"    rootdirectory: {tmp_path / 'store'}\nhttp:\n  addr: 127.0.0.1:{port}\n")
+    proc = subprocess.Popen([registry, "serve", str(cfg)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    dest = f"127.0.0.1:{port}/churn-e2e:1"
+    try:
+        base = f"http://127.0.0.1:{port}/v2/"
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(base, timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        # plain HTTP on loopback: podman is told so the standard way, in a registries.conf
+        conf = tmp_path / "registries.conf"
+        conf.write_text(f'[[registry]]\nlocation = "127.0.0.1:{port}"\ninsecure = true\n')
+        eng = dataclasses.replace(engine, env={**(engine.env or {}), "CONTAINERS_REGISTRIES_CONF": str(conf)})
+        eng.push(built.details["image"], dest)
+        tags = json.loads(urllib.request.urlopen(base + "churn-e2e/tags/list", timeout=10).read())
+        assert tags == {"name": "churn-e2e", "tags": ["1"]}
+        req = urllib.request.Request(base + "churn-e2e/manifests/1", headers={"Accept": ", ".join([
+            "application/vnd.oci.image.manifest.v1+json",
+            "application/vnd.docker.distribution.manifest.v2+json"])})
+        manifest = json.loads(urllib.request.urlopen(req, timeout=10).read())
+        # the image id is the digest of its config: the registry holds this very image
+        assert manifest["config"]["digest"] == "sha256:" + eng.image_info(built.details["image"])["id"]
+        assert len(manifest["layers"]) >= 2
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        engine.rmi(dest)
+
+
 def test_push_to_an_unreachable_registry_shows_the_engine_error(built, engine):
-    """No registry can run here without pulling one, so the push path is proven on its error."""
+    """A registry that is not there: the engine's own error, one line, and what to do."""
     port = free_port()
     dest = f"127.0.0.1:{port}/churn-e2e:test"
     from jupyter_deploy.container.engine import PushFailed
