@@ -675,6 +675,7 @@ def capture(modules, python: str | None = None, *, exclude=DEFAULT_EXCLUDE) -> d
         "implementation": answer["implementation"],
         "platform": answer["platform"],
         "machine": answer["machine"],
+        "executable": answer.get("executable"),
         "requirements": answer["requirements"],
         "direct": answer["direct"],
         "local": local,

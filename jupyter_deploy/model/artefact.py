@@ -157,6 +157,8 @@ def write_artefact(
     dest = Path(dest)
     extra = dict(extra or {})
     key = signing_key(extra.pop("signing_key", None))
+    # the clean kernel's interpreter: pins come from where the model was pickled
+    kernel_python = extra.pop("kernel_python", None)
     if pickled is None:
         pickled = pickling.dumps(model, pickling.notebook_dir(notebook), name=name)
 
@@ -176,20 +178,20 @@ def write_artefact(
             ) from exc
 
     modules = pickle_modules(pickled)
-    unpinned = unpinned_modules(modules)
+    unpinned = unpinned_modules(modules, kernel_python)
     local = tuple(m for m, why in unpinned.items() if why != "not installed")
     if local:
         # Editable or local-folder packages cannot be pinned: carry their code in the pickle,
         # or the model would fail with ModuleNotFoundError where they are not installed.
         pickled = pickling.dumps(model, pickling.notebook_dir(notebook), name=name, by_value=local)
         modules = pickle_modules(pickled)
-        unpinned = unpinned_modules(modules)
+        unpinned = unpinned_modules(modules, kernel_python)
     extra_modules = set()
     if sample is not None:
         extra_modules.add("numpy")
         if schema.is_dataframe(sample):
             extra_modules.add("pandas")  # the serving side rebuilds frames to call predict
-    requirements = requirements_for_modules(sorted(modules | extra_modules))
+    requirements = requirements_for_modules(sorted(modules | extra_modules), kernel_python)
 
     in_schema = schema.input_schema(sample)
     sample_json = {
@@ -201,7 +203,7 @@ def write_artefact(
         "input_schema": in_schema,
     }
     _write(dest, MODEL, pickled)
-    _write(dest, REQUIREMENTS, requirements_text(requirements, modules, unpinned).encode("utf-8"))
+    _write(dest, REQUIREMENTS, requirements_text(requirements, modules, unpinned, extra.get("python")).encode("utf-8"))
     _write(
         dest,
         SAMPLE,

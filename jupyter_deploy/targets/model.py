@@ -116,11 +116,7 @@ class ModelTarget(Target):
 
     @staticmethod
     def _kernel_facts(ctx: DeployContext) -> dict:
-        """The clean kernel's Python and platform (the pickle was made there), when known."""
-        env = ctx.environment or {}
-        if not isinstance(env, dict) or env.get("error"):
-            return {}
-        return {k: env[k] for k in ("python", "platform") if isinstance(env.get(k), str)}
+        return kernel_facts(ctx)
 
     def validate(self, ctx: DeployContext) -> None:
         from ..model.registry import validate_alias, validate_name
@@ -183,3 +179,15 @@ class ModelTarget(Target):
         }
         bundle.proofs.extend(proofs)
         return bundle
+
+
+def kernel_facts(ctx: DeployContext) -> dict:
+    """The clean kernel's Python and platform (the pickle was made there), and its interpreter
+    (``kernel_python``: requirements are resolved there, not written to the metadata)."""
+    env = ctx.environment or {}
+    if not isinstance(env, dict) or env.get("error"):
+        return {}
+    out = {k: env[k] for k in ("python", "platform") if isinstance(env.get(k), str)}
+    if isinstance(env.get("executable"), str):
+        out["kernel_python"] = env["executable"]
+    return out

@@ -305,3 +305,48 @@ def test_package_on_a_local_path_is_carried_by_value(tmp_path):
     res = verify_fresh(out)
     assert res["ok"], res
     assert res["model_class"] == "teamlib.Threshold"
+
+
+def test_requirements_come_from_the_kernels_interpreter(tmp_path, monkeypatch):
+    """The pickle was made in the clean kernel: its interpreter's versions are pinned, not the
+    deploying process's. Two folders hold the same module with different distribution versions;
+    the 'kernel' is a real interpreter that sees only the second."""
+    import os
+
+    def fake_dist(folder, version):
+        pkg = folder / "jdfakelib"
+        pkg.mkdir(parents=True)
+        (pkg / "__init__.py").write_text("class Model:\n    def predict(self, X):\n        return [1 for _ in X]\n")
+        info = folder / f"jdfakelib-{version}.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: jdfakelib\nVersion: {version}\n")
+        (info / "top_level.txt").write_text("jdfakelib\n")
+        (info / "RECORD").write_text("jdfakelib/__init__.py,,\n")
+
+    here, there = tmp_path / "deploying", tmp_path / "kernel"
+    fake_dist(here, "1.0.0")
+    fake_dist(there, "2.5.0")
+    kernel = tmp_path / "kernel-python"
+    kernel.write_text(f"#!/bin/sh\nPYTHONPATH={there} exec {sys.executable} \"$@\"\n")
+    kernel.chmod(0o755)
+    monkeypatch.syspath_prepend(str(here))
+    import importlib
+
+    import jdfakelib
+
+    importlib.reload(jdfakelib)
+    model = jdfakelib.Model()
+    for d in "abc":
+        (tmp_path / d).mkdir()
+    mine = write_artefact(model, tmp_path / "a", name="fake")
+    assert "jdfakelib==1.0.0" in mine["requirements"]
+    theirs = write_artefact(model, tmp_path / "b", name="fake",
+                            extra={"kernel_python": str(kernel), "python": "3.11.99"})
+    assert "jdfakelib==2.5.0" in theirs["requirements"]
+    assert "kernel_python" not in theirs  # a local path: used, not recorded
+    text = (tmp_path / "b" / "requirements.txt").read_text()
+    assert "jdfakelib==2.5.0" in text and "Python 3.11.99" in text
+    # an interpreter that is gone: the pins come from here rather than failing the deploy
+    gone = write_artefact(model, tmp_path / "c", name="fake", extra={"kernel_python": str(tmp_path / "nope")})
+    assert "jdfakelib==1.0.0" in gone["requirements"]
+    assert os.path.exists(kernel)
