@@ -367,7 +367,7 @@ def main():
                  f"Median of {args.repeat}. Machine: {os.cpu_count()} cores (shared). "
                  f"Command: `.venv/bin/python benchmarks/bench_sql.py --rows {args.rows} --repeat {args.repeat} --engines {args.engines}`.")
     lines.append("")
-    lines.append("## Conversion, size and exactness (DuckDB; 2,000 random rows + rows at every split threshold)")
+    lines.append("#### Conversion, size and exactness (DuckDB; 2,000 random rows + rows at every split threshold)")
     lines.append("")
     lines.append("| model | jd converts | orbital converts | jd SQL chars (duckdb / postgres / sqlite) | orbital SQL chars (duckdb / postgres / sqlite) | jd max abs err | orbital max abs err | jd label agreement | orbital label agreement |")
     lines.append("|---|---|---|---|---|---|---|---|---|")
@@ -391,7 +391,7 @@ def main():
             f"{e(ja)} | {e(oa) if oa else '-'} | {ag(ja)} | {ag(oa) if oa else '-'} |"
         )
     lines.append("")
-    lines.append("## Scoring time (CREATE TEMP TABLE AS the query), scikit-learn in-process as reference")
+    lines.append("#### Scoring time (CREATE TEMP TABLE AS the query), scikit-learn in-process as reference")
     lines.append("")
     hdr = "| rows | model | scikit-learn |"
     sep = "|---|---|---|"
