@@ -54,7 +54,7 @@ def _gb_raw(model, b: Builder, feats):
     n_stages, k = model.estimators_.shape
     inner = [(t.tree_.feature[n], t.tree_.threshold[n]) for t in model.estimators_.ravel()
              for n in np.flatnonzero(t.tree_.children_left >= 0)]
-    feats, f32 = tree_features(b, feats, {int(f) for f, _ in inner}, [th for _, th in inner])
+    feats, f32 = tree_features(b, feats, {int(f) for f, _ in inner}, [th for _, th in inner], model.estimators_.size)
     raws = []
     for j in range(k):
         terms = [b.num(float(init_raw[j]))]

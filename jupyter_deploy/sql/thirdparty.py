@@ -260,7 +260,7 @@ def _xgb_raw(model, b: Builder, feats):
     booster, trees, info, objective, base = _xgb_model(model)
     margins = _xgb_base_margins(model, booster, trees, info, objective, base)
     inner = [(i, c) for t in trees for i, c, l in zip(t["split_indices"], t["split_conditions"], t["left_children"]) if l != -1]
-    feats, f32 = tree_features(b, feats, {int(i) for i, _ in inner}, [c for _, c in inner])
+    feats, f32 = tree_features(b, feats, {int(i) for i, _ in inner}, [c for _, c in inner], len(trees))
     real = exp.DataType.build("real")
     use_real = f32 and b.dialect in F32_DIALECTS  # DuckDB / PostgreSQL: add in float32 as XGBoost does
     raws = []
