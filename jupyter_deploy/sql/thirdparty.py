@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import UnsupportedModel
 from .compiler import Builder, Outputs, add_chain, argmax_label, register, sigmoid
-from .trees import as_double
+from .trees import _float8_cases, as_double
 
 K_ZERO = 1e-35
 
@@ -274,7 +274,9 @@ def _xgb_raw(model, b: Builder, feats):
             shape = TreeShape(left, np.asarray(t["right_children"]), np.asarray(t["split_indices"]),
                               float32_splitter(b, below, f32), np.asarray(t["default_left"], dtype=bool))
             case = tree_case(b, shape, feats, lambda n, cond=cond: b.num(float(cond[n])))
-            terms.append(exp.cast(case, real) if use_real else b.double(case) if b.dialect != "sqlite" else case)
+            if b.dialect == "postgres":
+                _float8_cases(case)  # float8 leaves, converted once by the planner, not per row
+            terms.append(exp.cast(case, real) if use_real else as_double(b, case))
         raws.append(add_chain(terms))
     return objective, b.stage(raws, prefix="r"), use_real
 
