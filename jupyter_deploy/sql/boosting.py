@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import UnsupportedModel
 from .compiler import Builder, Outputs, add_chain, argmax_label, register, sigmoid
-from .trees import TreeShape, as_double, float32_splitter, tree_case, tree_features
+from .trees import TreeShape, as_double, float32_splitter, sklearn_tree_features, tree_case
 
 
 def _binary(b: Builder, model, r, strict_binary_gt: bool):
@@ -52,9 +52,7 @@ def _gb_raw(model, b: Builder, feats):
     init_raw = model._raw_predict_init(np.zeros((1, n_features), dtype=np.float32))[0]
     lr = float(model.learning_rate)
     n_stages, k = model.estimators_.shape
-    inner = [(t.tree_.feature[n], t.tree_.threshold[n]) for t in model.estimators_.ravel()
-             for n in np.flatnonzero(t.tree_.children_left >= 0)]
-    feats, f32 = tree_features(b, feats, {int(f) for f, _ in inner}, [th for _, th in inner], model.estimators_.size)
+    feats, f32 = sklearn_tree_features(b, feats, model.estimators_.ravel())
     raws = []
     for j in range(k):
         terms = [b.num(float(init_raw[j]))]

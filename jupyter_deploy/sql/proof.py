@@ -87,14 +87,9 @@ def _tree_thresholds(model) -> list[tuple[int, float, str]]:
             if tr.children_left[n] >= 0:
                 out.append((int(tr.feature[n]), float(tr.threshold[n]), "f32"))
     if type(est).__module__.startswith("xgboost"):
-        from .thirdparty import _xgb_model
+        from .thirdparty import _xgb_model, xgb_splits
 
-        for tr in _xgb_model(est)[1]:
-            for n, left in enumerate(tr["left_children"]):
-                if left != -1:  # x < c in float32: the boundary sits just below c
-                    c = np.float32(tr["split_conditions"][n])
-                    out.append((int(tr["split_indices"][n]), float(np.nextafter(c, np.float32(-np.inf))), "f32"))
-        return out
+        return out + [(i, t, "f32") for i, t in xgb_splits(_xgb_model(est)[1])]
     booster = getattr(est, "_Booster", None)
     if booster is not None:  # LightGBM
         stack = [t["tree_structure"] for t in booster.dump_model()["tree_info"]]

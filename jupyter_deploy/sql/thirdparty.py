@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import UnsupportedModel
 from .compiler import Builder, Outputs, add_chain, argmax_label, register, sigmoid
-from .trees import _float8_cases, as_double
+from .trees import as_double, float8_leaves
 
 K_ZERO = 1e-35
 
@@ -198,6 +198,23 @@ def _xgb_model(model):
     return booster, trees, info, objective, base
 
 
+def xgb_thresholds(tree) -> np.ndarray:
+    """Per node, the threshold in scikit-learn's form: XGBoost goes left when float32(x) < c,
+    that is when float32(x) <= the float32 just below c."""
+    cond = np.asarray(tree["split_conditions"], dtype=np.float32)
+    return np.nextafter(cond, np.float32(-np.inf)).astype(np.float64)
+
+
+def xgb_splits(trees) -> list:
+    """(feature index, threshold as :func:`xgb_thresholds` gives it) of every split."""
+    out = []
+    for t in trees:
+        below = xgb_thresholds(t)
+        out += [(int(i), float(below[n])) for n, (i, left) in enumerate(zip(t["split_indices"], t["left_children"]))
+                if left != -1]
+    return out
+
+
 def _xgb_leaf(tree, x) -> np.float32:
     left, right = tree["left_children"], tree["right_children"]
     node = 0
@@ -259,23 +276,20 @@ def _xgb_raw(model, b: Builder, feats):
 
     booster, trees, info, objective, base = _xgb_model(model)
     margins = _xgb_base_margins(model, booster, trees, info, objective, base)
-    inner = [(i, c) for t in trees for i, c, l in zip(t["split_indices"], t["split_conditions"], t["left_children"]) if l != -1]
-    feats, f32 = tree_features(b, feats, {int(i) for i, _ in inner}, [c for _, c in inner], len(trees))
+    feats, f32 = tree_features(b, feats, xgb_splits(trees), len(trees))
     real = exp.DataType.build("real")
     use_real = f32 and b.dialect in F32_DIALECTS  # DuckDB / PostgreSQL: add in float32 as XGBoost does
     raws = []
     for j, margin in enumerate(margins):
         terms = [exp.cast(b.num(float(margin)), real) if use_real else b.num(float(margin))]
         for t in (t for t, g in zip(trees, info) if g == j):
-            cond = np.asarray(t["split_conditions"], dtype=np.float32)
-            # x < c (float32)  <=>  x <= the float32 just below c
-            below = np.nextafter(cond, np.float32(-np.inf)).astype(np.float64)
-            left = np.asarray(t["left_children"])
-            shape = TreeShape(left, np.asarray(t["right_children"]), np.asarray(t["split_indices"]),
-                              float32_splitter(b, below, f32), np.asarray(t["default_left"], dtype=bool))
-            case = tree_case(b, shape, feats, lambda n, cond=cond: b.num(float(cond[n])))
+            leaf = np.asarray(t["split_conditions"], dtype=np.float32)  # a leaf's value sits there
+            shape = TreeShape(np.asarray(t["left_children"]), np.asarray(t["right_children"]),
+                              np.asarray(t["split_indices"]), float32_splitter(b, xgb_thresholds(t), f32),
+                              np.asarray(t["default_left"], dtype=bool))
+            case = tree_case(b, shape, feats, lambda n, leaf=leaf: b.num(float(leaf[n])))
             if b.dialect == "postgres":
-                _float8_cases(case)  # float8 leaves, converted once by the planner, not per row
+                float8_leaves(case)  # float8 leaves, converted once by the planner, not per row
             terms.append(exp.cast(case, real) if use_real else as_double(b, case))
         raws.append(add_chain(terms))
     return objective, b.stage(raws, prefix="r"), use_real
@@ -301,9 +315,7 @@ def xgb_regressor(model, b, feats):
         pred = _f32(b, sigmoid(b, b.double(raw)), use_real)
     else:
         raise UnsupportedModel(f"XGBRegressor with objective {objective!r} has no SQL translation.")
-    out = Outputs(kind="regressor", prediction=b.double(pred) if use_real else pred)
-    out.tolerance = XGB_TOLERANCE
-    return out
+    return Outputs(kind="regressor", prediction=b.double(pred) if use_real else pred, tolerance=XGB_TOLERANCE)
 
 
 @register("xgboost.sklearn.XGBClassifier")
@@ -312,9 +324,7 @@ def xgb_classifier(model, b, feats):
 
     objective, raw, use_real = _xgb_raw(model, b, feats)
     classes = list(model.classes_)
-    if objective in ("binary:logistic", "binary:logitraw") and len(raw) == 1:
-        if objective == "binary:logitraw":
-            raise UnsupportedModel("XGBClassifier with objective 'binary:logitraw' has no probabilities to translate.")
+    if objective == "binary:logistic" and len(raw) == 1:
         (p1,) = b.stage([_f32(b, sigmoid(b, b.double(raw[0])), use_real)], prefix="q")
         p0, p1 = b.stage([_f32(b, exp.Sub(this=b.num(1.0), expression=p1.copy()), use_real), p1], prefix="q")
         # XGBoost's label: class 1 where p1 > 0.5 (in float32)
@@ -334,6 +344,4 @@ def xgb_classifier(model, b, feats):
         probas = [b.double(c) if use_real else c for c in probs]
     else:
         raise UnsupportedModel(f"XGBClassifier with objective {objective!r} has no SQL translation.")
-    out = Outputs(kind="classifier", prediction=label, proba=probas, classes=classes)
-    out.tolerance = XGB_TOLERANCE
-    return out
+    return Outputs(kind="classifier", prediction=label, proba=probas, classes=classes, tolerance=XGB_TOLERANCE)

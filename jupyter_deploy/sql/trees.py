@@ -33,12 +33,18 @@ from .compiler import Builder, Outputs, add_chain, argmax_label, register
 # ----------------------------------------------------------------------------- thresholds
 
 
-def float32_split(t: float) -> tuple[str, float]:
-    """(op, m) with ``float32(x) <= t``  <=>  ``x op m`` for every float64 ``x`` (op "<" or "<=")."""
+def float32_floor(t: float) -> np.float32:
+    """The largest float32 not above ``t``: ``float32(x) <= t``  <=>  ``float32(x) <= f``."""
     t = float(t)
     f = np.float32(t)
     if float(f) > t:
         f = np.nextafter(f, np.float32(-np.inf), dtype=np.float32)
+    return f
+
+
+def float32_split(t: float) -> tuple[str, float]:
+    """(op, m) with ``float32(x) <= t``  <=>  ``x op m`` for every float64 ``x`` (op "<" or "<=")."""
+    f = float32_floor(t)
     if np.isinf(f):
         if f < 0:  # threshold below -FLT_MAX: only -inf-rounding values go left
             return "<", -3.4028235677973366e38
@@ -80,15 +86,12 @@ def float32_cut(t: float) -> Optional[str]:
     """
     from decimal import ROUND_CEILING, Decimal
 
-    t = float(t)
-    f = np.float32(t)
-    if float(f) > t:
-        f = np.nextafter(f, np.float32(-np.inf), dtype=np.float32)
+    f = float32_floor(t)
     nxt = np.nextafter(f, np.float32(np.inf), dtype=np.float32)
     if not (np.isfinite(f) and np.isfinite(nxt)):
         return None
     lo = Decimal(float(f))
-    hi = (lo + Decimal(float(nxt))) / 2 if lo.is_finite() else lo
+    hi = (lo + Decimal(float(nxt))) / 2
     if lo == 0:
         return "0e0"
     for digits in range(1, 12):
@@ -130,10 +133,11 @@ def _cut_literal(b, text: str):
 _F32_TINY = 2.0**-125
 
 
-def tree_features(b, feats: list, used, thresholds=(), n_trees: int = 2) -> tuple[list, bool]:
+def tree_features(b, feats: list, splits, n_trees: int) -> tuple[list, bool]:
     """The feature expressions the trees compare, and whether they are float32-rounded.
 
-    On DuckDB and PostgreSQL the features in ``used`` are cast to float32 once, in a stage (an
+    ``splits``: (feature index, threshold) of every split of the ``n_trees`` trees. On DuckDB
+    and PostgreSQL the features the splits read are cast to float32 once, in a stage (an
     engine error on a value beyond float32's range matches scikit-learn's "value too large for
     dtype('float32')"). SQLite has no float32 type: there each feature is rounded to 24
     significant bits with Veltkamp's splitting, which is IEEE's round-to-nearest-even for every
@@ -147,11 +151,12 @@ def tree_features(b, feats: list, used, thresholds=(), n_trees: int = 2) -> tupl
 
     if b.dialect not in F32_DIALECTS | {"sqlite"} or b.nested:
         return feats, False
-    used = sorted({int(i) for i in used if int(i) >= 0})
+    splits = [(int(i), float(t)) for i, t in splits]
+    used = sorted({i for i, _ in splits})
     if not used:
         return feats, False
     if b.dialect == "sqlite":
-        if n_trees < 2 or any(np.isfinite(t) and abs(t) < _F32_TINY for t in map(float, thresholds)):
+        if n_trees < 2 or any(np.isfinite(t) and abs(t) < _F32_TINY for _, t in splits):
             return feats, False  # one tree: the float64 boundaries are as short as it gets, and faster
         refs = sqlite_float32(b, [feats[i] for i in used])
     else:
@@ -177,7 +182,7 @@ def _veltkamp(x, s: int):
     return exp.Sub(this=exp.Paren(this=c), expression=exp.Paren(this=exp.Sub(this=c.copy(), expression=x.copy())))
 
 
-def sqlite_float32(b, xs: list, materialized: bool = True) -> list:
+def sqlite_float32(b, xs: list) -> list:
     """float32(x) for float64 columns in plain float64 arithmetic, in one stage.
 
     Veltkamp's splitting with s = 29 rounds x to 24 significant bits, to nearest. With IEEE
@@ -185,7 +190,7 @@ def sqlite_float32(b, xs: list, materialized: bool = True) -> list:
     tie of one binade (the computation scales exactly with powers of two) and on random values
     through SQLite itself, in tests/sql/test_models.py. So it equals numpy's float32 cast for
     every x whose float32 is normal (|x| >= 2**-126); NULL stays NULL."""
-    return b.stage([_veltkamp(x, 29) for x in xs], prefix="g", materialized=materialized)
+    return b.stage([_veltkamp(x, 29) for x in xs], prefix="g")
 
 
 def _cmp(op: str, a, b):
@@ -306,9 +311,12 @@ def sklearn_shape(b: Builder, tree, honor_missing: bool = True, f32: bool = Fals
     return TreeShape(t.children_left, t.children_right, t.feature, float32_splitter(b, t.threshold, f32), missing)
 
 
-def sklearn_tree_features(b: Builder, feats: list, trees: list) -> tuple[list, bool]:
-    internal = [(t.tree_.feature[n], t.tree_.threshold[n]) for t in trees for n in np.flatnonzero(t.tree_.children_left >= 0)]
-    return tree_features(b, feats, {int(f) for f, _ in internal}, [th for _, th in internal], len(trees))
+def sklearn_tree_features(b: Builder, feats: list, trees) -> tuple[list, bool]:
+    """:func:`tree_features` for scikit-learn trees (the ``tree_`` of each)."""
+    trees = list(trees)
+    splits = [(t.tree_.feature[n], t.tree_.threshold[n]) for t in trees
+              for n in np.flatnonzero(t.tree_.children_left >= 0)]
+    return tree_features(b, feats, splits, len(trees))
 
 
 # ----------------------------------------------------------------------------- leaf maps
@@ -363,14 +371,14 @@ def as_double(b: Builder, e):
 
     if b.dialect == "sqlite":
         return e
-    if b.dialect == "postgres" and isinstance(e, exp.Case) and _float8_cases(e):
+    if b.dialect == "postgres" and isinstance(e, exp.Case) and float8_leaves(e):
         return e
     if isinstance(e, (exp.Case, exp.Bracket)):
         return b.double(e)
     return e
 
 
-def _float8_cases(e) -> bool:
+def float8_leaves(e) -> bool:
     """Type the ELSE literal of every CASE in ``e`` as float8; False (nothing changed) when some
     CASE's ELSE is not a number literal."""
     from sqlglot import exp
