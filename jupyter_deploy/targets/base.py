@@ -176,6 +176,18 @@ class DeployContext:
     def environment(self) -> dict:
         return self.check.get("environment", {})
 
+    def kernel_facts(self) -> dict:
+        """The clean kernel's Python and platform (models are pickled there), and its
+        interpreter as ``kernel_python`` (artefacts resolve their pins there and do not record
+        the path), for :func:`jupyter_deploy.model.artefact.write_artefact`'s ``extra``."""
+        env = self.environment or {}
+        if not isinstance(env, dict) or env.get("error"):
+            return {}
+        out = {k: env[k] for k in ("python", "platform") if isinstance(env.get(k), str)}
+        if isinstance(env.get("executable"), str):
+            out["kernel_python"] = env["executable"]
+        return out
+
     @property
     def executed_notebook(self) -> Optional[Path]:
         p = self.check.get("executed_path")

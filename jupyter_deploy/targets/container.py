@@ -162,8 +162,6 @@ class ContainerTarget(Target):
         from ..model.live import clean_model_and_sample, compare_live
 
         self.validate(ctx)
-        from .model import kernel_facts
-
         reporter = ctx.reporter
         model, pickled, sample = clean_model_and_sample(ctx, self.var, self.sample)
         proofs, live_differs = compare_live(ctx, self.var, self.sample, model, sample)
@@ -177,7 +175,7 @@ class ContainerTarget(Target):
             model, art, name=self.name, sample=sample,
             notebook=str(ctx.notebook) if ctx.notebook else None,
             notebook_hash=ctx.notebook_hash, verdict=ctx.verdict, forced=forced,
-            pickled=pickled, extra=kernel_facts(ctx),
+            pickled=pickled, extra=ctx.kernel_facts(),
         )
         out = self.out_dir(ctx)
         engine_name = self.engine if self.engine != "auto" else "podman"

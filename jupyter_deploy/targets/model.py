@@ -114,10 +114,6 @@ class ModelTarget(Target):
             raise TraitError(exc.one_line()) from None
         return value
 
-    @staticmethod
-    def _kernel_facts(ctx: DeployContext) -> dict:
-        return kernel_facts(ctx)
-
     def validate(self, ctx: DeployContext) -> None:
         from ..model.registry import validate_alias, validate_name
 
@@ -160,7 +156,7 @@ class ModelTarget(Target):
             verdict=ctx.verdict,
             forced=forced,
             pickled=pickled,
-            extra=self._kernel_facts(ctx),
+            extra=ctx.kernel_facts(),
         )
         reporter("build", 3, 3, f"{self.name}: {meta['model_class']}, "
                  f"{len(meta['requirements'])} requirements, {meta['sample_rows']} sample rows")
@@ -179,15 +175,3 @@ class ModelTarget(Target):
         }
         bundle.proofs.extend(proofs)
         return bundle
-
-
-def kernel_facts(ctx: DeployContext) -> dict:
-    """The clean kernel's Python and platform (the pickle was made there), and its interpreter
-    (``kernel_python``: requirements are resolved there, not written to the metadata)."""
-    env = ctx.environment or {}
-    if not isinstance(env, dict) or env.get("error"):
-        return {}
-    out = {k: env[k] for k in ("python", "platform") if isinstance(env.get(k), str)}
-    if isinstance(env.get("executable"), str):
-        out["kernel_python"] = env["executable"]
-    return out
