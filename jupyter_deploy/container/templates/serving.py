@@ -714,24 +714,34 @@ def compile_pipeline(model):
     final = steps[-1][1]
     if final is None or isinstance(final, str) or not hasattr(final, "predict"):
         return None
-    head = [s for _, s in steps[:-1] if s is not None and not _is_str(s, "passthrough")]
-    if not head:
-        return None
     try:
         if _output_config(None) != "default":
             return None
-        fns = [_compile(head[0], top=True)] + [_compile(s, top=False) for s in head[1:]]
+        transform = _chain([s for _, s in steps[:-1]], top=True)
     except Exception:  # noqa: BLE001 - introspection is best effort
         return None
-    if any(f is None for f in fns) or not getattr(fns[0], "fast", False):
+    if transform is None or not transform.fast:
         return None  # nothing to gain over the split path
+    return transform, final
 
-    def transform(X):
+
+def _chain(steps, top):
+    """A callable applying each step's transform in turn (None and 'passthrough' skipped), or
+    None when a step cannot be compiled; ``.fast`` when the first one takes Columns directly."""
+    steps = [s for s in steps if s is not None and not _is_str(s, "passthrough")]
+    if not steps:
+        return None
+    fns = [_compile(steps[0], top)] + [_compile(s, False) for s in steps[1:]]
+    if any(f is None for f in fns):
+        return None
+
+    def run(X):
         for f in fns:
             X = f(X)
         return X
 
-    return transform, final
+    run.fast = getattr(fns[0], "fast", False)
+    return run
 
 
 def _is_str(value, text):
@@ -756,20 +766,7 @@ def _compile(est, top):
     cls = type(est)
     sk = cls.__module__.startswith("sklearn")
     if sk and cls.__name__ == "Pipeline":
-        steps = [s for _, s in est.steps if s is not None and not _is_str(s, "passthrough")]
-        if not steps:
-            return None
-        fns = [_compile(steps[0], top)] + [_compile(s, False) for s in steps[1:]]
-        if any(f is None for f in fns):
-            return None
-
-        def run_pipeline(X):
-            for f in fns:
-                X = f(X)
-            return X
-
-        run_pipeline.fast = getattr(fns[0], "fast", False)
-        return run_pipeline
+        return _chain([s for _, s in est.steps], top)
     if sk and cls.__name__ == "ColumnTransformer" and top:
         run = _compile_column_transformer(est)
         if run is not None:
