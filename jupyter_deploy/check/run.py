@@ -16,6 +16,7 @@ The user's notebook is never written: the executed copy goes to the cache.
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import time
@@ -226,9 +227,12 @@ class CleanRun:
         started = time.monotonic()
         deadline = started + self.total_timeout
 
+        capped_by_total = [False]  # whether the last cell's limit came from the whole-run deadline
+
         def timeout_for(cell):
             remaining = deadline - time.monotonic()
-            return max(1, int(min(self.cell_timeout, remaining)))
+            capped_by_total[0] = remaining < self.cell_timeout
+            return max(1, math.ceil(min(self.cell_timeout, remaining)))
 
         client = NotebookClient(
             nb,
@@ -258,7 +262,7 @@ class CleanRun:
                     try:
                         client.execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
                     except CellTimeoutError:
-                        total_hit = time.monotonic() >= deadline - 0.5
+                        total_hit = capped_by_total[0]
                         limit = self.total_timeout if total_hit else self.cell_timeout
                         what = "the whole run" if total_hit else "one cell"
                         result.findings.append(
