@@ -227,11 +227,12 @@ class CleanRun:
         started = time.monotonic()
         deadline = started + self.total_timeout
 
-        capped_by_total = [False]  # whether the last cell's limit came from the whole-run deadline
+        capped_by_total = False  # whether the last cell's limit came from the whole-run deadline
 
         def timeout_for(cell):
+            nonlocal capped_by_total
             remaining = deadline - time.monotonic()
-            capped_by_total[0] = remaining < self.cell_timeout
+            capped_by_total = remaining < self.cell_timeout
             return max(1, math.ceil(min(self.cell_timeout, remaining)))
 
         client = NotebookClient(
@@ -262,7 +263,7 @@ class CleanRun:
                     try:
                         client.execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
                     except CellTimeoutError:
-                        total_hit = capped_by_total[0]
+                        total_hit = capped_by_total
                         limit = self.total_timeout if total_hit else self.cell_timeout
                         what = "the whole run" if total_hit else "one cell"
                         result.findings.append(
