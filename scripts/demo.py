@@ -46,6 +46,12 @@ def step(label: str, fn):
     except DeployError as exc:
         where, proven, status = "-", exc.one_line()[:110], "FAILED"
         failures += 1
+    except Exception as exc:  # a bug: show it, and still print the summary of the other steps
+        import traceback
+
+        traceback.print_exc()
+        where, proven, status = "-", f"{type(exc).__name__}: {exc}"[:110], "FAILED"
+        failures += 1
     took = f"{time.monotonic() - t0:6.1f} s"
     print(f"    {status}: {where}  {proven}")
     rows.append((label, status, where, proven, took))
@@ -131,11 +137,14 @@ def main() -> int:
 
     engine, base = engine_and_base_image()
     options = {"var": "clf", "name": "churn", "sample": "X_sample", "out": str(DEMO / "container" / "churn")}
-    if engine:
-        options.update({"build_image": True, "engine": engine})
-        if base:
-            options["base_image"] = base
-    label = "container -> context + API" + (f" + {engine} image" if engine else " (no engine here)")
+    if engine and base:
+        options.update({"build_image": True, "engine": engine, "base_image": base})
+        label = f"container -> context + API + {engine} image"
+    elif engine:
+        # python:X.Y-slim cannot be pulled here; scripts/setup makes the base image when it can
+        label = "container -> context + API (no base image: run scripts/base-image)"
+    else:
+        label = "container -> context + API (no container engine here)"
     step(label, deploy("container", "model-demo.ipynb", options))
 
     print("\n" + "=" * 100)

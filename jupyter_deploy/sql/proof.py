@@ -215,7 +215,14 @@ def _accepts(model, row) -> bool:
 
 
 def _arrow(df):
-    import pyarrow as pa
+    try:
+        import pyarrow as pa
+    except ImportError as exc:
+        from ..errors import TargetError
+
+        raise TargetError("The SQL proof needs pyarrow (to load the sample into the database "
+                          "with NaN as NULL), which is not installed.",
+                          hint="pip install 'jupyter-deploy[sql]'") from exc
 
     return pa.Table.from_pandas(df, preserve_index=False)  # NaN becomes NULL
 
