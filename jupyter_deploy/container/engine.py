@@ -53,6 +53,31 @@ class PushFailed(EngineError):
     code = "push-failed"
 
 
+class InitMissing(EngineError):
+    """The engine cannot run ``--init`` (podman without catatonit, docker without docker-init)."""
+
+    code = "engine-init-missing"
+    status = 424
+
+
+# What to install when an engine's --init helper is missing (Debian package names).
+INIT_PACKAGES = {
+    "podman": "Install podman's init helper: apt-get install catatonit "
+              "(it provides /usr/libexec/podman/catatonit).",
+    "docker": "Install docker's init helper: apt-get install tini (it provides docker-init).",
+}
+
+
+def init_helper_missing(engine: str, output: str) -> str:
+    """The engine's own words when ``run --init`` failed for want of its init binary, else ""."""
+    for line in (output or "").splitlines():
+        low = line.lower()
+        if ("container-init binary not found" in low or "catatonit" in low and "not found" in low
+                or "docker-init" in low and ("not found" in low or "no such file" in low)):
+            return line.strip()
+    return ""
+
+
 def tail(text: str | bytes | None, limit: int = TAIL) -> str:
     if text is None:
         return ""
@@ -347,7 +372,18 @@ class Engine:
         for key, value in (env or {}).items():
             args += ["-e", f"{key}={value}"]
         args.append(image)
-        proc = self.run_cmd(args, what="run", timeout=180)
+        try:
+            proc = self.run_cmd(args, what="run", timeout=180)
+        except EngineError as exc:
+            missing = init and init_helper_missing(self.name, exc.details.get("output", ""))
+            if missing:
+                raise InitMissing(
+                    f"{self.name} cannot run containers with --init here: its init helper "
+                    f"is missing ({missing}).",
+                    hint=INIT_PACKAGES[self.name], output=exc.details.get("output", ""),
+                    command=exc.details.get("command", ""),
+                ) from exc
+            raise
         return proc.stdout.decode().strip().splitlines()[-1]
 
     def logs(self, container: str) -> str:

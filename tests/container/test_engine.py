@@ -233,3 +233,34 @@ def test_the_container_stops_at_once_on_sigterm(built, engine):
     finally:
         engine.rm(cid)
     assert seconds < 8
+
+
+def test_a_missing_init_helper_is_one_line_naming_the_package(built, engine, tmp_path):
+    """The fresh-machine failure, reproduced for real: podman's containers.conf points --init at
+    a catatonit that is not there (as on a machine without Debian's catatonit package). The
+    proof then says so in one line with the package to install, not the engine's raw error."""
+    import dataclasses
+    from pathlib import Path
+
+    from jupyter_deploy.container.engine import InitMissing
+
+    if engine.name != "podman":
+        pytest.skip("podman's init_path setting reproduces the missing helper; docker has none")
+    conf = tmp_path / "containers.conf"
+    base = Path(engine.conf_path).read_text() if engine.conf_path else "[containers]\n"
+    assert "[containers]" in base
+    conf.write_text(base.replace("[containers]", '[containers]\ninit_path = "/nonexistent/catatonit"', 1))
+    eng = dataclasses.replace(engine, env={**(engine.env or {}), "CONTAINERS_CONF": str(conf)},
+                              conf_path=str(conf))
+    with pytest.raises(InitMissing) as info:
+        eng.run(built.details["image"], host_port=free_port(), name="jd-init-missing")
+    eng.rm("jd-init-missing")
+    line = info.value.one_line()
+    assert "\n" not in line
+    assert "podman cannot run containers with --init here" in line
+    assert "apt-get install catatonit" in line
+    # through the proof: one failed "image: runs" proof carrying that same line, no traceback
+    proofs, _details = prove_image(built.details["out"], eng, tag=built.details["image"],
+                                   base_image=built.details["base_image"], keep_image=True)
+    runs = next(p for p in proofs if p.name == "image: runs")
+    assert not runs.ok and "apt-get install catatonit" in runs.detail, runs.detail
