@@ -191,16 +191,11 @@ class DeployMagics(Magics):
 
     def _deploy(self, target: str, argv):
         from . import api, plugins
-        from .options import ArgumentParser, add_plugin_arguments, options_from
+        from .options import magic_parser, options_from
         from .render import result_html, result_text
 
         cls = plugins.target_class(target)
-        p = ArgumentParser(prog=f"%deploy {target}", description=cls.describe()["description"])
-        add_plugin_arguments(p, cls, positional=True)
-        p.add_argument("--to")
-        p.add_argument("--force", action="store_true")
-        p.add_argument("--notebook")
-        ns = p.parse_args(argv)
+        ns = magic_parser(cls).parse_args(argv)
         options = options_from(ns, cls)
         path = notebook_path(self.shell, ns.notebook)
         bar = _Bar()

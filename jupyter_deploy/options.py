@@ -53,8 +53,14 @@ def add_plugin_arguments(parser, cls, *, positional: bool) -> list[str]:
         if meta.get("cli_positional") and positional:
             parser.add_argument(name, metavar=name.upper(), help=help_text)
             continue
-        if isinstance(trait, Bool):
+        if isinstance(trait, Bool) and trait.default_value is True:
+            # --flag / --no-flag (the line builders write --no-flag for False)
             parser.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction,
+                                default=None, help=help_text)
+        elif isinstance(trait, Bool):
+            # A switch: BooleanOptionalAction would read a flag named --no-input as False and
+            # offer --no-no-input.
+            parser.add_argument(flag, dest=name, action="store_const", const=True,
                                 default=None, help=help_text)
         elif isinstance(trait, Enum):
             parser.add_argument(flag, dest=name, choices=list(trait.values), default=None, help=help_text)
@@ -70,6 +76,16 @@ def add_plugin_arguments(parser, cls, *, positional: bool) -> list[str]:
         else:
             parser.add_argument(flag, dest=name, default=None, help=help_text)
     return names
+
+
+def magic_parser(cls) -> ArgumentParser:
+    """The parser of ``%deploy <target> ...`` (the magic and the line-parity test share it)."""
+    p = ArgumentParser(prog=f"%deploy {cls.plugin_name}", description=cls.describe()["description"])
+    add_plugin_arguments(p, cls, positional=True)
+    p.add_argument("--to")
+    p.add_argument("--force", action="store_true")
+    p.add_argument("--notebook")
+    return p
 
 
 def options_from(ns: argparse.Namespace, cls) -> dict:

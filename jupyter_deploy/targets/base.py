@@ -323,6 +323,8 @@ def magic_line(target: str, options: dict, schema: dict, to: str | None = None) 
         if kind == "boolean":
             if value:
                 parts.append(flag)
+            elif spec.get("default") is True:  # BooleanOptionalAction's --no-FLAG
+                parts.append("--no-" + flag[2:])
         elif kind == "array":
             for item in value:
                 parts += [flag, shlex.quote(str(item))]

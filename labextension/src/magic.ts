@@ -17,6 +17,7 @@ export interface IJSONSchemaProperty {
   'x-advanced'?: boolean;
   'x-placeholder'?: string;
   'x-widget'?: string;
+  'x-flag'?: string;
   [key: string]: unknown;
 }
 
@@ -122,11 +123,14 @@ export function magicLine(
     if ('default' in spec && jsonEqual(spec.default, value)) {
       continue;
     }
-    const flag = '--' + key.replace(/_/g, '-');
+    // A trait may name its flag (ContainerTarget.build_image is --build): x-flag, as in Python.
+    const flag = '--' + ((spec['x-flag'] as string | undefined) || key.replace(/_/g, '-'));
     const kind = spec.type;
     if (kind === 'boolean') {
       if (value) {
         parts.push(flag);
+      } else if (spec.default === true) {
+        parts.push('--no-' + flag.slice(2)); // BooleanOptionalAction's --no-FLAG
       }
     } else if (kind === 'array') {
       for (const item of value as unknown[]) {
