@@ -245,7 +245,8 @@ class Engine:
             raise error_cls(
                 f"{self.name} {what or args[0]} failed (exit {proc.returncode}): "
                 f"{last_error_line(err) or 'no output'}",
-                hint=hint or f"The engine's output ends with: {tail(err, 800)}",
+                hint=hint or f"Run `{self.shell_command(*args)}` to see the engine's whole "
+                "output (the end of it is in this error's details).",
                 output=err,
                 command=self.shell_command(*args),
             )
@@ -316,7 +317,8 @@ class Engine:
                 )
             raise BuildFailed(
                 f"{self.name} build of {tag} failed (exit {proc.returncode}): {line}",
-                hint=f"The engine's output ends with: {tail(log, 800)}",
+                hint="The line above is the build's own error; the whole log is in this "
+                f"error's details, or run `{self.shell_command(*args)}` in the context folder.",
                 output=log,
                 command=self.shell_command(*args),
             )

@@ -65,6 +65,7 @@ export interface IProof {
   name: string;
   ok: boolean;
   detail?: string;
+  data?: Record<string, unknown>;
 }
 
 export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';

@@ -56,3 +56,42 @@ export function shortTime(iso: string): string {
 export function isLink(value: unknown): value is string {
   return typeof value === 'string' && /^(https?:)\/\//i.test(value);
 }
+
+/** An error or proof detail cut for a person: one headline, and the rest behind a toggle. */
+export interface ISplitText {
+  headline: string;
+  rest: string;
+}
+
+const HEADLINE_MAX = 240;
+
+/**
+ * The first line of `text`, at most HEADLINE_MAX characters, and what was cut (an engine's
+ * whole build log must not fill the sidebar: it goes behind a "Show the log" toggle).
+ */
+export function splitHeadline(text: string, max = HEADLINE_MAX): ISplitText {
+  const clean = (text || '').trim();
+  const nl = clean.indexOf('\n');
+  let headline = nl >= 0 ? clean.slice(0, nl) : clean;
+  if (headline.length > max) {
+    const cut = headline.lastIndexOf(' ', max);
+    headline = headline.slice(0, cut > max / 2 ? cut : max) + ' …';
+  }
+  const shown = headline.endsWith(' …') ? headline.slice(0, -2) : headline;
+  const rest = clean.length > shown.length ? clean : '';
+  return { headline, rest };
+}
+
+/** The engine's or tool's own log carried in an error's or proof's details, if any. */
+export function logOf(details: Record<string, unknown> | null | undefined): string {
+  if (!details) {
+    return '';
+  }
+  for (const key of ['output', 'log', 'build_output', 'stderr']) {
+    const v = details[key];
+    if (typeof v === 'string' && v.trim()) {
+      return v;
+    }
+  }
+  return '';
+}

@@ -7,11 +7,12 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { MainAreaWidget } from '@jupyterlab/apputils';
+import { Dialog, MainAreaWidget, showDialog } from '@jupyterlab/apputils';
 import { INotebookTracker, NotebookActions, NotebookPanel } from '@jupyterlab/notebook';
 import { LabIcon } from '@jupyterlab/ui-components';
 import { IFinding } from './api';
 import { DiffView } from './diff';
+import { cellSourceFor } from './magic';
 import { DeployModel } from './model';
 import { DeployPanel } from './panel';
 
@@ -26,16 +27,25 @@ export namespace CommandIDs {
   export const check = 'jupyter-deploy:check';
 }
 
-/** Insert `line` as a new code cell below the active cell of `panel`. */
+/**
+ * Insert `line` as a new code cell below the active cell of `panel`, preceded by
+ * `%load_ext jupyter_deploy` when no cell of the notebook loads the extension.
+ */
 export function insertLine(panel: NotebookPanel, line: string): void {
   const notebook = panel.content;
+  const sources: string[] = [];
+  const cells = notebook.model?.cells;
+  for (let i = 0; cells && i < cells.length; i++) {
+    sources.push(cells.get(i).sharedModel.getSource());
+  }
+  const source = cellSourceFor(line, sources);
   NotebookActions.insertBelow(notebook);
   const cell = notebook.activeCell;
   if (cell) {
     if (cell.model.type !== 'code') {
       NotebookActions.changeCellType(notebook, 'code');
     }
-    notebook.activeCell!.model.sharedModel.setSource(line);
+    notebook.activeCell!.model.sharedModel.setSource(source);
   }
 }
 
@@ -70,6 +80,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     labShell: ILabShell | null
   ) => {
     const model = new DeployModel();
+    let diffWidget: MainAreaWidget | null = null;
     const current = () => tracker.currentWidget;
     const panel = new DeployPanel(model, {
       save: async () => {
@@ -93,13 +104,28 @@ const plugin: JupyterFrontEndPlugin<void> = {
           void gotoCell(nb, index);
         }
       },
+      confirm: async (title: string, message: string) => {
+        const answer = await showDialog({
+          title,
+          body: message,
+          buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Deploy anyway' })]
+        });
+        return answer.button.accept;
+      },
       openDiff: (finding: IFinding) => {
         const content = new DiffView(finding, model.path || '');
         const widget = new MainAreaWidget({ content });
         widget.id = content.id;
         widget.title.label = content.title.label;
         widget.title.closable = true;
-        app.shell.add(widget, 'main', { mode: 'split-right' });
+        // One diff pane: a new diff takes the place of the last one instead of splitting again.
+        if (diffWidget && !diffWidget.isDisposed) {
+          app.shell.add(widget, 'main', { mode: 'tab-after', ref: diffWidget.id });
+          diffWidget.dispose();
+        } else {
+          app.shell.add(widget, 'main', { mode: 'split-right' });
+        }
+        diffWidget = widget;
         app.shell.activateById(widget.id);
       }
     });

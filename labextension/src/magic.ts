@@ -160,3 +160,17 @@ export function checkLine(runs = 1, noCache = false): string {
     '%deploy check' + (runs && runs !== 1 ? ` --runs ${runs}` : '') + (noCache ? ' --no-cache' : '')
   );
 }
+
+const LOAD_EXT = /^\s*%(re)?load_ext\s+jupyter_deploy\b/m;
+
+/**
+ * The source of the cell that *Insert* adds: the line, preceded by `%load_ext jupyter_deploy`
+ * when no cell of the notebook loads the extension (a notebook must load it itself to run the
+ * line on a clean re-run; the kernel having loaded it by hand once is not enough).
+ */
+export function cellSourceFor(line: string, notebookSources: string[]): string {
+  if (!line.startsWith('%deploy') || notebookSources.some(s => LOAD_EXT.test(s))) {
+    return line;
+  }
+  return '%load_ext jupyter_deploy\n' + line;
+}

@@ -30,6 +30,16 @@ export interface INotebookState {
   error: DeployRequestError | null;
   /** Which action the error belongs to. */
   errorAction: 'check' | 'deploy' | null;
+  /**
+   * What the user typed in each target's form for this notebook (restored when they come back
+   * to it). `--force` is never kept: it is asked for, and confirmed, at each deploy.
+   */
+  drafts: Record<string, IDraft>;
+}
+
+export interface IDraft {
+  values: Record<string, unknown>;
+  to: string;
 }
 
 export interface IModelOptions {
@@ -97,7 +107,8 @@ export class DeployModel {
         check: null,
         deploy: null,
         error: null,
-        errorAction: null
+        errorAction: null,
+        drafts: {}
       };
       this.states.set(path, state);
     }

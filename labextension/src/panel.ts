@@ -10,7 +10,9 @@ import {
   fraction,
   hasDiff,
   isLink,
+  logOf,
   shortTime,
+  splitHeadline,
   verdictClass
 } from './findings';
 import { SchemaForm } from './form';
@@ -26,6 +28,8 @@ export interface IPanelHost {
   gotoCell(index: number): void;
   /** Open the saved-vs-clean diff of a finding. */
   openDiff(finding: IFinding): void;
+  /** Ask the user to confirm (a deploy with --force); resolves to their answer. */
+  confirm(title: string, message: string): Promise<boolean>;
 }
 
 function el<K extends keyof HTMLElementTagNameMap>(
@@ -179,17 +183,35 @@ export class DeployPanel extends Widget {
     }
   }
 
-  private errorBox(err: DeployRequestError | { message: string; hint?: string; code?: string }) {
+  private errorBox(
+    err:
+      | DeployRequestError
+      | { message: string; hint?: string; code?: string; details?: Record<string, unknown> | null }
+  ) {
     const box = el('div', 'jp-deploy-error');
     box.setAttribute('role', 'alert');
-    box.appendChild(el('div', 'jp-deploy-error-message', err.message));
+    const { headline, rest } = splitHeadline(err.message);
+    box.appendChild(el('div', 'jp-deploy-error-message', headline));
     if (err.hint) {
-      box.appendChild(el('div', 'jp-deploy-error-hint', err.hint));
+      box.appendChild(el('div', 'jp-deploy-error-hint', splitHeadline(err.hint, 400).headline));
+    }
+    const log = logOf(err.details);
+    if (rest || log) {
+      box.appendChild(this.logToggle(log ? 'Show the log' : 'Show the whole message',
+        [rest, log].filter(Boolean).join('\n\n')));
     }
     if (err.code) {
       box.dataset.code = err.code;
     }
     return box;
+  }
+
+  /** A long text (an engine's log, a whole message) collapsed behind a toggle. */
+  private logToggle(label: string, text: string): HTMLElement {
+    const details = el('details', 'jp-deploy-log');
+    details.appendChild(el('summary', '', label));
+    details.appendChild(el('pre', 'jp-deploy-log-text', text));
+    return details;
   }
 
   private magicRow(line: string): HTMLElement {
@@ -431,7 +453,13 @@ export class DeployPanel extends Widget {
           li.appendChild(el('span', 'jp-deploy-proof-mark', p.ok ? '✓' : '✗'));
           li.appendChild(el('span', 'jp-deploy-proof-name', p.name));
           if (p.detail) {
-            li.appendChild(el('span', 'jp-deploy-muted', ' — ' + p.detail));
+            const { headline, rest } = splitHeadline(p.detail, 200);
+            li.appendChild(el('span', 'jp-deploy-muted', ' — ' + headline));
+            const log = logOf(p.data);
+            if (!p.ok && (rest || log)) {
+              li.appendChild(this.logToggle(log ? 'Show the log' : 'Show more',
+                [rest, log].filter(Boolean).join('\n\n')));
+            }
           }
           ul.appendChild(li);
         }
@@ -480,7 +508,8 @@ export class DeployPanel extends Widget {
       return;
     }
     s.hidden = false;
-    const key = m.targets.map(t => t.name + JSON.stringify(t.schema)).join('|');
+    // One set of cards per notebook: a form's values belong to the notebook they were typed for.
+    const key = m.path + '|' + m.targets.map(t => t.name + JSON.stringify(t.schema)).join('|');
     if (key === this.cardsFor) {
       this.refreshObjects();
       return;
@@ -520,8 +549,11 @@ export class DeployPanel extends Widget {
     const body = el('div', 'jp-deploy-card-body');
     body.id = bodyId;
     body.hidden = true;
+    const state = this.model.current;
+    const draft = state?.drafts[target.name];
     const form = new SchemaForm(target.schema, {
-      objects: this.model.current?.objects || [],
+      objects: state?.objects || [],
+      initial: draft?.values,
       id: target.name
     });
     body.appendChild(form.node);
@@ -532,6 +564,7 @@ export class DeployPanel extends Widget {
     const to = el('input', 'jp-deploy-input');
     to.id = toId;
     to.type = 'text';
+    to.value = draft?.to || '';
     to.placeholder = target.default_backend
       ? `default: ${target.default_backend}`
       : 'a folder, URL, …';
@@ -550,22 +583,41 @@ export class DeployPanel extends Widget {
     const magic = el('div', 'jp-deploy-magic-preview');
     body.appendChild(magic);
     const deployButton = button(`Deploy ${target.name}`, 'jp-deploy-primary jp-deploy-run-deploy',
-      () => {
+      async () => {
         if (!card.form.validate()) {
           return;
+        }
+        const forced = force.checked;
+        // --force is never kept: unticked at once, and confirmed for this deploy only.
+        force.checked = false;
+        this.renderPreview(card);
+        if (forced) {
+          const ok = await this.host.confirm(
+            `Deploy ${target.name} even if not repeatable?`,
+            'The notebook is deployed even if its clean re-run does not reproduce it. The ' +
+              'history records the deploy as forced.'
+          );
+          if (!ok) {
+            return;
+          }
         }
         this.lastDeployTarget = target.name;
         void this.model.deploy(
           target.name,
           card.form.values(),
-          { to: to.value.trim() || null, force: force.checked },
+          { to: to.value.trim() || null, force: forced },
           () => this.host.save()
         );
       });
     body.appendChild(deployButton);
     node.appendChild(body);
     const card: ICard = { target, node, form, to, force, magic, deployButton, body, toggle };
-    const refresh = () => this.renderPreview(card);
+    const refresh = () => {
+      if (state) {
+        state.drafts[target.name] = { values: form.values(), to: to.value };
+      }
+      this.renderPreview(card);
+    };
     form.onChange = refresh;
     to.addEventListener('input', refresh);
     force.addEventListener('change', refresh);

@@ -10,8 +10,11 @@ const schema = {
   required: ['variable']
 };
 
-function transport(): Transport {
+function transport(posted: any[] = []): Transport {
   return async (path, init) => {
+    if (init.method === 'POST' && init.body) {
+      posted.push(JSON.parse(String(init.body)));
+    }
     const p = path.replace('jupyter-deploy/', '').split('?')[0];
     const body = (b: unknown, status = 200) => ({ status, text: async () => JSON.stringify(b) });
     if (p === 'version') return body({ version: '1' });
@@ -41,7 +44,8 @@ describe('DeployPanel', () => {
       save: jest.fn(async () => undefined),
       insertLine: jest.fn(),
       gotoCell: jest.fn(),
-      openDiff: jest.fn()
+      openDiff: jest.fn(),
+      confirm: jest.fn(async () => true)
     };
     const model = new DeployModel({ api: new DeployAPI(transport()), sleep: async () => undefined });
     const panel = new DeployPanel(model, host);
@@ -84,6 +88,127 @@ describe('DeployPanel', () => {
       expect(b.type).toBe('button');
       expect((b.textContent || b.getAttribute('aria-label') || '').trim()).not.toBe('');
     }
+    panel.dispose();
+  });
+});
+
+describe('DeployPanel state per notebook', () => {
+  const tick = () => new Promise(r => setTimeout(r, 0));
+
+  async function open(posted: any[] = [], confirmAnswer = true) {
+    const host: IPanelHost = {
+      save: jest.fn(async () => undefined),
+      insertLine: jest.fn(),
+      gotoCell: jest.fn(),
+      openDiff: jest.fn(),
+      confirm: jest.fn(async () => confirmAnswer)
+    };
+    const model = new DeployModel({ api: new DeployAPI(transport(posted)), sleep: async () => undefined });
+    const panel = new DeployPanel(model, host);
+    document.body.appendChild(panel.node);
+    await model.init();
+    await model.setNotebook('a.ipynb');
+    const q = (sel: string) => panel.node.querySelector(sel) as HTMLInputElement;
+    return { host, model, panel, q };
+  }
+
+  it("keeps each notebook's form values to itself and restores them", async () => {
+    const { model, panel, q } = await open();
+    q('.jp-deploy-card [name="name"]').value = 'churn';
+    q('.jp-deploy-card [name="name"]').dispatchEvent(new Event('input'));
+    q('.jp-deploy-card input[id$="-to"]').value = '/srv/registry';
+    q('.jp-deploy-card input[id$="-to"]').dispatchEvent(new Event('input'));
+    await model.setNotebook('b.ipynb');
+    expect(q('.jp-deploy-card [name="name"]').value).toBe('');
+    expect(q('.jp-deploy-card input[id$="-to"]').value).toBe('');
+    expect(q('.jp-deploy-card .jp-deploy-magic-line').textContent).toBe('%deploy model clf');
+    await model.setNotebook('a.ipynb');
+    expect(q('.jp-deploy-card [name="name"]').value).toBe('churn');
+    expect(q('.jp-deploy-card input[id$="-to"]').value).toBe('/srv/registry');
+    expect(q('.jp-deploy-card .jp-deploy-magic-line').textContent).toBe(
+      '%deploy model clf --name churn --to /srv/registry');
+    panel.dispose();
+  });
+
+  it('never keeps --force: it is confirmed at each deploy and unticked at once', async () => {
+    const posted: any[] = [];
+    const { host, model, panel, q } = await open(posted, false);
+    const force = q('.jp-deploy-card input[id$="-force"]');
+    force.checked = true;
+    force.dispatchEvent(new Event('change'));
+    expect(q('.jp-deploy-card .jp-deploy-magic-line').textContent).toBe('%deploy model clf --force');
+    // another notebook never sees it ticked
+    await model.setNotebook('b.ipynb');
+    expect(q('.jp-deploy-card input[id$="-force"]').checked).toBe(false);
+    await model.setNotebook('a.ipynb');
+    expect(q('.jp-deploy-card input[id$="-force"]').checked).toBe(false);
+    // ticked again and deployed: the user is asked; "no" sends nothing
+    q('.jp-deploy-card input[id$="-force"]').checked = true;
+    (panel.node.querySelector('.jp-deploy-run-deploy') as HTMLButtonElement).click();
+    await tick();
+    await tick();
+    expect(host.confirm).toHaveBeenCalledTimes(1);
+    expect(posted.filter(b => b.action === 'deploy')).toHaveLength(0);
+    expect(q('.jp-deploy-card input[id$="-force"]').checked).toBe(false);
+    // without the tick, no question and no force
+    (host.confirm as jest.Mock).mockImplementation(async () => true);
+    (panel.node.querySelector('.jp-deploy-run-deploy') as HTMLButtonElement).click();
+    await tick();
+    await tick();
+    expect(host.confirm).toHaveBeenCalledTimes(1);
+    const deploys = posted.filter(b => b.action === 'deploy');
+    expect(deploys).toHaveLength(1);
+    expect(deploys[0].force).toBe(false);
+    panel.dispose();
+  });
+});
+
+describe('DeployPanel errors', () => {
+  it('shows a failed deploy as one line and a hint, its log behind a toggle', async () => {
+    const log = 'STEP 1/9: FROM python:3.11-slim\n' + 'Error: pull access denied\n'.repeat(300);
+    const failing: Transport = async (path, init) => {
+      const p = path.replace('jupyter-deploy/', '').split('?')[0];
+      const body = (b: unknown, status = 200) => ({ status, text: async () => JSON.stringify(b) });
+      if (p === 'version') return body({ version: '1' });
+      if (p === 'targets') {
+        return body({ targets: [{ name: 'model', description: 'A model', schema,
+          needs_object: true, default_backend: 'registry' }], backends: [], broken: [] });
+      }
+      if (p === 'history') return body({ records: [] });
+      if (p === 'objects') return body({ objects: [{ name: 'clf', kind: 'estimator', type: 'a.B' }] });
+      if (p === 'jobs' && init.method === 'POST') {
+        return body({ id: 'j2', action: 'deploy', path: 'a.ipynb', target: 'model', state: 'failed',
+          progress: { stage: 'failed', done: 0, total: 0, message: '' }, magic: '%deploy model clf',
+          result: null,
+          error: { code: 'build-failed', message: 'podman build of churn failed (exit 125): ' +
+            "the base image 'python:3.11-slim' cannot be pulled\n" + log,
+            hint: 'Build a base image with scripts/base-image.', details: { output: log } } }, 202);
+      }
+      return body({ code: 'x', message: 'x', hint: '' }, 404);
+    };
+    const host: IPanelHost = {
+      save: jest.fn(async () => undefined), insertLine: jest.fn(), gotoCell: jest.fn(),
+      openDiff: jest.fn(), confirm: jest.fn(async () => true)
+    };
+    const model = new DeployModel({ api: new DeployAPI(failing), sleep: async () => undefined });
+    const panel = new DeployPanel(model, host);
+    document.body.appendChild(panel.node);
+    await model.init();
+    await model.setNotebook('a.ipynb');
+    (panel.node.querySelector('.jp-deploy-run-deploy') as HTMLButtonElement).click();
+    for (let i = 0; i < 4; i++) {
+      await new Promise(r => setTimeout(r, 0));
+    }
+    const box = panel.node.querySelector('.jp-deploy-error') as HTMLElement;
+    expect(box).not.toBeNull();
+    expect(box.querySelector('.jp-deploy-error-message')!.textContent).toBe(
+      "podman build of churn failed (exit 125): the base image 'python:3.11-slim' cannot be pulled");
+    expect(box.querySelector('.jp-deploy-error-hint')!.textContent).toBe(
+      'Build a base image with scripts/base-image.');
+    const toggle = box.querySelector('details.jp-deploy-log') as HTMLDetailsElement;
+    expect(toggle.open).toBe(false);
+    expect(toggle.querySelector('summary')!.textContent).toBe('Show the log');
+    expect(toggle.querySelector('pre')!.textContent).toContain('Error: pull access denied');
     panel.dispose();
   });
 });

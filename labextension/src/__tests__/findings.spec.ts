@@ -1,0 +1,33 @@
+import { logOf, splitHeadline } from '../findings';
+
+describe('splitHeadline', () => {
+  it('keeps a short one-line message whole', () => {
+    expect(splitHeadline('The base image is missing.')).toEqual({
+      headline: 'The base image is missing.',
+      rest: ''
+    });
+  });
+  it("cuts an engine's log to its first line and keeps the whole text for the toggle", () => {
+    const log = 'podman build of churn failed (exit 125): pull access denied\nSTEP 1/9: FROM x\n' +
+      'Error: initializing source docker://python:3.11-slim\n'.repeat(200);
+    const { headline, rest } = splitHeadline(log);
+    expect(headline).toBe('podman build of churn failed (exit 125): pull access denied');
+    expect(rest).toBe(log.trim());
+  });
+  it('cuts a very long first line at a word, marked with an ellipsis', () => {
+    const text = 'word '.repeat(200);
+    const { headline, rest } = splitHeadline(text, 50);
+    expect(headline.length).toBeLessThanOrEqual(52);
+    expect(headline.endsWith(' …')).toBe(true);
+    expect(rest).toBe(text.trim());
+  });
+});
+
+describe('logOf', () => {
+  it('finds the log a server error or proof carries', () => {
+    expect(logOf({ output: 'STEP 1/9' })).toBe('STEP 1/9');
+    expect(logOf({ log: 'Traceback' })).toBe('Traceback');
+    expect(logOf({ output: '  ' })).toBe('');
+    expect(logOf(null)).toBe('');
+  });
+});
