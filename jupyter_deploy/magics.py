@@ -48,6 +48,37 @@ def notebook_path(shell, explicit: Optional[str] = None) -> Path:
     )
 
 
+def unsaved_inputs(shell, path: Path, last: int = 50) -> int:
+    """How many of the cells this kernel ran last are not in the notebook as saved on disk.
+
+    The check and every deploy read the saved file, not the live notebook: a cell edited and run
+    but not saved (or the very cell running ``%deploy``) shows up here.
+    """
+    try:
+        import nbformat
+
+        raw = list(getattr(shell.history_manager, "input_hist_raw", []) or [])[-last:]
+        nb = nbformat.read(path, as_version=4)
+    except Exception:  # noqa: BLE001 - no history or unreadable file: nothing to warn about
+        return 0
+    saved = {"".join(c.source).strip() for c in nb.cells if c.cell_type == "code"}
+    # %deploy / %load_ext lines do nothing in the clean run: a new, unsaved one does not matter
+    ran = [src.strip() for src in raw if src and src.strip() and not all(
+        ln.strip().startswith(("%deploy", "%%deploy", "%load_ext", "%reload_ext", "#"))
+        for ln in src.strip().splitlines() if ln.strip())]
+    if not any(src in saved for src in ran):
+        return 0  # this kernel is not running that notebook (--notebook names another one)
+    return sum(1 for src in ran if src not in saved)
+
+
+def warn_if_unsaved(shell, path: Path) -> None:
+    n = unsaved_inputs(shell, path)
+    if n:
+        print(f"Warning: {n} cell(s) this kernel ran are not in {path.name} as saved: the check "
+              "reads the saved file, so unsaved edits are not part of it. Save the notebook "
+              "(Ctrl+S) first to check what you see.", file=sys.stderr)
+
+
 class _Bar:
     """A text progress bar that redraws itself in place in a notebook (one output line)."""
 
@@ -165,6 +196,7 @@ class DeployMagics(Magics):
         p.add_argument("--record", action="store_true")
         ns = p.parse_args(argv)
         path = notebook_path(self.shell, ns.notebook)
+        warn_if_unsaved(self.shell, path)
         bar = _Bar()
         try:
             report = api.check(
@@ -198,6 +230,7 @@ class DeployMagics(Magics):
         ns = magic_parser(cls).parse_args(argv)
         options = options_from(ns, cls)
         path = notebook_path(self.shell, ns.notebook)
+        warn_if_unsaved(self.shell, path)
         bar = _Bar()
         try:
             result = api.deploy(

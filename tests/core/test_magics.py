@@ -94,3 +94,41 @@ def test_import_is_fast():
         for _ in range(3)
     )
     assert times[1] < 0.3
+
+
+def test_unsaved_edits_are_warned_about(tmp_path, capsys):
+    """The check reads the saved file: when the kernel ran a cell that the file does not hold
+    (an edit not saved yet), the magic says so instead of silently checking the old file."""
+    import nbformat
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from jupyter_deploy.magics import unsaved_inputs, warn_if_unsaved
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell("y = x + 1"),
+                nbformat.v4.new_code_cell("%deploy check")]
+    path = tmp_path / "analysis.ipynb"
+    nbformat.write(nb, path)
+    shell = InteractiveShell.instance()
+    try:
+        for src in ("x = 1", "y = x + 1"):
+            shell.run_cell(src, store_history=True)
+        assert unsaved_inputs(shell, path) == 0
+        # a new %deploy cell, not saved yet, changes nothing the check runs
+        shell.run_cell("%deploy history --limit 1", store_history=True)
+        assert unsaved_inputs(shell, path) == 0
+        # the second cell edited and run, not saved
+        shell.run_cell("y = x + 2", store_history=True)
+        assert unsaved_inputs(shell, path) == 1
+        warn_if_unsaved(shell, path)
+        err = capsys.readouterr().err
+        assert "1 cell(s) this kernel ran are not in analysis.ipynb as saved" in err
+        assert "Save the notebook" in err
+        # a notebook this kernel never ran (--notebook names another one): no warning
+        other = tmp_path / "other.ipynb"
+        nb2 = nbformat.v4.new_notebook()
+        nb2.cells = [nbformat.v4.new_code_cell("print('hello')")]
+        nbformat.write(nb2, other)
+        assert unsaved_inputs(shell, other) == 0
+    finally:
+        InteractiveShell.clear_instance()

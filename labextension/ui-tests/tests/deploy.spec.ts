@@ -100,6 +100,44 @@ async function activeCellSource(page: IJupyterLabPageFixture): Promise<string> {
   });
 }
 
+/**
+ * WCAG contrast ratio between the text colour of `selector` and the background it is drawn on
+ * (the first non-transparent background up its ancestors), as the browser computed them.
+ */
+async function contrast(page: IJupyterLabPageFixture, selector: string): Promise<number> {
+  return page.evaluate(sel => {
+    const node = document.querySelector(sel) as HTMLElement | null;
+    if (!node) {
+      return -1;
+    }
+    const rgba = (css: string): number[] => {
+      const nums = (css.match(/[\d.]+/g) || []).map(Number);
+      if (css.startsWith('color(')) {
+        return [nums[0] * 255, nums[1] * 255, nums[2] * 255, nums.length > 3 ? nums[3] : 1];
+      }
+      return [nums[0], nums[1], nums[2], nums.length > 3 ? nums[3] : 1];
+    };
+    const lum = (c: number[]) => {
+      const [r, g, b] = c.slice(0, 3).map(v => {
+        const x = v / 255;
+        return x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4);
+      });
+      return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    };
+    const fg = rgba(getComputedStyle(node).color);
+    let bg = [255, 255, 255, 1];
+    for (let el: HTMLElement | null = node; el; el = el.parentElement) {
+      const c = rgba(getComputedStyle(el).backgroundColor);
+      if (c[3] > 0.5) {
+        bg = c;
+        break;
+      }
+    }
+    const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+    return (a + 0.05) / (b + 0.05);
+  }, selector);
+}
+
 async function runCheck(page: IJupyterLabPageFixture) {
   await page.locator(`${SIDEBAR} .jp-deploy-run-check`).click();
   return page.locator(`${SIDEBAR} .jp-deploy-check .jp-deploy-verdict`);
@@ -161,15 +199,17 @@ test.describe.serial('jupyter-deploy sidebar', () => {
     await page.locator(`${SIDEBAR} .jp-deploy-check .jp-deploy-insert`).click();
     await expect.poll(() => page.notebook.getCellCount()).toBe(before + 1);
     await expect.poll(() => activeCellIndex(page)).toBe(cell + 1);
-    expect(await activeCellSource(page)).toBe('%deploy check');
+    // defects-demo never loads the extension: the inserted cell does, so it runs
+    expect(await activeCellSource(page)).toBe('%load_ext jupyter_deploy\n%deploy check');
 
     // keyboard: the check button is reachable and shows a focus ring
     await page.locator(`${SIDEBAR} .jp-deploy-run-check`).focus();
     await expect(page.locator(`${SIDEBAR} .jp-deploy-run-check`)).toBeFocused();
 
-    // dark theme
+    // dark theme: the verdict badge and the findings stay readable (WCAG AA, 4.5:1)
     await page.theme.setDarkTheme();
     await shot(page, '4-verdict-dark');
+    expect(await contrast(page, `${SIDEBAR} .jp-deploy-check .jp-deploy-verdict`)).toBeGreaterThan(4.5);
     await page.theme.setLightTheme();
     expect(ours(errors)).toEqual([]);
     console.log('console errors (not ours):', JSON.stringify(errors));
@@ -204,6 +244,13 @@ test.describe.serial('jupyter-deploy sidebar', () => {
     await expect(error).toBeVisible({ timeout: 180000 });
     await expect(error.locator('.jp-deploy-error-hint')).not.toBeEmpty();
     await shot(page, '6-deploy-failed');
+    // readable in both themes (white text on pastel pink was not)
+    expect(await contrast(page, `${SIDEBAR} .jp-deploy-job .jp-deploy-error-message`)).toBeGreaterThan(4.5);
+    await page.theme.setDarkTheme();
+    expect(await contrast(page, `${SIDEBAR} .jp-deploy-job .jp-deploy-error-message`)).toBeGreaterThan(4.5);
+    expect(await contrast(page, `${SIDEBAR} .jp-deploy-job .jp-deploy-error-hint`)).toBeGreaterThan(4.5);
+    await shot(page, '6-deploy-failed-dark');
+    await page.theme.setLightTheme();
 
     // a good deploy: progress, then the result with its proofs, then the history
     await card.locator('input[name="name"]').fill('churn-ui');
@@ -221,6 +268,48 @@ test.describe.serial('jupyter-deploy sidebar', () => {
     await expect(record).toContainText(/churn-ui.*v1|v1.*churn-ui|version 1/);
     await shot(page, '7-deployed');
     await page.screenshot({ path: path.join(SHOTS, 'lab-deployed.png') });
+    expect(ours(errors)).toEqual([]);
+  });
+
+  test('two notebooks: forms and --force stay with their notebook; the line shown runs', async ({
+    page,
+    tmpPath
+  }) => {
+    const errors = watchConsole(page);
+    await openNotebookAndSidebar(page, tmpPath, 'model-demo.ipynb');
+    await page.notebook.openByPath(`${tmpPath}/defects-demo.ipynb`);
+    await page.notebook.activate('model-demo.ipynb');
+    await expect(page.locator(`${SIDEBAR} .jp-deploy-notebook`)).toHaveText('model-demo.ipynb');
+    const card = page.locator(`${SIDEBAR} .jp-deploy-card[data-target="container"]`);
+    await card.locator('.jp-deploy-card-toggle').click();
+    await card.locator('input[name="name"]').fill('churn');
+    // "Build image" is the --build flag: the line shown is one the magic accepts
+    await card.locator('.jp-deploy-field[data-name="build_image"] input').check();
+    await card.locator('input[id$="-force"]').check();
+    const line = card.locator('.jp-deploy-magic-preview .jp-deploy-magic-line');
+    await expect(line).toContainText('--name churn');
+    await expect(line).toContainText('--build');
+    await expect(line).not.toContainText('--build-image');
+    await expect(line).toContainText('--force');
+
+    // the other notebook starts from its own, empty form, never forced
+    await page.notebook.activate('defects-demo.ipynb');
+    await expect(page.locator(`${SIDEBAR} .jp-deploy-notebook`)).toHaveText('defects-demo.ipynb');
+    const other = page.locator(`${SIDEBAR} .jp-deploy-card[data-target="container"]`);
+    await other.locator('.jp-deploy-card-toggle').click();
+    await expect(other.locator('input[name="name"]')).toHaveValue('');
+    await expect(other.locator('input[id$="-force"]')).not.toBeChecked();
+    await expect(other.locator('.jp-deploy-field[data-name="build_image"] input')).not.toBeChecked();
+    await shot(page, '8-other-notebook');
+
+    // back again: what was typed there is restored, --force is not
+    await page.notebook.activate('model-demo.ipynb');
+    await expect(page.locator(`${SIDEBAR} .jp-deploy-notebook`)).toHaveText('model-demo.ipynb');
+    const back = page.locator(`${SIDEBAR} .jp-deploy-card[data-target="container"]`);
+    await back.locator('.jp-deploy-card-toggle').click();
+    await expect(back.locator('input[name="name"]')).toHaveValue('churn');
+    await expect(back.locator('.jp-deploy-field[data-name="build_image"] input')).toBeChecked();
+    await expect(back.locator('input[id$="-force"]')).not.toBeChecked();
     expect(ours(errors)).toEqual([]);
   });
 });
