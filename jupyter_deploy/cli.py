@@ -214,7 +214,8 @@ def run(argv: list[str]) -> int:
         try:
             _main_parser().parse_args(argv or ["--help"])
         except _HelpShown as shown:
-            print(shown.args[0])
+            if shown.args[0]:
+                print(shown.args[0])
         return 0 if argv else 2
     if argv[0] == "--version":
         print(_version())
@@ -235,7 +236,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     try:
         code = run(argv)
     except _HelpShown as shown:
-        print(shown.args[0])
+        if shown.args[0]:
+            print(shown.args[0])
         code = 0
     except DeployError as exc:
         if json_mode:

@@ -175,7 +175,8 @@ class DeployMagics(Magics):
                 return None
             return self._deploy(command, rest)
         except _HelpShown as shown:
-            print(shown.args[0])
+            if shown.args[0]:
+                print(shown.args[0])
             return None
 
     def _help(self) -> str:

@@ -23,10 +23,14 @@ class ArgumentParser(argparse.ArgumentParser):
     def error(self, message):
         raise UsageError(f"{self.prog}: {message}", hint=f"See {self.prog} --help.")
 
+    def print_help(self, file=None):
+        # argparse's -h prints, then exits: raise once with the text, so it is shown once
+        raise _HelpShown(self.format_help())
+
     def exit(self, status=0, message=None):
         if status:
             raise UsageError(message or f"{self.prog} failed")
-        raise _HelpShown(self.format_help())
+        raise _HelpShown(message or "")  # --version has printed itself already
 
 
 class _HelpShown(Exception):

@@ -95,3 +95,15 @@ export function logOf(details: Record<string, unknown> | null | undefined): stri
   }
   return '';
 }
+
+/** The first sentence of a description (the card's one line; the rest shows when opened). */
+export function firstSentence(text: string): string {
+  const m = /^(.+?[.!?])(\s|$)/.exec((text || '').trim());
+  return m ? m[1] : (text || '').trim();
+}
+
+/** A label whose flag never breaks across lines: "Re-run (--no-cache)" -> [text, flag]. */
+export function labelParts(text: string): [string, string] {
+  const m = /^(.*?)\s*\((--[\w-]+)\)$/.exec(text);
+  return m ? [m[1], m[2]] : [text, ''];
+}

@@ -48,6 +48,17 @@ export interface IModelOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
+/** The order a user decides in: what leaves the notebook, from the notebook itself outwards. */
+export const TARGET_ORDER = ['report', 'model', 'sql', 'container'];
+
+export function orderTargets<T extends { name: string }>(targets: T[]): T[] {
+  const rank = (t: T) => {
+    const i = TARGET_ORDER.indexOf(t.name);
+    return i < 0 ? TARGET_ORDER.length : i;
+  };
+  return [...targets].sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name));
+}
+
 const defaultSleep = (ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms));
 
 function asRequestError(err: unknown): DeployRequestError {
@@ -126,7 +137,7 @@ export class DeployModel {
     try {
       this.version = (await this.api.version()).version;
       const reply = await this.api.targets();
-      this.targets = reply.targets;
+      this.targets = orderTargets(reply.targets);
       this.backends = reply.backends;
       this.broken = reply.broken;
       this.phase = 'ready';

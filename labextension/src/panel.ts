@@ -9,7 +9,9 @@ import {
   findingCell,
   fraction,
   hasDiff,
+  firstSentence,
   isLink,
+  labelParts,
   logOf,
   shortTime,
   splitHeadline,
@@ -45,6 +47,18 @@ function el<K extends keyof HTMLElementTagNameMap>(
     node.textContent = text;
   }
   return node;
+}
+
+/** A label for a checkbox, its flag in a code span that never breaks across lines. */
+function flagLabel(text: string, forId: string): HTMLLabelElement {
+  const [words, flag] = labelParts(text);
+  const label = el('label', '', words);
+  label.htmlFor = forId;
+  if (flag) {
+    label.appendChild(document.createTextNode(' '));
+    label.appendChild(el('code', 'jp-deploy-flag', `(${flag})`));
+  }
+  return label;
 }
 
 function button(text: string, cls: string, onClick: () => void, title?: string) {
@@ -245,8 +259,7 @@ export class DeployPanel extends Widget {
     this.noCache.type = 'checkbox';
     this.noCache.id = 'jp-deploy-no-cache';
     this.noCache.className = 'jp-deploy-input';
-    const label = el('label', '', 'Re-run even if unchanged (--no-cache)');
-    label.htmlFor = this.noCache.id;
+    const label = flagLabel('Re-run even if unchanged (--no-cache)', this.noCache.id);
     row.appendChild(this.noCache);
     row.appendChild(label);
     s.appendChild(row);
@@ -256,6 +269,8 @@ export class DeployPanel extends Widget {
     this.noCache.onchange = () => this.renderCheck();
     s.appendChild(line);
     if (active) {
+      s.appendChild(el('div', 'jp-deploy-muted jp-deploy-saved-note',
+        'The notebook was saved first: the check re-runs the file on disk.'));
       s.appendChild(this.progress(active));
       return;
     }
@@ -544,11 +559,14 @@ export class DeployPanel extends Widget {
     toggle.setAttribute('aria-expanded', 'false');
     toggle.setAttribute('aria-controls', bodyId);
     toggle.appendChild(el('span', 'jp-deploy-card-name', target.name));
-    toggle.appendChild(el('span', 'jp-deploy-card-desc', target.description));
+    toggle.appendChild(el('span', 'jp-deploy-card-desc', firstSentence(target.description)));
     node.appendChild(toggle);
     const body = el('div', 'jp-deploy-card-body');
     body.id = bodyId;
     body.hidden = true;
+    if (firstSentence(target.description) !== target.description.trim()) {
+      body.appendChild(el('p', 'jp-deploy-card-about', target.description));
+    }
     const state = this.model.current;
     const draft = state?.drafts[target.name];
     const form = new SchemaForm(target.schema, {
@@ -575,8 +593,7 @@ export class DeployPanel extends Widget {
     const force = el('input', 'jp-deploy-input');
     force.type = 'checkbox';
     force.id = `${bodyId}-force`;
-    const forceLabel = el('label', '', 'Deploy even if not repeatable (--force)');
-    forceLabel.htmlFor = force.id;
+    const forceLabel = flagLabel('Deploy even if not repeatable (--force)', force.id);
     forceRow.appendChild(force);
     forceRow.appendChild(forceLabel);
     body.appendChild(forceRow);

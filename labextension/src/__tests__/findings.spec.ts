@@ -31,3 +31,26 @@ describe('logOf', () => {
     expect(logOf(null)).toBe('');
   });
 });
+
+import { firstSentence, labelParts } from '../findings';
+import { orderTargets } from '../model';
+
+describe('card text', () => {
+  it('orders targets as a user decides, plugins after', () => {
+    const names = orderTargets(
+      ['container', 'sql', 'summary', 'model', 'report', 'audit'].map(name => ({ name }))
+    ).map(t => t.name);
+    expect(names).toEqual(['report', 'model', 'sql', 'container', 'audit', 'summary']);
+  });
+  it('keeps a description to its first sentence on the card', () => {
+    expect(firstSentence('A fitted model as SQL. Proven on real engines.')).toBe(
+      'A fitted model as SQL.');
+    expect(firstSentence('No full stop')).toBe('No full stop');
+    expect(firstSentence('Uses v1.2 of it. More.')).toBe('Uses v1.2 of it.');
+  });
+  it('splits a label from its flag so the flag never breaks', () => {
+    expect(labelParts('Re-run even if unchanged (--no-cache)')).toEqual([
+      'Re-run even if unchanged', '--no-cache']);
+    expect(labelParts('Plain label')).toEqual(['Plain label', '']);
+  });
+});
