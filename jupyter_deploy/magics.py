@@ -212,7 +212,7 @@ class DeployMagics(Magics):
     def _history(self, argv):
         from . import api
         from .options import ArgumentParser
-        from .render import history_text
+        from .render import history_html, history_text
 
         p = ArgumentParser(prog="%deploy history")
         p.add_argument("--notebook")
@@ -220,7 +220,8 @@ class DeployMagics(Magics):
         p.add_argument("--limit", type=int, default=20)
         ns = p.parse_args(argv)
         nb = None if ns.all else notebook_path(self.shell, ns.notebook)
-        print(history_text(api.history(nb, limit=ns.limit)))
+        records = api.history(nb, limit=ns.limit)
+        return _Rich(history_text(records), history_html(records))
 
     def _deploy(self, target: str, argv):
         from . import api, plugins

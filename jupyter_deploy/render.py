@@ -121,3 +121,27 @@ def history_text(records: list[dict]) -> str:
             f"{r.get('destination') or r.get('summary') or ''}"
         )
     return "\n".join(lines)
+
+
+def history_html(records: list[dict]) -> str:
+    """The history as a table in a notebook (the same rows as :func:`history_text`)."""
+    if not records:
+        return "<div>No deployments yet.</div>"
+    rows = []
+    for r in records:
+        status = r.get("status") or ""
+        colour = "#1a7f37" if status == "ok" else "#cf222e" if status else "inherit"
+        where = html.escape(str(r.get("destination") or r.get("summary") or ""))
+        if r.get("url"):
+            where = f"<a href='{html.escape(r['url'])}' target='_blank'>{where}</a>"
+        rows.append(
+            f"<tr><td style='white-space:nowrap'>{html.escape((r.get('time') or '')[:19])}</td>"
+            f"<td>{html.escape(r.get('action') or '')}</td>"
+            f"<td>{html.escape(r.get('target') or '-')}</td>"
+            f"<td style='color:{colour}'>{html.escape(status)}</td>"
+            f"<td>{html.escape(r.get('verdict') or '')}</td>"
+            f"<td style='text-align:left'>{where}</td></tr>"
+        )
+    return ("<table><thead><tr><th>time</th><th>action</th><th>target</th><th>status</th>"
+            "<th>verdict</th><th style='text-align:left'>where</th></tr></thead><tbody>"
+            + "".join(rows) + "</tbody></table>")

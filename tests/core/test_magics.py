@@ -69,8 +69,10 @@ def test_notebook_found_from_jpy_session_name(make_notebook, tmp_path, monkeypat
     shell.run_line_magic("load_ext", "jupyter_deploy")
     result = shell.run_line_magic("deploy", "check")
     assert "repeatable" in repr(result)
+    # the history renders as a table in a notebook, as the check does (it used to print text)
     hist = shell.run_line_magic("deploy", "history")
-    assert hist is None
+    assert "check" in repr(hist) and "repeatable" in repr(hist)
+    assert hist._repr_html_().startswith("<table>") and "<td>check</td>" in hist._repr_html_()
 
 
 def test_load_ext_is_light():
