@@ -141,9 +141,19 @@ const plugin: JupyterFrontEndPlugin<void> = {
     };
     tracker.currentChanged.connect(follow);
     tracker.widgetUpdated.connect(follow);
-    // A renamed notebook keeps its panel: follow its new path.
+    // A renamed notebook keeps its panel: follow its new path. When its kernel goes idle after
+    // running a cell (perhaps a `%deploy` line), the history may have grown: reload it.
     tracker.widgetAdded.connect((_, nb) => {
       nb.context.pathChanged.connect(follow);
+      let busy = false;
+      nb.sessionContext.statusChanged.connect((_ctx, status) => {
+        if (status === 'busy') {
+          busy = true;
+        } else if (status === 'idle' && busy) {
+          busy = false;
+          void model.refreshHistory(nb.context.path);
+        }
+      });
     });
     if (labShell) {
       labShell.currentChanged.connect(() => {

@@ -165,6 +165,28 @@ export class DeployModel {
   }
 
   /**
+   * Reload the history of a notebook only (after its kernel ran a cell: a `%deploy` in the
+   * notebook writes the same history the sidebar shows). Nothing is emitted when unchanged.
+   */
+  async refreshHistory(path: string): Promise<void> {
+    if (this.phase !== 'ready') {
+      return;
+    }
+    const state = this.stateOf(path);
+    let records: IHistoryRecord[];
+    try {
+      records = (await this.api.history(path)).records;
+    } catch {
+      return;
+    }
+    const newest = (r: IHistoryRecord[]) => (r.length ? `${r.length}:${r[0].id ?? r[0].time}` : '');
+    if (newest(records) !== newest(state.history)) {
+      state.history = records;
+      this._changed.emit('history');
+    }
+  }
+
+  /**
    * Reload the history and the objects of a notebook, and pick up its jobs on the server: one
    * still running (started before a page reload, or by another window) is followed.
    */

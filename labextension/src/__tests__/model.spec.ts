@@ -72,7 +72,7 @@ function server(opts: { fail?: boolean; missing?: boolean } = {}) {
     }
     return reply(404, { code: 'nope', message: p, hint: '' });
   };
-  return { transport, jobs };
+  return { transport, jobs, history };
 }
 
 const noSleep = () => Promise.resolve();
@@ -212,5 +212,23 @@ describe('DeployModel', () => {
     expect(model.current!.check).toBeNull();
     await model.setNotebook('a.ipynb');
     expect(model.current!.check!.state).toBe('done');
+  });
+});
+
+describe('DeployModel history after the kernel ran a cell', () => {
+  it('picks up a deploy made by the magic, and stays quiet when nothing changed', async () => {
+    const srv = server();
+    const model = new DeployModel({ api: new DeployAPI(srv.transport), sleep: async () => undefined });
+    await model.init();
+    await model.setNotebook('nb.ipynb');
+    const seen: string[] = [];
+    model.changed.connect((_m, kind) => seen.push(kind));
+    await model.refreshHistory('nb.ipynb');
+    expect(seen).toEqual([]);
+    // `%deploy model ...` in the notebook appended a record on the server
+    srv.history.unshift({ id: 'm1', action: 'deploy', target: 'model', time: 't', notebook: 'nb.ipynb' });
+    await model.refreshHistory('nb.ipynb');
+    expect(seen).toEqual(['history']);
+    expect(model.current!.history[0].id).toBe('m1');
   });
 });
