@@ -473,7 +473,12 @@ class DeployPanel(W.VBox):
                 f"<small style='color:{AMBER}'>Still needed: {html.escape(', '.join(missing))}</small>"
             )
         except DeployError as exc:
+            missing = ["a valid form"]
             self.form_error.value = f"<span style='color:{RED}'>{html.escape(exc.one_line())}</span>"
+        # The button says what it can do: disabled while the form still misses something.
+        if not self.running:
+            self.deploy_button.disabled = bool(missing)
+            self.deploy_button.tooltip = ("Still needed: " + ", ".join(missing)) if missing else ""
 
     def copy_line(self) -> None:
         """Put the equivalent ``%deploy`` line into a new cell (a payload in classic and Lab)."""
@@ -509,6 +514,8 @@ class DeployPanel(W.VBox):
         for w in inputs:
             w.disabled = busy
         self.cancel_button.disabled = not busy
+        if not busy:
+            self.update_line()  # the Deploy button stays disabled while the form is incomplete
 
     def _on_progress(self, event) -> None:
         overall = overall_fraction(self._job_name, event.stage, event.fraction if event.total else None)

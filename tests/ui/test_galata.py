@@ -99,7 +99,8 @@ def test_sidebar_in_chromium(built_extension, tmp_path, deploy_home, record_prop
     )
     env.pop("CI", None)  # Playwright's CI mode changes reporters; pytest reports for CI
     proc = subprocess.run(
-        ["node", "node_modules/@playwright/test/cli.js", "test"],
+        ["node", "node_modules/@playwright/test/cli.js", "test"]
+        + (["-g", os.environ["JD_UI_GREP"]] if os.environ.get("JD_UI_GREP") else []),
         cwd=UI,
         env=env,
         capture_output=True,
@@ -111,9 +112,13 @@ def test_sidebar_in_chromium(built_extension, tmp_path, deploy_home, record_prop
     if proc.returncode != 0:
         pytest.fail(f"Galata browser tests failed (exit {proc.returncode}):\n{output[-12000:]}")
     stats = json.loads(report.read_text())["stats"]
-    assert stats["expected"] >= 2 and stats["unexpected"] == 0 and stats["skipped"] == 0, stats
+    assert stats["unexpected"] == 0 and stats["skipped"] == 0, stats
+    if os.environ.get("JD_UI_GREP"):  # a developer running one browser test (-g PATTERN)
+        assert stats["expected"] >= 1, stats
+        return
+    assert stats["expected"] >= 3, stats
     shots = sorted(p.name for p in ARTIFACTS.glob("*.png"))
-    assert len(shots) >= 7, shots
+    assert len(shots) >= 9, shots
     metrics_file = ARTIFACTS / "metrics.json"
     if metrics_file.exists():
         for key, value in json.loads(metrics_file.read_text()).items():

@@ -77,6 +77,9 @@ def test_form_widgets_follow_the_schema_and_required_fields_are_marked(shell, mo
     assert panel.fields["var"].choices == []
     assert "No fitted model in this session yet" in panel.fields["var"].help.value
     assert "Still needed: var, label" in texts(panel.form_error.value)
+    # ... and the Deploy button does not look clickable while it says so
+    assert panel.deploy_button.disabled
+    assert panel.deploy_button.tooltip == "Still needed: var, label"
 
 
 def test_changing_the_form_updates_the_magic_line(session_objects, monkeypatch, echo_plugins,
@@ -85,8 +88,10 @@ def test_changing_the_form_updates_the_magic_line(session_objects, monkeypatch, 
     panel.target_picker.value = "echo"
     f = {name: fld.widget for name, fld in panel.fields.items()}
     assert panel.magic_text == "%deploy echo clf"
+    assert panel.deploy_button.disabled  # label is required and still empty
     f["var"].value = "pipe"
     f["label"].value = "churn model"
+    assert not panel.deploy_button.disabled and panel.deploy_button.tooltip == ""
     f["sample"].value = "X"
     f["level"].value = 3
     f["ratio"].value = 0.25

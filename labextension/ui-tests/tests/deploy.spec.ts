@@ -277,7 +277,13 @@ test.describe.serial('jupyter-deploy sidebar', () => {
   }) => {
     const errors = watchConsole(page);
     await openNotebookAndSidebar(page, tmpPath, 'model-demo.ipynb');
-    await page.notebook.openByPath(`${tmpPath}/defects-demo.ipynb`);
+    // the file browser is hidden behind the sidebar: open the second notebook by command
+    await page.evaluate(
+      p => (window as any).jupyterapp.commands.execute('docmanager:open', { path: p }),
+      `${tmpPath}/defects-demo.ipynb`
+    );
+    await expect(page.locator('.jp-NotebookPanel:not(.lm-mod-hidden)')).toHaveCount(1);
+    await expect(page.locator(`${SIDEBAR} .jp-deploy-notebook`)).toHaveText('defects-demo.ipynb');
     await page.notebook.activate('model-demo.ipynb');
     await expect(page.locator(`${SIDEBAR} .jp-deploy-notebook`)).toHaveText('model-demo.ipynb');
     const card = page.locator(`${SIDEBAR} .jp-deploy-card[data-target="container"]`);
