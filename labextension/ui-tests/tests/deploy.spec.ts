@@ -209,6 +209,7 @@ test.describe.serial('jupyter-deploy sidebar', () => {
     // dark theme: the verdict badge and the findings stay readable (WCAG AA, 4.5:1)
     await page.theme.setDarkTheme();
     await shot(page, '4-verdict-dark');
+    await page.screenshot({ path: path.join(SHOTS, 'lab-verdict-dark.png') });
     expect(await contrast(page, `${SIDEBAR} .jp-deploy-check .jp-deploy-verdict`)).toBeGreaterThan(4.5);
     await page.theme.setLightTheme();
     expect(ours(errors)).toEqual([]);
@@ -278,10 +279,9 @@ test.describe.serial('jupyter-deploy sidebar', () => {
     const errors = watchConsole(page);
     await openNotebookAndSidebar(page, tmpPath, 'model-demo.ipynb');
     // the file browser is hidden behind the sidebar: open the second notebook by command
-    await page.evaluate(
-      p => (window as any).jupyterapp.commands.execute('docmanager:open', { path: p }),
-      `${tmpPath}/defects-demo.ipynb`
-    );
+    await page.evaluate(async p => {
+      await (window as any).jupyterapp.commands.execute('docmanager:open', { path: p });
+    }, `${tmpPath}/defects-demo.ipynb`);
     await expect(page.locator('.jp-NotebookPanel:not(.lm-mod-hidden)')).toHaveCount(1);
     await expect(page.locator(`${SIDEBAR} .jp-deploy-notebook`)).toHaveText('defects-demo.ipynb');
     await page.notebook.activate('model-demo.ipynb');
