@@ -399,3 +399,8 @@ class Backend(Plugin):
     def verify(self, bundle: Bundle, handoff: Handoff, reporter: Reporter) -> list[Proof]:
         """Check what was handed off (reload it, query it, call it). Default: nothing to check."""
         return []
+
+    def settle(self, bundle: Bundle, handoff: Handoff, proofs: list, reporter: Reporter) -> None:
+        """After every proof: make the hand-off current only when all ``proofs`` passed (move an
+        alias, mark a version verified), else record it as failed. May update ``handoff.summary`` and
+        ``handoff.details``; a DeployError raised here fails the deploy. Default: nothing."""
