@@ -39,6 +39,7 @@ __all__ = [
     "to_sql",
     "magic_line",
     "validate_options",
+    "validate_destination",
 ]
 
 
@@ -164,6 +165,14 @@ def validate_options(target: str, options: dict) -> None:
     _make_plugin(plugins.target_class(target), dict(options or {}))
 
 
+def validate_destination(target: str, to: Optional[str]):
+    """The backend class that will take ``target``'s bundle to ``to``; an unsupported scheme
+    raises UsageError at once (before any check runs)."""
+    target_cls = plugins.target_class(target)
+    kind = getattr(target_cls, "bundle_kind", None) or target
+    return _choose_backend(kind, to, target_cls.default_backend)
+
+
 def deploy(
     target: str,
     notebook: os.PathLike | str,
@@ -197,7 +206,7 @@ def deploy(
     # The destination decides the backend: an unsupported --to fails now, before the check
     # starts a kernel, not after minutes of clean re-run.
     kind = getattr(target_cls, "bundle_kind", None) or target
-    early_backend = _choose_backend(kind, to, target_cls.default_backend)
+    early_backend = validate_destination(target, to)
 
     report = check(nb_path, parameters=tgt.check_parameters(), progress=reporter, config=conf)
     if report["verdict"] == "not-repeatable" and not force:
