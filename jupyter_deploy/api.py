@@ -167,10 +167,13 @@ def validate_options(target: str, options: dict) -> None:
 
 def validate_destination(target: str, to: Optional[str]):
     """The backend class that will take ``target``'s bundle to ``to``; an unsupported scheme
-    raises UsageError at once (before any check runs)."""
+    (or a destination the backend refuses up front, such as a folder that is not a knowledge
+    repo) raises at once, before any check runs."""
     target_cls = plugins.target_class(target)
     kind = getattr(target_cls, "bundle_kind", None) or target
-    return _choose_backend(kind, to, target_cls.default_backend)
+    backend_cls = _choose_backend(kind, to, target_cls.default_backend)
+    backend_cls.preflight(to)
+    return backend_cls
 
 
 def deploy(

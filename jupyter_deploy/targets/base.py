@@ -393,6 +393,11 @@ class Backend(Plugin):
         scheme = destination.split(":", 1)[0].lower() if "://" in destination or destination.startswith("mailto:") else ""
         return bool(scheme) and scheme in cls.schemes
 
+    @classmethod
+    def preflight(cls, destination: str | None) -> None:
+        """Refuse a destination that cannot work before any check runs (cheap, writes
+        nothing); raise a DeployError. Default: nothing to check."""
+
     def publish(self, bundle: Bundle, destination: str | None, reporter: Reporter) -> Handoff:  # pragma: no cover
         raise NotImplementedError
 

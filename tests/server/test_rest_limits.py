@@ -195,3 +195,18 @@ async def test_unsupported_scheme_is_400_before_any_work(jp_fetch, tiny_notebook
     assert err["code"] == "usage" and "gopher://" in err["message"] and err["hint"]
     assert await fetch_json(jp_fetch, "jupyter-deploy", "jobs") == {"jobs": []}
     assert not deploy_home.exists() or not any(deploy_home.rglob("*"))
+
+
+async def test_foreign_folder_is_refused_at_post(jp_fetch, jp_root_dir, tiny_notebook,
+                                                 deploy_home):
+    site = jp_root_dir / "site"
+    site.mkdir()
+    (site / "index.html").write_text("<h1>mine</h1>")
+    err = await fetch_json(jp_fetch, "jupyter-deploy", "jobs", method="POST",
+                           body={"action": "deploy", "path": "work/tiny.ipynb",
+                                 "target": "report", "to": "site"}, expect=409)
+    assert err["code"] == "not-a-knowledge-repo" and str(site) in err["message"]
+    assert "--to" in err["hint"]
+    assert await fetch_json(jp_fetch, "jupyter-deploy", "jobs") == {"jobs": []}
+    assert sorted(p.name for p in site.iterdir()) == ["index.html"]
+    assert (site / "index.html").read_text() == "<h1>mine</h1>"
