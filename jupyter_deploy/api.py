@@ -301,23 +301,29 @@ def deploy(
 
         failed = [p for p in proof_json if not p["ok"]]
         text = "; ".join(f"{p['name']}: {p['detail']}" for p in failed)
-        if "signature" in text or "signing key" in text:
-            hint = ("The signing key in use ($JUPYTER_DEPLOY_SIGNING_KEY or "
-                    "$JUPYTER_DEPLOY_SIGNING_KEY_FILE) does not match the artefact's signature: "
-                    "deploy and load with the same key. The notebook is not the problem.")
-        elif any(p["name"] == "promote" for p in failed):
-            hint = "The proofs passed but the destination could not be updated; check it and " \
-                   "deploy again."
-        else:
-            hint = "The history records it as failed; see the details and fix the notebook."
-        if handoff.details.get("status") == "failed":
-            hint += " The version is kept, marked failed; no alias moved."
         raise VerificationFailed(
             f"{target} was handed off to {handoff.destination} but its proof failed: " + text,
-            hint=hint,
+            hint=failure_hint(failed, handoff.details),
             result=result,
         )
     return result
+
+
+def failure_hint(failed: list[dict], details: dict) -> str:
+    """What to do about failed proofs: the notebook is blamed only when it can be at fault."""
+    text = " ".join(str(p.get("detail")) for p in failed)
+    if "signature" in text or "signing key" in text or "not signed" in text:
+        hint = ("The signing key in use ($JUPYTER_DEPLOY_SIGNING_KEY or "
+                "$JUPYTER_DEPLOY_SIGNING_KEY_FILE) does not match the artefact's signature: "
+                "publish and verify with the same key (the notebook is not the cause).")
+    elif any(p.get("name") == "promote" for p in failed):
+        hint = ("The proofs passed but the destination could not be updated; check that it is "
+                "reachable and writable, then deploy again.")
+    else:
+        hint = "The history records it as failed; see the details and fix the notebook."
+    if details.get("status") == "failed":
+        hint += " The version is kept, marked failed; no alias moved."
+    return hint
 
 
 # ---------------------------------------------------------------------------------- reading

@@ -223,3 +223,52 @@ def test_new_signing_key_writes_a_new_version(tmp_path, monkeypatch):
     monkeypatch.delenv("JUPYTER_DEPLOY_SIGNING_KEY")
     # without a key any identical version is reused
     assert reg.publish(artefact(m, X[:5]), name="clf")["reused"] is True
+
+
+def test_redeploy_with_another_key_is_a_new_proven_version(tmp_path, monkeypatch, deploy_home):
+    """Through the registry backend (publish, fresh-process proof, settle) as api.deploy runs it:
+    the same model under key k2 becomes v2, signed with k2 and verified; production moves."""
+    from test_target import deploy, make_ctx
+
+    m, X = fitted()
+    opts = {"var": "clf", "name": "clf", "sample": "X", "alias": "production"}
+    monkeypatch.setenv("JUPYTER_DEPLOY_SIGNING_KEY", "k1")
+    _, h1, p1 = deploy(tmp_path, opts, make_ctx(tmp_path / "a", clean={"clf": m, "X": X}))
+    assert all(p.ok for p in p1) and h1.details["version"] == 1
+    monkeypatch.setenv("JUPYTER_DEPLOY_SIGNING_KEY", "k2")
+    _, h2, p2 = deploy(tmp_path, opts, make_ctx(tmp_path / "b", clean={"clf": m, "X": X}))
+    assert all(p.ok for p in p2), [p.detail for p in p2]
+    assert (h2.details["version"], h2.details["reused"]) == (2, False)
+    reg = open_registry(str(deploy_home / "registry"))
+    assert reg.aliases("clf") == {"production": 2}
+    assert [reg.status("clf", v)["status"] for v in (1, 2)] == ["verified", "verified"]
+    assert load("clf", "production").C == 1.0
+
+
+def test_a_signature_failure_blames_the_key_not_the_notebook(tmp_path, monkeypatch, deploy_home):
+    """Published under k1, proved under k2 (the key changed in between): the proof fails on the
+    signature, the version is marked failed, no alias moves, and the hint is about the key."""
+    from jupyter_deploy import api, plugins
+    from jupyter_deploy.progress import Reporter
+    from test_target import make_ctx
+
+    m, X = fitted()
+    monkeypatch.setenv("JUPYTER_DEPLOY_SIGNING_KEY", "k1")
+    ctx = make_ctx(tmp_path / "a", clean={"clf": m, "X": X})
+    target = plugins.target_class("model")(var="clf", name="clf", sample="X", alias="production")
+    target.validate(ctx)
+    bundle = target.build(ctx)
+    bundle.write_manifest()
+    backend = plugins.backend_class("registry")()
+    handoff = backend.publish(bundle, None, Reporter())
+    monkeypatch.setenv("JUPYTER_DEPLOY_SIGNING_KEY", "k2")
+    proofs = backend.verify(bundle, handoff, Reporter())
+    assert not proofs[0].ok and "signature" in proofs[0].detail
+    backend.settle(bundle, handoff, proofs, Reporter())
+    assert handoff.details["status"] == "failed"
+    assert "production was not set (not moved: the proof failed)" in handoff.summary
+    reg = open_registry(str(deploy_home / "registry"))
+    assert reg.aliases("clf") == {} and reg.status("clf", 1)["status"] == "failed"
+    hint = api.failure_hint([p.to_json() for p in proofs if not p.ok], handoff.details)
+    assert "JUPYTER_DEPLOY_SIGNING_KEY" in hint and "fix the notebook" not in hint
+    assert "no alias moved" in hint
