@@ -123,7 +123,7 @@ def confine_request(body: Any, root_dir: str, allowed: list[str]) -> Any:
         except Exception:  # noqa: BLE001 - validate() reports unknown or broken targets
             return body
         options = dict(options)
-        for name, trait in cls.class_traits(destination=True).items():
+        for name in cls.class_traits(destination=True):
             if options.get(name):
                 options[name] = confine_destination(root_dir, options[name], allowed,
                                                     what=f"option {name}")
