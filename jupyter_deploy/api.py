@@ -39,6 +39,7 @@ __all__ = [
     "to_sql",
     "magic_line",
     "validate_options",
+    "validate_destination",
 ]
 
 
@@ -164,6 +165,17 @@ def validate_options(target: str, options: dict) -> None:
     _make_plugin(plugins.target_class(target), dict(options or {}))
 
 
+def validate_destination(target: str, to: Optional[str]):
+    """The backend class that will take ``target``'s bundle to ``to``; an unsupported scheme
+    (or a destination the backend refuses up front, such as a folder that is not a knowledge
+    repo) raises at once, before any check runs."""
+    target_cls = plugins.target_class(target)
+    kind = getattr(target_cls, "bundle_kind", None) or target
+    backend_cls = _choose_backend(kind, to, target_cls.default_backend)
+    backend_cls.preflight(to)
+    return backend_cls
+
+
 def deploy(
     target: str,
     notebook: os.PathLike | str,
@@ -194,6 +206,10 @@ def deploy(
     target_cls = plugins.target_class(target)
     tgt = _make_plugin(target_cls, options)
     nb_path = resolve_path(notebook)
+    # The destination decides the backend: an unsupported --to fails now, before the check
+    # starts a kernel, not after minutes of clean re-run.
+    kind = getattr(target_cls, "bundle_kind", None) or target
+    early_backend = validate_destination(target, to)
 
     report = check(nb_path, parameters=tgt.check_parameters(), progress=reporter, config=conf)
     if report["verdict"] == "not-repeatable" and not force:
@@ -225,7 +241,8 @@ def deploy(
         bundle.write_manifest()
         reporter("build", 1, 1, f"{target} bundle built")
 
-        backend_cls = _choose_backend(bundle.kind, to, target_cls.default_backend)
+        backend_cls = (early_backend if bundle.kind == kind
+                       else _choose_backend(bundle.kind, to, target_cls.default_backend))
         backend = _make_plugin(backend_cls, {})
         reporter("publish", 0, 1, f"handing off with {backend_cls.plugin_name}")
         handoff = backend.publish(bundle, to, reporter)
@@ -234,6 +251,13 @@ def deploy(
         proofs = list(bundle.proofs) + list(handoff.proofs)
         proofs += backend.verify(bundle, handoff, reporter)
         reporter("verify", 1, 1, "verified" if all(p.ok for p in proofs) else "verification failed")
+        # Only now may the hand-off become current (a registry's alias and latest move here).
+        try:
+            backend.settle(bundle, handoff, proofs, reporter)
+        except DeployError as exc:
+            from .targets.base import Proof
+
+            proofs.append(Proof("promote", False, f"could not make it current: {exc.one_line()}"))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -276,13 +300,30 @@ def deploy(
         from .errors import VerificationFailed
 
         failed = [p for p in proof_json if not p["ok"]]
+        text = "; ".join(f"{p['name']}: {p['detail']}" for p in failed)
         raise VerificationFailed(
-            f"{target} was handed off to {handoff.destination} but its proof failed: "
-            + "; ".join(f"{p['name']}: {p['detail']}" for p in failed),
-            hint="The history records it as failed; see the details and fix the notebook.",
+            f"{target} was handed off to {handoff.destination} but its proof failed: " + text,
+            hint=failure_hint(failed, handoff.details),
             result=result,
         )
     return result
+
+
+def failure_hint(failed: list[dict], details: dict) -> str:
+    """What to do about failed proofs: the notebook is blamed only when it can be at fault."""
+    text = " ".join(str(p.get("detail")) for p in failed)
+    if "signature" in text or "signing key" in text or "not signed" in text:
+        hint = ("The signing key in use ($JUPYTER_DEPLOY_SIGNING_KEY or "
+                "$JUPYTER_DEPLOY_SIGNING_KEY_FILE) does not match the artefact's signature: "
+                "publish and verify with the same key (the notebook is not the cause).")
+    elif any(p.get("name") == "promote" for p in failed):
+        hint = ("The proofs passed but the destination could not be updated; check that it is "
+                "reachable and writable, then deploy again.")
+    else:
+        hint = "The history records it as failed; see the details and fix the notebook."
+    if details.get("status") == "failed":
+        hint += " The version is kept, marked failed; no alias moved."
+    return hint
 
 
 # ---------------------------------------------------------------------------------- reading

@@ -149,7 +149,8 @@ def cmd_models(argv) -> int:
     if not rows:
         print("No models yet." if not ns.name else f"No model named {ns.name!r}.")
         return 0
-    keys = [k for k in ("name", "version", "aliases", "created", "model_class", "verdict") if any(k in r for r in rows)]
+    keys = [k for k in ("name", "version", "status", "aliases", "created", "model_class", "verdict")
+            if any(k in r for r in rows)]
     print("  ".join(f"{k:<18}" for k in keys))
     for r in rows:
         vals = []

@@ -71,6 +71,17 @@ def render() -> str:
         default = "" if n == "home" else _default(spec)  # home depends on the machine
         lines.append(f"| `c.DeployConfig.{n}` | {_type(spec)} | {default} | {spec['description']} |")
     lines.append("")
+    from jupyter_deploy.server.settings import DeployServer
+
+    lines += ["## Server extension settings (`DeployServer`)", "",
+              "Set in `jupyter_server_config.py` (or `--DeployServer.<setting>=...`); they apply "
+              "to the REST API under `/jupyter-deploy/`.", "",
+              "| setting | type | default | what it does |", "|---|---|---|---|"]
+    for n, t in sorted(DeployServer.class_traits(config=True).items()):
+        spec = trait_schema(t)
+        lines.append(f"| `c.DeployServer.{n}` | {_type(spec)} | {_default(spec)} | "
+                     f"{spec['description']} |")
+    lines.append("")
     for kind, items in (("Targets", api.targets()["targets"]), ("Backends", api.backends()["backends"])):
         lines += [f"## {kind}", ""]
         for item in items:

@@ -7,6 +7,12 @@ Layout::
     ROOT/reports/<slug>/<UTC timestamp>/    report.html (report.pdf), metadata.json
 
 ROOT is ``--to`` (a folder path or a ``file://`` URL), else ``<jupyter-deploy home>/knowledge-repo``.
+It must be a knowledge repo this tool made: a new or empty folder becomes one (the marker file
+``ROOT/.jupyter-deploy-knowledge-repo`` is written first); a folder with the marker is one; a
+folder written by an older release (nothing but ``index.html``, ``index.json`` listing
+``reports/...`` entries, ``reports/`` and ``.index.lock``) is adopted and gets the marker. Any other
+folder is refused before anything is written, so a report never replaces someone's
+``index.html``.
 A report is written into a hidden temporary folder inside the repo and renamed into place in one
 step; the index is rebuilt from the folders only after that, atomically. Any failure (disk full,
 read-only folder) removes what was written, so the index never lists a half-written report.
@@ -31,6 +37,72 @@ from ..targets.base import MANIFEST, Backend, Bundle, Handoff, Proof, sha256_fil
 
 class KnowledgeRepoError(BackendError):
     code = "knowledge-repo"
+
+
+class NotAKnowledgeRepo(KnowledgeRepoError):
+    code = "not-a-knowledge-repo"
+    status = 409
+
+
+MARKER = ".jupyter-deploy-knowledge-repo"
+# what an older release left in a repo's root (besides the marker it did not write yet)
+_OURS = {"index.html", "index.json", "reports", ".index.lock"}
+
+
+def _older_repo(root: Path, entries: list[str]) -> bool:
+    """A repo written by a release without the marker: only our files, our index.json."""
+    others = [e for e in entries if e not in _OURS
+              and not (e.startswith((".index.html.", ".index.json.")) and e.endswith(".tmp"))]
+    if others or "index.json" not in entries or not (root / "reports").is_dir():
+        return False
+    try:
+        listing = json.loads((root / "index.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(listing, list) and all(
+        isinstance(item, dict) and str(item.get("path", "")).startswith("reports/")
+        for item in listing
+    )
+
+
+def claim_root(root: Path, *, write: bool = True) -> str:
+    """Make sure ``root`` is ours to write: "new", "empty", "marked" or "adopted".
+
+    Raises NotAKnowledgeRepo for any other folder, naming it. With ``write`` the marker is
+    written (and a new folder created); without, only the decision is made (a preflight).
+    """
+    if root.exists() and not root.is_dir():
+        raise NotADirectoryError(20, "Not a directory", str(root))
+    if not root.exists():
+        state = "new"
+        entries: list[str] = []
+    else:
+        entries = sorted(os.listdir(root))
+        if MARKER in entries:
+            return "marked"
+        if not entries:
+            state = "empty"
+        elif _older_repo(root, entries):
+            state = "adopted"
+        else:
+            shown = ", ".join(entries[:3]) + (", ..." if len(entries) > 3 else "")
+            raise NotAKnowledgeRepo(
+                f"{root} is not a knowledge repo made by jupyter-deploy (it already holds "
+                f"{shown}), so nothing was written there.",
+                hint="Give --to a new or empty folder; to make this folder a knowledge repo on "
+                f"purpose, create the empty file {root / MARKER} first.",
+                folder=str(root),
+            )
+    if write:
+        root.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(root / MARKER, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            return state  # another publisher marked it first
+        with os.fdopen(fd, "w") as fh:
+            fh.write("A knowledge repo written by jupyter-deploy (jupyter deploy report). "
+                     "Reports are added under reports/; index.html lists them.\n")
+    return state
 
 
 def _root_from(destination: str | None) -> Path:
@@ -85,6 +157,14 @@ class KnowledgeRepoBackend(Backend):
             return False
         return True  # a plain folder path
 
+    @classmethod
+    def preflight(cls, destination: str | None) -> None:
+        """Refuse a folder that is not ours before the check runs (nothing written)."""
+        try:
+            claim_root(_root_from(destination), write=False)
+        except OSError:
+            pass  # publish reports it, with the reason
+
     def publish(self, bundle: Bundle, destination: str | None, reporter) -> Handoff:
         from ..report.index import METADATA, REPORTS, write_index
         from ..report.slug import slugify, timestamp
@@ -94,8 +174,7 @@ class KnowledgeRepoBackend(Backend):
         slug = slugify(man.get("slug") or man.get("title") or "report")
         stamp = timestamp()
         try:
-            if root.exists() and not root.is_dir():
-                raise NotADirectoryError(20, "Not a directory", str(root))
+            claim_root(root)
             slug_dir = root / REPORTS / slug
             slug_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:

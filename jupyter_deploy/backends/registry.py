@@ -2,11 +2,12 @@
 
 It takes ``model`` bundles to a folder (the default, ``DeployConfig.registry_path``), a
 ``file://`` or any fsspec URL (``memory://``, ``s3://``, ``gs://``...) or an HTTP artefact server
-(``http(s)://``, PUT/GET of files). ``publish`` returns the version written (or the existing
-version holding identical content) and moves the alias; ``verify`` downloads what was stored and
-loads it in a fresh ``python -I`` process (with ``--isolated``, in a new virtual environment
-built from requirements.txt only), checks every hash and compares the predictions on the sample
-with the expected ones.
+(``http(s)://``, PUT/GET of files). ``publish`` writes the version as *pending* (or returns the
+existing version holding identical content) and moves nothing; ``verify`` downloads what was
+stored and loads it in a fresh ``python -I`` process (with ``--isolated``, in a new virtual
+environment built from requirements.txt only), checks every hash and compares the predictions on
+the sample with the expected ones; ``settle`` then promotes the version (verified, alias moved)
+only when every proof passed, else marks it failed and leaves the alias where it was.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ class RegistryBackend(Backend):
         name = opts["name"]
         alias = opts.get("alias")
         reporter("publish", 0, 2, f"publishing {name} to {registry.url}")
-        res = registry.publish(art, name=name, alias=alias, reporter=reporter)
+        res = registry.publish(art, name=name, reporter=reporter, pending=True)
         version = res["version"]
         details = {
             "name": name,
@@ -69,12 +70,11 @@ class RegistryBackend(Backend):
             "model_class": res["metadata"].get("model_class"),
             "requirements": len(res["metadata"].get("requirements") or []),
             "signed": bool(res["metadata"].get("signature")),
+            "status": res.get("status", "pending"),
         }
         summary = f"{name} v{version} in {registry.url}"
         if res["reused"]:
             summary += " (identical to the existing version: reused)"
-        if alias:
-            summary += f"; {alias} -> v{version}"
         opts["published"] = details
         return Handoff(destination=res["uri"], summary=summary, details=details)
 
@@ -110,3 +110,29 @@ class RegistryBackend(Backend):
                               f"(install {res.get('install_seconds')} s)")
                 proofs.append(Proof("reload-isolated-venv", bool(res.get("ok")), detail, res))
         return proofs
+
+    def settle(self, bundle: Bundle, handoff: Handoff, proofs: list, reporter: Reporter) -> None:
+        from ..model.registry import open_registry
+
+        d = handoff.details
+        registry = open_registry(d["registry"])
+        ok = all(p.ok for p in proofs)
+        proofs = [p.to_json() for p in proofs]
+        alias = d.get("alias")
+        if ok:
+            registry.promote(d["name"], d["version"], alias, proofs)
+            d["status"] = "verified"
+            if alias:
+                handoff.summary += f"; {alias} -> v{d['version']}"
+            return
+        record = registry.mark_failed(d["name"], d["version"], proofs)
+        d["status"] = record["status"]
+        if alias:
+            try:
+                where = registry.aliases(d["name"]).get(alias)
+            except Exception:  # noqa: BLE001 - the summary only
+                where = None
+            stays = f"stays at v{where}" if where else "was not set"
+            handoff.summary += f"; {alias} {stays} (not moved: the proof failed)"
+        else:
+            handoff.summary += "; marked failed, not the latest"

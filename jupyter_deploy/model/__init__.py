@@ -30,21 +30,24 @@ def load(name: str, version: Any = None, registry: Any = None, **kw):
     """The model ``name`` at ``version`` (None = latest, an int, "v3", or an alias).
 
     Keyword options: ``verify`` (default True: check hashes/signature first), ``signing_key``
-    (bytes; default from the environment), ``with_metadata`` (return ``(model, metadata)``).
+    (bytes; default from the environment), ``with_metadata`` (return ``(model, metadata)``),
+    ``allow_unverified`` (default False: a version whose proof failed or is pending is refused;
+    "latest" and aliases never name one either way).
     """
     from ..errors import UsageError
 
     verify = kw.pop("verify", True)
     signing_key = kw.pop("signing_key", None)
     with_metadata = kw.pop("with_metadata", False)
+    allow_unverified = bool(kw.pop("allow_unverified", False))
     if kw:
         raise UsageError(
             f"Unknown option(s) for load: {', '.join(sorted(kw))}.",
             hint="load(name, version=None, registry=None, verify=True, signing_key=None, "
-            "with_metadata=False)",
+            "with_metadata=False, allow_unverified=False)",
         )
     model, meta = open_registry(registry).load(
-        name, version, verify=verify, signing_key=signing_key
+        name, version, verify=verify, signing_key=signing_key, allow_unverified=allow_unverified
     )
     return (model, meta) if with_metadata else model
 

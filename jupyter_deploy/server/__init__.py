@@ -12,8 +12,10 @@ import atexit
 def _load_jupyter_server_extension(serverapp) -> None:
     from .handlers import handlers
     from .jobs import JobManager
+    from .settings import DeployServer
 
     web_app = serverapp.web_app
+    web_app.settings["jupyter_deploy_server"] = DeployServer(config=serverapp.config)
     jobs = JobManager(root_dir=serverapp.root_dir, log=serverapp.log)
     web_app.settings["jupyter_deploy_jobs"] = jobs
     web_app.add_handlers(".*$", handlers(web_app.settings["base_url"]))

@@ -395,9 +395,19 @@ class Backend(Plugin):
         scheme = destination.split(":", 1)[0].lower() if "://" in destination or destination.startswith("mailto:") else ""
         return bool(scheme) and scheme in cls.schemes
 
+    @classmethod
+    def preflight(cls, destination: str | None) -> None:
+        """Refuse a destination that cannot work before any check runs (cheap, writes
+        nothing); raise a DeployError. Default: nothing to check."""
+
     def publish(self, bundle: Bundle, destination: str | None, reporter: Reporter) -> Handoff:  # pragma: no cover
         raise NotImplementedError
 
     def verify(self, bundle: Bundle, handoff: Handoff, reporter: Reporter) -> list[Proof]:
         """Check what was handed off (reload it, query it, call it). Default: nothing to check."""
         return []
+
+    def settle(self, bundle: Bundle, handoff: Handoff, proofs: list, reporter: Reporter) -> None:
+        """After every proof: make the hand-off current only when all ``proofs`` passed (move an
+        alias, mark a version verified), else record it as failed. May update ``handoff.summary`` and
+        ``handoff.details``; a DeployError raised here fails the deploy. Default: nothing."""

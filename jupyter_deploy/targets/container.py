@@ -50,7 +50,7 @@ class ContainerTarget(Target):
     out = Unicode(
         "", help="Folder for the build context. Default: deployed/container/<name>/ next to "
         "the notebook. Existing different files there are an error unless --overwrite.",
-    ).tag(config=True, option=True)
+    ).tag(config=True, option=True, destination=True)
 
     # Named build_image because Target.build is the build method; its flag is --build.
     build_image = Bool(

@@ -61,7 +61,7 @@ class ModelTarget(Target):
     registry = Unicode(
         "", help="Where to publish: a folder, file://, http(s):// (PUT/GET artefact server) or "
         "an fsspec URL (s3://...). Default: the configured registry folder.",
-    ).tag(config=True, option=True)
+    ).tag(config=True, option=True, destination=True)
 
     alias = Unicode(
         "", help="Move this alias (production, staging...) to the version written.",

@@ -42,7 +42,7 @@ def make_ctx(tmp_path, clean=None, live=None, force=False, verdict="repeatable")
 
 
 def deploy(tmp_path, options, ctx, to=None, verify=True):
-    """What api.deploy does after the check: build, publish, verify."""
+    """What api.deploy does after the check: build, publish, verify, settle."""
     target = plugins.target_class("model")(**options)
     target.validate(ctx)
     bundle = target.build(ctx)
@@ -54,6 +54,7 @@ def deploy(tmp_path, options, ctx, to=None, verify=True):
     proofs = list(bundle.proofs)
     if verify:
         proofs += backend.verify(bundle, handoff, ctx.reporter)
+        backend.settle(bundle, handoff, proofs, ctx.reporter)
     return bundle, handoff, proofs
 
 

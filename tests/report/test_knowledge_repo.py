@@ -215,3 +215,96 @@ def test_concurrent_publishers_are_all_listed(report_bundle, tmp_path):
     assert len(folders) == 9
     listing = json.loads((repo / "index.json").read_text())
     assert sorted(i["path"] for i in listing) == sorted(f"reports/quarterly-sales/{p.name}" for p in folders)
+
+
+# ---------------------------------------------------------------- only folders that are ours
+
+
+def test_new_and_empty_folders_get_the_marker(report_bundle, tmp_path):
+    from jupyter_deploy.backends.knowledge_repo import MARKER
+
+    new = tmp_path / "new" / "kr"
+    _publish(report_bundle, new)
+    assert (new / MARKER).is_file()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    _publish(report_bundle, empty)
+    assert (empty / MARKER).is_file() and len(read_reports(empty)) == 1
+    _publish(report_bundle, empty)  # marked: written again without question
+    assert len(read_reports(empty)) == 2
+
+
+@pytest.mark.parametrize("how", ["site", "index-of-others", "stray-file", "hidden-file"])
+def test_a_folder_that_is_not_ours_is_refused_untouched(report_bundle, tmp_path, how):
+    from jupyter_deploy.backends.knowledge_repo import MARKER, NotAKnowledgeRepo
+
+    site = tmp_path / "some" / "site"
+    site.mkdir(parents=True)
+    if how == "site":
+        (site / "index.html").write_text("<h1>my site</h1>")
+        (site / "index.json").write_text('{"pages": ["a", "b"]}')
+    elif how == "index-of-others":  # index.json shaped like a list, but not of our reports
+        (site / "index.json").write_text('[{"path": "blog/post-1"}]')
+        (site / "reports").mkdir()
+    elif how == "stray-file":
+        _publish(report_bundle, site)
+        (site / MARKER).unlink()  # an old repo someone added their own notes to
+        (site / "notes.txt").write_text("mine")
+    else:
+        (site / ".DS_Store").write_bytes(b"\0")
+    before = _snapshot(site)
+    with pytest.raises(NotAKnowledgeRepo) as info:
+        _publish(report_bundle, site)
+    line = info.value.one_line()
+    assert str(site) in line and "not a knowledge repo" in line and "--to" in line
+    assert str(site / MARKER) in line and "\n" not in line
+    assert info.value.status == 409
+    assert _snapshot(site) == before
+    assert not (site / MARKER).exists()
+    # the preflight (what api.deploy runs before the check) refuses it the same way
+    with pytest.raises(NotAKnowledgeRepo):
+        KnowledgeRepoBackend.preflight(str(site))
+    # creating the marker on purpose adopts the folder
+    (site / MARKER).write_text("")
+    _publish(report_bundle, site)
+    assert (site / "index.html").read_text() != before.get("index.html", b"").decode()
+
+
+def test_a_repo_from_an_older_release_is_adopted(report_bundle, tmp_path):
+    """What an older release wrote (no marker): only our files, and our index.json."""
+    from jupyter_deploy.backends.knowledge_repo import MARKER
+
+    repo = tmp_path / "old"
+    _publish(report_bundle, repo)
+    (repo / MARKER).unlink()
+    reports = _snapshot(repo / "reports")
+    _publish(report_bundle, repo)
+    assert (repo / MARKER).is_file()
+    assert len(read_reports(repo)) == 2
+    after = _snapshot(repo / "reports")
+    assert all(after[k] == v for k, v in reports.items())  # the old report is kept as it was
+
+
+def test_cli_refuses_a_foreign_folder_before_the_check(tmp_path, _deploy_home):
+    """`jupyter deploy report nb.ipynb --to some/site` never replaces the site's index."""
+    import time
+
+    from jdtest import run_cli
+
+    nb = tmp_path / "nb.ipynb"
+    nb.write_text(json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    site = tmp_path / "some" / "site"
+    site.mkdir(parents=True)
+    (site / "index.html").write_text("<h1>my site</h1>")
+    (site / "index.json").write_text("[]")
+    before = _snapshot(site)
+    start = time.monotonic()
+    proc = run_cli("report", nb, "--to", site, cwd=tmp_path)
+    seconds = time.monotonic() - start
+    out = (proc.stdout + proc.stderr).strip()
+    assert proc.returncode != 0, out
+    assert f"{site} is not a knowledge repo" in out and "Traceback" not in out
+    assert len(out.splitlines()) == 1
+    assert seconds < 10  # refused before the clean run
+    assert _snapshot(site) == before
+    assert not (_deploy_home / "history.jsonl").exists()

@@ -128,16 +128,46 @@ class FolderStore(Store):
             shutil.rmtree(tmp, ignore_errors=True)
             raise registry_error(self.url, exc, f"write {path}") from exc
 
-    def sweep(self, path: str, older_than: float = 3600.0) -> None:
-        """Remove ``.tmp-*`` leftovers of crashed writers under ``path`` (older than an hour)."""
+    #: a ``.tmp-*`` entry in which nothing changed for this long is abandoned (its writer
+    #: crashed or was killed): a live writer touches its files as it copies them
+    STALE_SECONDS = 600.0
+
+    def sweep(self, path: str, older_than: Optional[float] = None) -> list[str]:
+        """Remove ``.tmp-*`` leftovers of crashed writers directly under ``path``.
+
+        An entry goes only when nothing inside it changed for ``older_than`` seconds (default
+        :attr:`STALE_SECONDS`), so a writer still copying a large model keeps its folder.
+        Returns the names removed.
+        """
+        limit = self.STALE_SECONDS if older_than is None else older_than
         folder = self._p(path)
         now = time.time()
-        with contextlib.suppress(OSError):
-            for entry in folder.iterdir():
-                if entry.name.startswith(".tmp-"):
-                    with contextlib.suppress(OSError):
-                        if now - entry.stat().st_mtime > older_than:
-                            if entry.is_dir():
-                                shutil.rmtree(entry, ignore_errors=True)
-                            else:
-                                entry.unlink()
+        removed = []
+        try:
+            entries = list(folder.iterdir())
+        except OSError:
+            return removed
+        for entry in entries:
+            if not entry.name.startswith(".tmp-"):
+                continue
+            try:
+                if now - _newest_mtime(entry) <= limit:
+                    continue
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
+                removed.append(entry.name)
+            except OSError:
+                continue  # another sweeper got it first, or it cannot be removed: leave it
+        return removed
+
+
+def _newest_mtime(entry: Path) -> float:
+    newest = entry.lstat().st_mtime
+    if entry.is_dir() and not entry.is_symlink():
+        for root, dirs, files in os.walk(entry):
+            for n in dirs + files:
+                with contextlib.suppress(OSError):
+                    newest = max(newest, os.lstat(os.path.join(root, n)).st_mtime)
+    return newest
