@@ -300,7 +300,8 @@ def deploy(
         from .errors import VerificationFailed
 
         failed = [p for p in proof_json if not p["ok"]]
-        text = "; ".join(f"{p['name']}: {p['detail']}" for p in failed)
+        # one line per failed proof: an engine's whole log stays in the result's proofs
+        text = "; ".join(f"{p['name']}: {_first_line(p.get('detail'))}" for p in failed)
         raise VerificationFailed(
             f"{target} was handed off to {handoff.destination} but its proof failed: " + text,
             hint=failure_hint(failed, handoff.details),
@@ -309,10 +310,41 @@ def deploy(
     return result
 
 
+def _first_line(detail, limit: int = 300) -> str:
+    line = str(detail or "").strip().splitlines()[0] if str(detail or "").strip() else ""
+    return line if len(line) <= limit else line[:limit].rsplit(" ", 1)[0] + " ..."
+
+
+# Failed proofs that say nothing about the notebook: what to fix instead.
+_NOT_THE_NOTEBOOK = (
+    (("image: build", "image: runs", "image: stops on SIGTERM"),
+     "The container engine could not build or run the image (the first line above says why; the "
+     "whole log is in the proof's details). The build context and its API, proven in a fresh "
+     "virtual environment, are fine: fix the engine or the base image (--base-image), then deploy "
+     "again. The notebook is not the cause."),
+    (("image: push",),
+     "The image was built and proven but the push failed: check the registry's address and your "
+     "login (podman login / docker login). The notebook is not the cause."),
+    (("api-local: requirements install",),
+     "The pinned requirements did not install in a fresh virtual environment: check that the "
+     "package index is reachable and serves those versions. The notebook is not the cause."),
+)
+
+
 def failure_hint(failed: list[dict], details: dict) -> str:
     """What to do about failed proofs: the notebook is blamed only when it can be at fault."""
     text = " ".join(str(p.get("detail")) for p in failed)
-    if "signature" in text or "signing key" in text or "not signed" in text:
+    names = {p.get("name") for p in failed}
+    blame = next((hint for group, hint in _NOT_THE_NOTEBOOK if names and names <= set(group)),
+                 None)
+    if blame is None:
+        # several kinds failed: name the outside cause if every failure is one of them
+        outside = {n for group, _hint in _NOT_THE_NOTEBOOK for n in group}
+        if names and names <= outside:
+            blame = next(hint for group, hint in _NOT_THE_NOTEBOOK if names & set(group))
+    if blame is not None:
+        hint = blame
+    elif "signature" in text or "signing key" in text or "not signed" in text:
         hint = ("The signing key in use ($JUPYTER_DEPLOY_SIGNING_KEY or "
                 "$JUPYTER_DEPLOY_SIGNING_KEY_FILE) does not match the artefact's signature: "
                 "publish and verify with the same key (the notebook is not the cause).")

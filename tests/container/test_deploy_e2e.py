@@ -60,6 +60,8 @@ def test_api_deploy_and_cli(make_notebook, tmp_path):
     err = proc.stderr.strip().splitlines()[-1]
     assert "its proof failed: image: build: No container engine works here (docker:" in err
     assert "build the image later with: docker build -t localhost/svc:" in err
+    # the hint blames the engine, not the notebook
+    assert "The notebook is not the cause" in err and "fix the notebook" not in err
     records = api.history(nb, target="container")
     assert [r["status"] for r in records] == ["failed", "ok"]
     assert "docker build -t localhost/svc:" in (out / "README.md").read_text()
