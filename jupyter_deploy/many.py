@@ -189,13 +189,37 @@ def _row(path: Path, cwd, report: Optional[dict], seconds: float, error: Optiona
     return row
 
 
+_IN_WORKER = False  # in a worker process whose parent stops on Ctrl-C
+_RUNNING = False  # a check is under way in this worker
+_INTERRUPTED = False  # Ctrl-C was pressed: the checks queued to this worker are not started
+
+
+def _on_sigint(signum, frame):
+    global _INTERRUPTED
+    _INTERRUPTED = True
+    if _RUNNING:
+        raise KeyboardInterrupt
+
+
 def _check_one(path: str, cwd: str, options: dict) -> dict:
     """Judge one notebook (in a worker process or in this one); never raises a DeployError."""
     from . import api
 
+    global _RUNNING
     started = time.monotonic()
+    if _IN_WORKER and _INTERRUPTED:
+        error = {"code": "interrupted", "message": "not started (Ctrl-C)", "hint": "Run it again."}
+        return _row(Path(path), cwd, None, 0.0, error)
     try:
+        _RUNNING = True
         report = api.check(path, record=True, **options)
+    except KeyboardInterrupt:
+        # Ctrl-C reaches the whole process group: the check under way stopped as a single check
+        # does (its kernel stopped, nothing cached); the parent shows no table, only that.
+        if not _IN_WORKER:
+            raise
+        error = {"code": "interrupted", "message": "interrupted (Ctrl-C)", "hint": "Run it again."}
+        return _row(Path(path), cwd, None, time.monotonic() - started, error)
     except DeployError as exc:
         return _row(Path(path), cwd, None, time.monotonic() - started, exc.to_json())
     except Exception as exc:  # noqa: BLE001 - one broken notebook must not hide the others' verdicts
@@ -204,18 +228,32 @@ def _check_one(path: str, cwd: str, options: dict) -> dict:
                  "hint": "This is a bug in jupyter-deploy or a plugin; rerun this notebook alone "
                          "with JUPYTER_DEPLOY_DEBUG=1 for the traceback."}
         return _row(Path(path), cwd, None, time.monotonic() - started, error)
+    finally:
+        _RUNNING = False
     return _row(Path(path), cwd, report, time.monotonic() - started, None)
 
 
-def _worker_start() -> None:
+def _worker_start(interruptible: bool = True) -> None:
     import signal
 
     from ._startup import skip_slow_optional_imports
 
+    global _IN_WORKER
     skip_slow_optional_imports()
-    # Ctrl-C reaches the whole process group: the parent cancels, the workers finish quietly
-    # (their kernels are stopped by nbclient when the parent's pool shuts down).
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if interruptible:
+        _IN_WORKER = True
+        signal.signal(signal.SIGINT, _on_sigint)
+    else:  # a parent that ignores Ctrl-C (started with nohup or &): so do we
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _interruptible() -> bool:
+    import signal
+
+    try:
+        return signal.getsignal(signal.SIGINT) not in (signal.SIG_IGN, None)
+    except ValueError:
+        return False
 
 
 def check_many(
@@ -254,6 +292,7 @@ def check_many(
         max_workers=min(jobs, total),
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_worker_start,
+        initargs=(_interruptible(),),
     )
     try:
         futures = {pool.submit(_check_one, str(nb), cwd, options): i for i, nb in enumerate(notebooks)}

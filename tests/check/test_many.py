@@ -205,7 +205,7 @@ def test_shards_split_the_repository_exactly(repo, tmp_path):
     seen = []
     for i in (1, 2, 3):
         report = tmp_path / f"shard{i}.xml"
-        proc = run_cli("check", "nbs", "--shard", f"{i}/3", "--junit", report, "--json", cwd=repo)
+        proc = run_cli("check", "nbs", "--shard", f"{i}/3", "--jobs", "2", "--junit", report, "--json", cwd=repo)
         data = json.loads(proc.stdout)
         names = [n["notebook"] for n in data["notebooks"]]
         assert proc.returncode == (0 if data["summary"]["ok"] else 1)
@@ -313,3 +313,46 @@ def test_pre_commit_hook_runs_like_pre_commit(tmp_path):
                           env={**os.environ, **env}, timeout=300)
     assert proc.returncode == 1
     assert "bad.ipynb" in proc.stdout and "NOT repeatable" in proc.stdout
+
+
+# ----------------------------------------------------------------------------- Ctrl-C
+
+
+def _processes_in(folder: Path) -> list:
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and os.readlink(proc / "cwd").startswith(str(folder)):
+                found.append((proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()[:120])
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads kernels' folders from /proc (Linux)")
+def test_ctrl_c_stops_every_job_caches_nothing_leaves_no_kernel(tmp_path, deploy_home):
+    import signal
+    import time
+
+    for i in range(4):
+        write_nb(tmp_path / "nbs" / f"slow{i}.ipynb", [("import time\ntime.sleep(60)", None)])
+    proc = subprocess.Popen([PYTHON, "-m", "jupyter_deploy", "check", "nbs", "--jobs", "2"],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)  # its own group, as a terminal's Ctrl-C reaches
+    check = deploy_home / "cache" / "check"
+    deadline = time.monotonic() + 120
+    while len(list(check.glob(".tmp-*/kernel.log"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)  # wait until both jobs' kernels are running a cell
+    time.sleep(2)
+    os.killpg(proc.pid, signal.SIGINT)
+    started = time.monotonic()
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert time.monotonic() - started < 30  # the queued notebooks were not started
+    assert err.strip().splitlines()[-1] == "jupyter deploy: interrupted" and "Traceback" not in err
+    assert out == ""
+    assert sorted(p.name for p in check.iterdir()) == []  # nothing cached, no temporary folder left
+    deadline = time.monotonic() + 20
+    while _processes_in(tmp_path) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert _processes_in(tmp_path) == []  # no kernel left behind
