@@ -122,6 +122,9 @@ def main() -> int:
         f"| {args.notebooks} | {med['jd']:.2f} | {med['nbmake']:.2f} | {med['jd'] / med['nbmake']:.2f}x "
         f"| {med['hit']:.2f} |",
         "",
+        "Ratio per round (the load of the shared machine moves both sides): "
+        + ", ".join(f"{a / b:.2f}x" for a, b in zip(times["jd"], times["nbmake"])) + ".",
+        "",
         "jupyter deploy does more per notebook than nbmake (lint, output comparison with the saved "
         "outputs, environment capture, cache write); nbmake only fails on a raising cell. "
         f"Command: `.venv/bin/python benchmarks/bench_many.py --notebooks {args.notebooks} "
