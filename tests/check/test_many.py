@@ -356,3 +356,28 @@ def test_ctrl_c_stops_every_job_caches_nothing_leaves_no_kernel(tmp_path, deploy
     while _processes_in(tmp_path) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert _processes_in(tmp_path) == []  # no kernel left behind
+
+
+def test_pre_commit_try_repo_runs_the_hook(tmp_path):
+    """pre-commit itself, on this repository's hook file (the `system` hook: the `python` one
+    would build an environment from the package index)."""
+    from jdtest import need_command, need_module
+
+    need_module("pre_commit", "pip install 'jupyter-deploy[test]'")
+    git = need_command("git", "apt-get install git")
+    work = tmp_path / "project"
+    write_nb(work / "good.ipynb", [("print(1)", "1\n")])
+    write_nb(work / "bad.ipynb", [("import random\nprint(random.random())", "0.5\n")])
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"),
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org"}
+    subprocess.run([git, "init", "-q", "."], cwd=work, check=True, env=env)
+    subprocess.run([git, "add", "."], cwd=work, check=True, env=env)
+    proc = subprocess.run([PYTHON, "-m", "pre_commit", "try-repo", str(ROOT), "jupyter-deploy-check-system",
+                           "--files", "good.ipynb", "bad.ipynb"],
+                          cwd=work, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "Failed" in proc.stdout and "- exit code: 1" in proc.stdout
+    assert "2 notebooks: 1 repeatable, 1 not repeatable" in proc.stdout
+    assert "bad.ipynb" in proc.stdout and "NOT repeatable" in proc.stdout
