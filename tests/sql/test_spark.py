@@ -124,3 +124,72 @@ def test_awkward_column_names(est):
              "forest": make_pipeline(SimpleImputer(), RandomForestClassifier(5, max_depth=4, random_state=0)),
              "hgb": HistGradientBoostingClassifier(max_iter=8, random_state=0)}[est]
     prove(final.fit(Xa, y), Xa.head(30))
+
+
+@pytest.mark.parametrize("kind", ["binary", "multiclass", "regression", "zero-missing"])
+def test_lightgbm(kind):
+    from jdtest import need_module
+
+    lgb = need_module("lightgbm")
+    rng = np.random.default_rng(0)
+    Xl = pd.DataFrame(rng.normal(size=(300, 3)), columns=["a", "b", "c"])
+    Xl.loc[::7, "a"] = np.nan
+    if kind == "zero-missing":
+        Xl.loc[::5, "b"] = 0.0
+    s = Xl.a.fillna(0) + Xl.b
+    kw = dict(n_estimators=8, num_leaves=6, verbose=-1)
+    model = {
+        "binary": lambda: lgb.LGBMClassifier(**kw).fit(Xl, np.where(s > 0, "up", "down")),
+        "multiclass": lambda: lgb.LGBMClassifier(**kw).fit(Xl, np.digitize(s, [-0.5, 0.5])),
+        "regression": lambda: lgb.LGBMRegressor(**kw).fit(Xl, s * 3),
+        "zero-missing": lambda: lgb.LGBMRegressor(zero_as_missing=True, **kw).fit(Xl, s * 3),
+    }[kind]()
+    prove(model, Xl.head(40))
+
+
+@pytest.mark.parametrize("kind", ["binary", "multiclass", "regression", "poisson"])
+def test_xgboost(kind):
+    from jdtest import need_module
+
+    xgb = need_module("xgboost", "pip install xgboost-cpu")
+    Xx, s = _xgb_data()
+    model = {
+        "binary": lambda: xgb.XGBClassifier(n_estimators=15, max_depth=3).fit(Xx, s > 0),
+        "multiclass": lambda: xgb.XGBClassifier(n_estimators=8, max_depth=3).fit(Xx, np.digitize(s, [-0.5, 0.5])),
+        "regression": lambda: xgb.XGBRegressor(n_estimators=15, max_depth=3).fit(Xx, s * 3),
+        "poisson": lambda: xgb.XGBRegressor(n_estimators=15, max_depth=3, objective="count:poisson").fit(Xx, np.exp(s)),
+    }[kind]()
+    res = prove(model, Xx.head(40))
+    assert res["label_agreement"] == 1.0 and res["extra_rows"] > 0
+
+
+def _xgb_data():
+    rng = np.random.default_rng(1)
+    Xx = pd.DataFrame(rng.normal(size=(300, 3)), columns=["a", "b", "c"])
+    Xx.loc[::7, "a"] = np.nan
+    return Xx, Xx.a.fillna(0) + Xx.b
+
+
+@pytest.mark.parametrize("coding", ["pandas", "integer"])
+def test_lightgbm_categorical_splits(coding):
+    from jdtest import need_module
+
+    lgb = need_module("lightgbm")
+    rng = np.random.default_rng(4)
+    n = 400
+    cat = rng.choice(["w", "x", "y", "z"], n)
+    Xl = pd.DataFrame({"a": rng.normal(size=n), "c": pd.Categorical(cat), "b": rng.normal(size=n)})
+    y = Xl.a + np.isin(cat, ["x", "z"]) * 2 + (cat == "y") * 0.7
+    kw = dict(n_estimators=6, num_leaves=6, min_child_samples=5, min_data_per_group=5, cat_smooth=1, verbose=-1)
+    if coding == "integer":
+        Xl["c"] = Xl.c.cat.codes.astype(float)
+        Xl.loc[::9, "c"] = np.nan
+        model = lgb.LGBMRegressor(**kw).fit(Xl, y, categorical_feature=["c"])
+        edge = pd.DataFrame({"a": 0.1, "b": -0.2, "c": [-0.5, -1.0, 0.5, 1.0, 1.99, 2.0, 3.5, 7.0]})
+        sample = pd.concat([Xl.head(60), edge], ignore_index=True)
+    else:
+        Xl.loc[::9, "c"] = np.nan
+        model = lgb.LGBMRegressor(**kw).fit(Xl, y)
+        sample = Xl.head(60)
+    res = prove(model, sample)
+    assert res["max_abs_error"] < 1e-9
