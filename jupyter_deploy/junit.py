@@ -15,7 +15,6 @@ import socket
 import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path, PurePosixPath
-from typing import Optional
 
 from .errors import UsageError
 
