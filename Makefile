@@ -22,6 +22,7 @@ lab: setup
 	.venv/bin/jupyter lab --notebook-dir=binder $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 bench: setup-test
+	.venv/bin/uv pip install -q --python .venv/bin/python -e ".[bench]"
 	.venv/bin/python benchmarks/run_all.py
 
 clean:

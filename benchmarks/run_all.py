@@ -20,6 +20,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 AREAS = {
     "check": ("Repeatability check vs nbconvert and nbval", []),
+    "many": ("Repository check vs nbmake + pytest-xdist", []),
     "model": ("Model artefact vs MLflow (and vetiver + pins)", ["--runs", "5"]),
     "sql": ("SQL vs orbital and scikit-learn", []),
     "report": ("Report vs nbconvert and papermill", ["--runs", "3"]),

@@ -1,13 +1,15 @@
 """``jupyter deploy``: the command-line front end (also ``jupyter-deploy``).
 
     jupyter deploy check NOTEBOOK [--runs N] [--timeout S] [--json] [--record]
+    jupyter deploy check PATH... [--jobs N] [--junit FILE] [--shard I/N] [--json]
     jupyter deploy <target> NOTEBOOK [target options] [--to DEST] [--force] [--json]
     jupyter deploy history [NOTEBOOK] [--json]
     jupyter deploy models [NAME] [--registry URL] [--json]
     jupyter deploy targets [--json]
 
-Exit codes: 0 success (a check that is repeatable, with or without warnings); 1 the notebook
-is not repeatable or a deploy failed; 2 a usage error (bad arguments, missing file...).
+Exit codes: 0 success (a check that is repeatable, with or without warnings; with several
+notebooks, all of them); 1 a notebook is not repeatable or could not be judged, or a deploy
+failed; 2 a usage error (bad arguments, missing file, no notebook found...).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Optional
 
 from . import plugins
@@ -76,9 +79,12 @@ def _version() -> str:
 
 
 def cmd_check(argv) -> int:
-    p = ArgumentParser(prog="jupyter deploy check", description="Check that a notebook re-runs "
-                       "cleanly and reproduces its saved outputs.")
-    p.add_argument("notebook")
+    p = ArgumentParser(prog="jupyter deploy check", description="Check that notebooks re-run "
+                       "cleanly and reproduce their saved outputs: one notebook, or every "
+                       "notebook in folders and globs (a summary table, exit 1 if any is not "
+                       "repeatable).")
+    p.add_argument("notebook", nargs="+", help="Notebooks, folders (searched recursively) or "
+                   "quoted globs ('**/*.ipynb').")
     p.add_argument("--runs", type=int, default=None, help="Clean runs to make (2 separates "
                    "nondeterminism from hidden state).")
     p.add_argument("--timeout", type=int, default=None, help="Seconds the whole run may take.")
@@ -88,10 +94,15 @@ def cmd_check(argv) -> int:
                    help="Record the verdict in the notebook's metadata (the only change made to it).")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                    help="Inject a papermill-style parameter.")
+    p.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
+                   help="Notebooks checked at once, each in its own kernel (default 1).")
+    p.add_argument("--junit", metavar="FILE", help="Also write a JUnit XML report (one test "
+                   "case per notebook) for CI.")
+    p.add_argument("--shard", metavar="I/N", help="Check only the I-th of N parts of the "
+                   "notebooks (a CI matrix); a notebook's part depends on its path only.")
     p.add_argument("--json", action="store_true", help="Print the report as one JSON object.")
     p.add_argument("-q", "--quiet", action="store_true", help="No progress on stderr.")
     ns = p.parse_args(argv)
-    from . import api
     from .check.parameters import parse_value
 
     params = {}
@@ -100,11 +111,37 @@ def cmd_check(argv) -> int:
             raise UsageError(f"--param needs KEY=VALUE, got {item!r}.")
         k, v = item.split("=", 1)
         params[k] = parse_value(v)
-    report = api.check(
-        ns.notebook, runs=ns.runs, timeout=ns.timeout, cell_timeout=ns.cell_timeout,
-        use_cache=False if ns.no_cache else None, parameters=params, record=True,
-        write_metadata=ns.record, progress=_Progress(ns.quiet or ns.json),
-    )
+    if ns.jobs < 1:
+        raise UsageError(f"--jobs must be at least 1, got {ns.jobs}.", hint="Use --jobs 1 or more.")
+    if ns.shard is not None:
+        from .many import parse_shard
+
+        parse_shard(ns.shard)
+    if ns.junit:
+        from .junit import check_writable
+
+        check_writable(ns.junit)
+    options = dict(runs=ns.runs, timeout=ns.timeout, cell_timeout=ns.cell_timeout,
+                   use_cache=False if ns.no_cache else None, parameters=params,
+                   write_metadata=ns.record)
+    from .many import is_glob
+
+    single = (len(ns.notebook) == 1 and ns.shard is None and not is_glob(ns.notebook[0])
+              and not os.path.isdir(os.path.expanduser(ns.notebook[0])))
+    if not single:
+        return _check_many(ns, options)
+    import time
+
+    from . import api
+
+    started = time.monotonic()
+    report = api.check(ns.notebook[0], record=True, progress=_Progress(ns.quiet or ns.json), **options)
+    if ns.junit:
+        from .junit import write_junit
+        from .many import _row, summary
+
+        rows = [_row(Path(report["notebook"]), os.getcwd(), report, time.monotonic() - started, None)]
+        write_junit(ns.junit, rows, summary(rows))
     if ns.json:
         _print_json(report)
     else:
@@ -112,6 +149,47 @@ def cmd_check(argv) -> int:
 
         print(check_text(report))
     return 1 if report["verdict"] == "not-repeatable" else 0
+
+
+def _check_many(ns, options: dict) -> int:
+    """Every notebook of folders and globs: progress lines, one table (or JSON), JUnit."""
+    import time
+
+    from . import many
+
+    notebooks = many.find_notebooks(ns.notebook)
+    found = len(notebooks)
+    if ns.shard:
+        notebooks = many.shard(notebooks, ns.shard)
+    quiet = ns.quiet or ns.json
+    if not quiet:
+        where = f" (shard {ns.shard} of the {found} found)" if ns.shard else ""
+        jobs = min(ns.jobs, max(1, len(notebooks)))
+        sys.stderr.write(f"checking {len(notebooks)} notebook{'s' if len(notebooks) != 1 else ''}"
+                         f"{where} with {jobs} job{'s' if jobs != 1 else ''}\n")
+        sys.stderr.flush()
+
+    def done(row, finished, total):
+        if not quiet:
+            sys.stderr.write(many.progress_line(row, finished, total) + "\n")
+            sys.stderr.flush()
+
+    started = time.monotonic()
+    rows = many.check_many(notebooks, jobs=ns.jobs, options=options, on_done=done)
+    summary = many.summary(rows, wall=time.monotonic() - started, jobs=min(ns.jobs, max(1, len(rows))),
+                           shard_spec=ns.shard)
+    summary["found"] = found
+    if ns.junit:
+        from .junit import write_junit
+
+        write_junit(ns.junit, rows, summary)
+    if ns.json:
+        _print_json({"summary": summary, "notebooks": rows})
+    elif rows:
+        print(many.table_text(rows, summary))
+    else:
+        print(f"shard {ns.shard}: none of the {found} notebooks found falls in this shard.")
+    return 0 if summary["ok"] else 1
 
 
 def cmd_history(argv) -> int:

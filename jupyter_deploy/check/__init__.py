@@ -24,6 +24,9 @@ from ..errors import NotebookInvalid
 from ..progress import Reporter
 
 CACHE_ENTRIES_KEPT = 32
+#: entries used within this many seconds are kept whatever their number, so that a repository of
+#: hundreds of notebooks checked in CI (jupyter deploy check FOLDER) finds all of them next time
+CACHE_KEEP_SECONDS = 7 * 24 * 3600
 
 
 def _raw_notebook(path: Path) -> dict:
@@ -159,7 +162,7 @@ def _read_entry(entry: Path) -> Optional[dict]:
         return None
     try:
         report = json.loads(report_file.read_text())
-    except ValueError:
+    except (ValueError, OSError):  # being replaced by a concurrent check of the same notebook
         return None
     return report
 
@@ -172,6 +175,10 @@ def run_check(notebook, conf, reporter: Reporter, parameters: Optional[dict] = N
     if conf.use_cache:
         report = _read_entry(entry)
         if report is not None:
+            try:
+                os.utime(entry)  # recently used: kept by _prune
+            except OSError:
+                pass
             report["cached"] = True
             report["duration"] = round(time.monotonic() - started, 4)
             reporter("cache", 1, 1, f"unchanged since the last check: {report['verdict']}")
@@ -308,15 +315,36 @@ def run_check(notebook, conf, reporter: Reporter, parameters: Optional[dict] = N
             "cached": False,
         }
         (tmp / "report.json").write_text(json.dumps(report, indent=1, default=str))
-        if entry.exists():
-            shutil.rmtree(entry, ignore_errors=True)
-        os.replace(tmp, entry)
+        _publish(tmp, entry)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     _prune(entry.parent)
     report["duration"] = round(time.monotonic() - started, 3)
     return report
+
+
+def _publish(tmp: Path, entry: Path) -> None:
+    """Move a finished cache entry into place. Concurrent checks of the same notebook (two
+    jobs, two terminals) may finish together: renames are atomic, a rename onto a non-empty
+    folder fails, so the older entry is first renamed aside. If another check's entry landed in
+    between, it holds the same key's answer: ours is dropped and theirs kept."""
+    for attempt in range(4):
+        try:
+            os.replace(tmp, entry)
+            return
+        except OSError:
+            if not entry.exists():
+                raise
+        if attempt == 3:
+            break
+        aside = entry.parent / f".old-{uuid.uuid4().hex[:8]}"
+        try:
+            os.replace(entry, aside)
+        except OSError:
+            continue  # another check moved it first
+        shutil.rmtree(aside, ignore_errors=True)
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _is_deploy_cell(cell) -> bool:
@@ -350,5 +378,11 @@ def _prune(folder: Path) -> None:
         )
     except OSError:
         return
+    horizon = time.time() - CACHE_KEEP_SECONDS
     for old in entries[CACHE_ENTRIES_KEPT:]:
+        try:
+            if old.stat().st_mtime >= horizon:
+                continue
+        except OSError:
+            continue
         shutil.rmtree(old, ignore_errors=True)

@@ -29,7 +29,7 @@ DIALECT_CHOICES = (
     "trino",
 )
 # engines the bundle carries ready-to-run SQL for (the database backend picks its own)
-ENGINE_DIALECTS = ("duckdb", "sqlite", "postgres")
+ENGINE_DIALECTS = ("duckdb", "sqlite", "postgres", "spark")
 VERIFY_TABLE = "__jd_verify_sample"
 
 

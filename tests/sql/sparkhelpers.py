@@ -1,0 +1,104 @@
+"""Running the `spark` dialect's SQL on a real Spark engine (pyspark, local[2])."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+_SESSION = None
+
+
+def spark_session():
+    """One local Spark for the test session (its JVM takes seconds to start)."""
+    global _SESSION
+    if _SESSION is None:
+        from pyspark.sql import SparkSession
+
+        _SESSION = (
+            SparkSession.builder.master("local[2]")
+            .appName("jupyter-deploy-tests")
+            .config("spark.ui.enabled", "false")
+            .config("spark.sql.shuffle.partitions", "2")
+            .config("spark.driver.memory", "1g")
+            .config("spark.sql.session.timeZone", "UTC")
+            .getOrCreate()
+        )
+        _SESSION.sparkContext.setLogLevel("ERROR")
+    return _SESSION
+
+
+def stop_spark():
+    global _SESSION
+    if _SESSION is not None:
+        _SESSION.stop()
+        _SESSION = None
+
+
+def run_spark(sql: str, df: pd.DataFrame, table: str = "__jd_sample") -> pd.DataFrame:
+    """Load ``df`` as a temporary view (NaN as NULL, as a warehouse holds missing values) with
+    Spark's defaults (ANSI mode on Spark 4), run ``sql`` on it and return the rows."""
+    from pyspark.sql import types as T
+
+    spark = spark_session()
+    fields = []
+    for c in df.columns:
+        dt = df[c].dtype
+        if pd.api.types.is_bool_dtype(dt):
+            t = T.BooleanType()
+        elif pd.api.types.is_integer_dtype(dt):
+            t = T.LongType()
+        elif pd.api.types.is_numeric_dtype(dt):
+            t = T.DoubleType()
+        else:
+            t = T.StringType()
+        fields.append(T.StructField(str(c), t, True))
+
+    def cell(v):
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            return None
+        if isinstance(v, np.generic):
+            v = v.item()
+            if isinstance(v, float) and math.isnan(v):
+                return None
+        return v
+
+    rows = [tuple(cell(v) for v in r) for r in df.astype(object).itertuples(index=False, name=None)]
+    spark.createDataFrame(rows, T.StructType(fields)).createOrReplaceTempView(table)
+    try:
+        result = spark.sql(sql)
+        names = result.columns
+        out = pd.DataFrame([tuple(r) for r in result.collect()], columns=names)
+    finally:
+        spark.catalog.dropTempView(table)
+    for c in out.columns:
+        if out[c].map(lambda v: hasattr(v, "as_tuple")).any():  # DECIMAL
+            out[c] = out[c].astype(float)
+    return out
+
+
+def prove_on_spark(model, X, tolerance=1e-9) -> dict:
+    """The proof's rows (the sample, the adversarial rows at every threshold, NULLs, unseen
+    categories) through the model's `spark` SQL on Spark, compared with scikit-learn."""
+    from jupyter_deploy.sql.compiler import compile_model
+    from jupyter_deploy.sql.proof import (ROW_ID, _special_rows, adversarial_rows, compare,
+                                          keep_categoricals, sample_frame)
+
+    base = sample_frame(model, X)
+    allx = keep_categoricals(pd.concat([base, adversarial_rows(model, base), _special_rows(model, base)],
+                                       ignore_index=True), base)
+    if len(allx) > len(base):
+        try:
+            model.predict(allx)
+        except Exception:
+            allx = base
+    t = allx.copy()
+    t.insert(0, ROW_ID, np.arange(len(t)))
+    comp = compile_model(model, "__jd_sample", "spark", keep=[ROW_ID])
+    got = run_spark(comp.sql, t).sort_values(ROW_ID).reset_index(drop=True)
+    res = compare(model, allx, got, tolerance=max(tolerance, comp.tolerance or 0.0))
+    res["rows_tried"] = len(allx)
+    res["extra_rows"] = len(allx) - len(base)
+    assert res["ok"], (res, X.columns.tolist())
+    return res
