@@ -192,7 +192,9 @@ class CleanRun:
         label: str = "run",
         kernel_log: Optional[Path] = None,
         sandbox: bool = True,
+        produced_dir: Optional[Path] = None,
     ):
+        self.produced_dir = produced_dir  # where to keep the files the run wrote, if anywhere
         self.kernel_log = kernel_log
         self.sandbox = sandbox
         self.workdir = notebook_path.parent  # the kernel's working directory (the sandbox's copy)
@@ -222,7 +224,10 @@ class CleanRun:
                     left = keeper.collect(keep=self.kernel_pids)
             result.findings += reaper.findings(left, _finding)
             if box is not None:
-                result.findings += sandbox.findings(sandbox.changes(box), _finding)
+                found = sandbox.changes(box)
+                result.findings += sandbox.findings(found, _finding)
+                if self.produced_dir is not None:
+                    sandbox.keep(box, found, self.produced_dir)
             return result
         finally:
             if root is not None:

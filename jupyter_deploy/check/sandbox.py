@@ -211,6 +211,65 @@ def changes(box: Sandbox) -> dict:
             "changed_outside": outside}
 
 
+KEEP_BUDGET = 64 * 1024 * 1024
+
+
+def keep(box: Sandbox, found: dict, dest: os.PathLike, budget: int = KEEP_BUDGET) -> list:
+    """Copy what the run wrote or overwrote in its folder to ``dest`` (the check's cache entry,
+    for a deploy that needs it: a report's images), up to ``budget`` bytes; return what was kept."""
+    kept = []
+    dest = Path(dest)
+    for rel in found["written"] + found["changed"]:
+        src = box.folder / rel
+        try:
+            size = os.lstat(src).st_size
+        except OSError:
+            continue
+        if os.path.islink(src) or not os.path.isfile(src) or size > budget:
+            continue
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, dest / rel)
+        budget -= size
+        kept.append(rel)
+    return kept
+
+
+def overlay(source: os.PathLike, produced: os.PathLike, dest: os.PathLike) -> Path:
+    """A folder that looks like ``source`` with the clean run's ``produced`` files on top:
+    links to ``source``'s entries, copies of the produced files (a linked folder that holds one
+    is unfolded into a real folder of links, so nothing is written through a link)."""
+    source, produced, dest = Path(source), Path(produced), Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+
+    def link_entries(real: Path, into: Path) -> None:
+        try:
+            entries = list(os.scandir(real))
+        except OSError:
+            return
+        for entry in entries:
+            if not (into / entry.name).exists() and not os.path.islink(into / entry.name):
+                os.symlink(entry.path, into / entry.name)
+
+    link_entries(source, dest)
+    for path in sorted(produced.rglob("*")):
+        if path.is_dir():
+            continue
+        rel = path.relative_to(produced)
+        here, real = dest, source
+        for part in rel.parts[:-1]:
+            here, real = here / part, real / part
+            if os.path.islink(here):
+                os.unlink(here)
+                here.mkdir()
+                link_entries(real, here)
+            here.mkdir(exist_ok=True)
+        target = dest / rel
+        if os.path.islink(target):
+            os.unlink(target)
+        shutil.copy2(path, target)
+    return dest
+
+
 def _real_changed(box: Sandbox, rel: str) -> bool:
     try:
         st = os.stat(box.source / rel)

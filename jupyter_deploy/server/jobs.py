@@ -109,6 +109,7 @@ class Job:
         self.finished: Optional[float] = None
         self.proc: Optional[asyncio.subprocess.Process] = None
         self.handoff: Optional[dict] = None  # for a cancelled or failed deploy: what was handed off
+        self.kill_timer: Optional[asyncio.TimerHandle] = None
         self.task: Optional[asyncio.Task] = None
         self.done_event = asyncio.Event()
 
@@ -297,6 +298,8 @@ class JobManager:
             pass
         await asyncio.gather(self._read_events(job), self._read_log(job))
         rc = await job.proc.wait()
+        if job.kill_timer is not None:
+            job.kill_timer.cancel()
         await self._after_worker(job)
         if job.state == "cancelled":
             self._finish_cancelled(job, rc)
@@ -445,7 +448,7 @@ class JobManager:
         except RuntimeError:  # no loop (server shutting down): no grace
             self._kill(job)
             return
-        loop.call_later(self.stop_grace, self._kill, job)
+        job.kill_timer = loop.call_later(self.stop_grace, self._kill, job)
 
     def _kill(self, job: Job) -> None:
         proc = job.proc

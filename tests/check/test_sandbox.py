@@ -192,3 +192,27 @@ def test_the_sandbox_and_temp_folders_are_gone_after_the_check(make_notebook, de
     api.check(nb)
     left = [p for p in (deploy_home / "tmp").rglob("*")] if (deploy_home / "tmp").exists() else []
     assert left == []
+
+
+PNG_1x1 = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC")
+
+
+def test_a_report_embeds_an_image_that_only_the_clean_run_wrote(make_notebook, tmp_path):
+    """The run's files stay out of the user's folder, yet a deploy still finds them."""
+    folder = tmp_path / "project"
+    (folder / "figs").mkdir(parents=True)
+    (folder / "figs" / "other.txt").write_text("mine\n")
+    nb = make_notebook([
+        "import base64\n"
+        f"open('figs/dot.png', 'wb').write(base64.b64decode('{PNG_1x1}'))",
+        ("markdown", "![dot](figs/dot.png)"),
+    ], execute=False, folder=folder)
+    before = tree_digest(folder)
+    site = tmp_path / "site"
+    res = api.deploy("report", nb, to=str(site))
+    assert tree_digest(folder) == before and not (folder / "figs" / "dot.png").exists()
+    html = next(site.rglob("report.html")).read_text()
+    assert "data:image/png;base64," + PNG_1x1 in html
+    report = api.check(nb)  # answered from the cache: the kept files are listed there
+    assert report["cached"] and os.listdir(Path(report["produced_dir"]) / "figs") == ["dot.png"]
+    assert res["status"] == "ok"
