@@ -5,11 +5,12 @@ virtual environment, Chromium's profile...) lives under ``<home>/tmp/`` (``home`
 ``DeployConfig.home``, i.e. ``$JUPYTER_DEPLOY_HOME`` or ``<jupyter data dir>/deploy``), in the
 subfolder of the process that made it::
 
-    <home>/tmp/<pid>-<process start time>-<random>/jupyter-deploy-XXXX/
+    <home>/tmp/<pid>-<process start time>-<host>-<random>/jupyter-deploy-XXXX/
 
 The subfolder is removed when the work ends (:func:`session`'s exit, a worker's SIGTERM). A
 process killed with SIGKILL cannot clean up: :func:`sweep` removes every subfolder whose owner
-(pid *and* start time, so a reused pid does not protect it) is gone. It runs on the first deploy or
+(pid *and* start time, so a reused pid does not protect it) is gone. ``<host>`` is a short hash
+of the machine's name: a home shared between machines never has another machine's folders swept. It runs on the first deploy or
 check of a process and when the server extension starts; never on import.
 """
 
@@ -53,10 +54,23 @@ def _start_time(pid: int) -> Optional[str]:
     return fields[19] if len(fields) > 19 else None
 
 
+def _host() -> str:
+    import hashlib
+    import socket
+
+    return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:6]
+
+
+def _own_name(suffix: str) -> str:
+    return f"{os.getpid()}-{_start_time(os.getpid()) or '0'}-{_host()}-{suffix}"
+
+
 def _owner_alive(name: str) -> bool:
     parts = name.split("-")
-    if len(parts) < 3 or not parts[0].isdigit():
+    if len(parts) < 4 or not parts[0].isdigit():
         return False  # not one of ours in the expected form: nobody owns it
+    if parts[2] != _host():
+        return True  # another machine's: it cannot be checked from here
     pid, started = int(parts[0]), parts[1]
     if pid == os.getpid():
         return started == (_start_time(pid) or "0")
@@ -113,8 +127,7 @@ def session(home: Optional[os.PathLike] = None, *, redirect: bool = False) -> It
             sweep_once(home)
             base = root(home)
             base.mkdir(parents=True, exist_ok=True)
-            name = f"{os.getpid()}-{_start_time(os.getpid()) or '0'}-{uuid.uuid4().hex[:8]}"
-            _current = base / name
+            _current = base / _own_name(uuid.uuid4().hex[:8])
             _current.mkdir(mode=0o700)
         _depth += 1
         folder = _current
@@ -140,6 +153,17 @@ def session(home: Optional[os.PathLike] = None, *, redirect: bool = False) -> It
                 _current = None
 
 
+def original_tmpdir(env: dict) -> dict:
+    """Give ``env`` (a child's environment) the TMPDIR the process had before a redirect."""
+    if _redirected and _saved_tempdir is not None:
+        saved = _saved_tempdir[1]
+        if saved is None:
+            env.pop("TMPDIR", None)
+        else:
+            env["TMPDIR"] = saved
+    return env
+
+
 def current() -> Optional[Path]:
     """This process's subfolder, when a session is open."""
     return _current
@@ -156,13 +180,13 @@ def mkdtemp(prefix: str = "jupyter-deploy-", dir: Optional[os.PathLike] = None) 
     """Like :func:`tempfile.mkdtemp`, inside this process's subfolder when a session is open.
 
     Outside a session (a library function called on its own) it goes under
-    ``<home>/tmp/<pid>-<start>-static``, which :func:`sweep` removes once the process is gone."""
+    ``<home>/tmp/<pid>-<start>-<host>-static``, which :func:`sweep` removes once the process is gone."""
     if dir is not None:
         return tempfile.mkdtemp(prefix=prefix, dir=dir)
     folder = _current
     if folder is None:
         sweep_once()
-        folder = root() / f"{os.getpid()}-{_start_time(os.getpid()) or '0'}-static"
+        folder = root() / _own_name("static")
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     return tempfile.mkdtemp(prefix=prefix, dir=folder)
 

@@ -224,6 +224,7 @@ class CleanRun:
                     left = keeper.collect(keep=self.kernel_pids)
             result.findings += reaper.findings(left, _finding)
             if box is not None:
+                sandbox.unsandbox_outputs(result.nb, box)
                 found = sandbox.changes(box)
                 result.findings += sandbox.findings(found, _finding)
                 if self.produced_dir is not None:
@@ -302,6 +303,9 @@ class CleanRun:
         env = dict(os.environ)
         env[CLEAN_RUN_ENV] = "1"
         env.pop("JPY_SESSION_NAME", None)
+        from .. import tmp
+
+        tmp.original_tmpdir(env)  # the notebook's temp files go where they go outside a check
         self.reporter(self.label, 0, total, f"starting a clean {self.kernel_name} kernel")
         import subprocess
 

@@ -113,6 +113,27 @@ def test_a_notebook_that_only_reads_has_no_finding_and_parent_paths_work(make_no
     assert tree_digest(tmp_path) == before
 
 
+def test_absolute_paths_in_outputs_are_the_users_not_the_sandboxs(make_notebook, tmp_path):
+    """cwd, resolved paths and tracebacks through a local module name the user's folder."""
+    folder = tmp_path / "proj"
+    folder.mkdir()
+    (folder / "boom.py").write_text("def boom():\n    raise ValueError('x')\n")
+    nb = make_notebook([
+        "import os\nprint(os.getcwd())\nprint(os.path.abspath('../other/file.txt'))",
+        "import boom, traceback\ntry:\n    boom.boom()\nexcept ValueError:\n"
+        "    print(traceback.format_exc().splitlines()[-3].split(',')[0])",
+    ], folder=folder)
+    report = api.check(nb)
+    # outputs equal the saved ones ('../other' is linted as a path outside the folder)
+    assert [f["kind"] for f in report["findings"]] == ["absolute-path"], report["findings"]
+    import nbformat
+
+    executed = nbformat.read(report["executed_path"], as_version=4)
+    assert executed.cells[0].outputs[0]["text"] == (
+        f"{folder}\n{tmp_path / 'other' / 'file.txt'}\n")
+    assert str(folder / "boom.py") in executed.cells[1].outputs[0]["text"]
+
+
 def test_two_runs_each_start_from_the_users_files(make_notebook, tmp_path):
     """With --runs 2 the second run does not see what the first one wrote."""
     (tmp_path / "counter.txt").write_text("0")

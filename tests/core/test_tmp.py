@@ -22,8 +22,9 @@ def files_under(folder):
 def test_session_is_one_subfolder_removed_at_the_end(deploy_home):
     with tmp.session(deploy_home) as folder:
         assert folder.parent == deploy_home / "tmp"
-        pid, started, _ = folder.name.split("-")
+        pid, started, host, _ = folder.name.split("-")
         assert int(pid) == os.getpid() and started == tmp._start_time(os.getpid())
+        assert host == tmp._host()
         with tmp.session(deploy_home) as inner:  # nested: the same folder
             assert inner == folder
         work = tmp.mkdtemp(prefix="jupyter-deploy-")
@@ -57,21 +58,25 @@ def test_sweep_removes_folders_of_dead_processes_only(deploy_home):
     live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
         live_start = tmp._start_time(live.pid)
-        (base / f"{dead.pid}-{dead_start}-aaaa").mkdir()
-        (base / f"{dead.pid}-{dead_start}-aaaa" / "big").write_bytes(b"x" * 100_000)
-        (base / f"{live.pid}-{live_start}-bbbb").mkdir()
-        (base / f"{live.pid}-1-cccc").mkdir()  # the live pid, another start time: a reused pid
+        h = tmp._host()
+        (base / f"{dead.pid}-{dead_start}-{h}-aaaa").mkdir()
+        (base / f"{dead.pid}-{dead_start}-{h}-aaaa" / "big").write_bytes(b"x" * 100_000)
+        (base / f"{live.pid}-{live_start}-{h}-bbbb").mkdir()
+        (base / f"{live.pid}-1-{h}-cccc").mkdir()  # the live pid, another start time: reused
+        (base / f"{dead.pid}-{dead_start}-zzzzzz-dddd").mkdir()  # another machine's: kept
         (base / "junk").mkdir()  # not in our form: nobody owns it
         dead.kill()
         dead.wait()
         removed = sorted(tmp.sweep(deploy_home))
-        assert removed == sorted([f"{dead.pid}-{dead_start}-aaaa", f"{live.pid}-1-cccc", "junk"])
-        assert [p.name for p in base.iterdir()] == [f"{live.pid}-{live_start}-bbbb"]
+        assert removed == sorted([f"{dead.pid}-{dead_start}-{h}-aaaa", f"{live.pid}-1-{h}-cccc",
+                                  "junk"])
+        assert sorted(p.name for p in base.iterdir()) == sorted([
+            f"{live.pid}-{live_start}-{h}-bbbb", f"{dead.pid}-{dead_start}-zzzzzz-dddd"])
     finally:
         live.kill()
         live.wait()
     tmp.sweep(deploy_home)
-    assert list(base.iterdir()) == []
+    assert [p.name for p in base.iterdir()] == [f"{dead.pid}-{dead_start}-zzzzzz-dddd"]
 
 
 def test_a_killed_process_leaves_its_folder_to_the_next_sweep(deploy_home, tmp_path):
