@@ -77,7 +77,26 @@ def _share(src: str, dst: str) -> None:
     except OSError as exc:
         if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.EACCES):
             raise
-        os.symlink(src, dst)
+        try:
+            os.symlink(src, dst)
+        except OSError:  # no links at all here (Windows without the privilege): copy
+            shutil.copy2(src, dst)
+
+
+def _symlink(target: str, dst) -> None:
+    """A link standing in for something not copied; where links are refused, it is left out."""
+    try:
+        os.symlink(target, dst)
+    except OSError:
+        pass
+
+
+def _record_link(box: "Sandbox", dst, rel: str) -> None:
+    try:
+        st = os.lstat(dst)
+    except OSError:
+        return
+    box.files[rel] = (st.st_size, st.st_mtime_ns, False)
 
 
 def _mirror_parents(source: Path, root: Path) -> Path:
@@ -129,8 +148,9 @@ def make(source: os.PathLike, root: os.PathLike, skip: tuple = ()) -> Sandbox:
             if d in LEFT_OUT or os.path.realpath(src) in skip_real:
                 continue
             if d in LINKED_DIRS or os.path.islink(src):
-                os.symlink(os.path.realpath(src) if d in LINKED_DIRS else os.readlink(src),
-                           target_dir / d)
+                _symlink(os.path.realpath(src) if d in LINKED_DIRS else os.readlink(src),
+                         target_dir / d)
+                _record_link(box, target_dir / d, d if rel_dir == "." else os.path.join(rel_dir, d))
                 continue
             (target_dir / d).mkdir()
             keep.append(d)
@@ -144,7 +164,8 @@ def make(source: os.PathLike, root: os.PathLike, skip: tuple = ()) -> Sandbox:
             except OSError:
                 continue
             if stat.S_ISLNK(st.st_mode):
-                os.symlink(os.readlink(src), dst)
+                _symlink(os.readlink(src), dst)
+                _record_link(box, dst, rel)
                 continue
             if not stat.S_ISREG(st.st_mode):
                 continue  # sockets, fifos: nothing a notebook reads as data

@@ -356,6 +356,9 @@ class JobManager:
                 job.handoff = {k: details[k] for k in ("handed_off", "verified", "stage",
                                                        "destination", "url", "version",
                                                        "record_id") if k in details}
+            elif job.action == "deploy":  # stopped before the deploy itself began
+                job.handoff = {"handed_off": False, "verified": False,
+                               "stage": job.progress.get("stage") or "queued"}
             self._finish(job, "cancelled")
             return
         handoff = self._guess_handoff(job)

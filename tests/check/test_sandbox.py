@@ -237,3 +237,20 @@ def test_a_report_embeds_an_image_that_only_the_clean_run_wrote(make_notebook, t
     report = api.check(nb)  # answered from the cache: the kept files are listed there
     assert report["cached"] and os.listdir(Path(report["produced_dir"]) / "figs") == ["dot.png"]
     assert res["status"] == "ok"
+
+
+def test_links_in_the_folder_are_no_finding(make_notebook, tmp_path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "d.txt").write_text("d\n")
+    folder = tmp_path / "nb"
+    folder.mkdir()
+    (folder / "data").symlink_to(tmp_path / "real")
+    (folder / "a.txt").write_text("a\n")
+    (folder / "alias.txt").symlink_to("a.txt")
+    (folder / "node_modules").mkdir()
+    nb = make_notebook(["print(open('data/d.txt').read(), open('alias.txt').read())"],
+                       folder=folder)
+    before = tree_digest(tmp_path)
+    report = api.check(nb)
+    assert report["verdict"] == "repeatable", report["findings"]
+    assert tree_digest(tmp_path) == before
