@@ -67,7 +67,8 @@ def check(
     Returns a JSON-serialisable report: ``verdict`` ("repeatable", "repeatable-with-warnings",
     "not-repeatable"), ``reasons``, ``findings`` (each with ``kind``, ``cell``, ``message``),
     ``environment`` (Python, platform, pinned requirements), ``notebook_hash``, ``cached``,
-    ``duration`` and ``executed_path`` (the clean run's executed copy).
+    ``duration``, ``executed_path`` (the clean run's executed copy) and ``produced_dir`` (the
+    files the run wrote in its sandbox copy of the notebook's folder, or None).
 
     ``parameters`` are injected papermill-style after the cell tagged ``parameters``.
     The user's notebook is never modified, unless ``write_metadata`` records the verdict in its
