@@ -19,6 +19,7 @@ from typing import Iterable
 
 PR_SET_CHILD_SUBREAPER = 36
 PR_GET_CHILD_SUBREAPER = 37
+GRACE = 1.0  # seconds a leftover process has to exit by itself before it is killed
 
 
 def _prctl():
@@ -94,13 +95,25 @@ class Reaper:
             self._prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
         self._prctl = None
 
-    def collect(self, keep: Iterable[int] = (), rounds: int = 20) -> list[dict]:
+    def collect(self, keep: Iterable[int] = (), rounds: int = 20, grace: float = GRACE) -> list[dict]:
         """Kill and reap the processes the run left behind; return ``{pid, argv}`` of each one
-        that was still running. ``keep``: pids that are not leftovers (the kernel itself)."""
+        that was still running ``grace`` seconds after the kernel stopped (worker pools that
+        notice their parent is gone, such as joblib's, exit by themselves in that time).
+        ``keep``: pids that are not leftovers (the kernel itself)."""
         if not self.active:
             return []
         keep = set(keep)
         killed: dict = {}
+        deadline = time.monotonic() + grace
+        while True:
+            table = _processes()
+            strays = children_of(self.me, table) - self.before - keep
+            for pid in strays:
+                if table[pid][1] == "Z":
+                    _reap(pid)
+            if not any(table[p][1] != "Z" for p in strays) or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
         for _ in range(rounds):
             table = _processes()
             strays = children_of(self.me, table) - self.before - keep
@@ -124,15 +137,19 @@ class Reaper:
             pending = set(strays)
             while pending and time.monotonic() < deadline:
                 for pid in list(pending):
-                    try:
-                        done, _ = os.waitpid(pid, os.WNOHANG)
-                    except ChildProcessError:
-                        done = pid
-                    if done:
+                    if _reap(pid):
                         pending.discard(pid)
                 if pending:
                     time.sleep(0.01)
         return sorted(killed.values(), key=lambda p: p["pid"])
+
+
+def _reap(pid: int) -> bool:
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return bool(done)
 
 
 def findings(killed: list[dict], finding) -> list:
