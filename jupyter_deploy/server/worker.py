@@ -95,6 +95,11 @@ def run(spec: dict, events: _Events) -> int:
     except DeployError as exc:  # a stop that arrived outside the job itself
         events.emit("error", status=exc.status, error=exc.to_json())
         return 1
+    except BaseException as exc:  # noqa: BLE001 - the temp folder could not be set up
+        traceback.print_exc(file=sys.stderr)
+        events.emit("error", status=500, error={
+            "code": "internal", "message": f"{type(exc).__name__}: {exc}", "hint": INTERNAL_HINT})
+        return 2
 
 
 def _run(spec: dict, events: _Events, api) -> int:
