@@ -200,7 +200,7 @@ def deploy(
     try:
         with tmp.session(conf.home_path):
             return _deploy(target, target_cls, tgt, nb_path, to, live, force, reporter, conf, state)
-    except Cancelled as exc:
+    except (Cancelled, KeyboardInterrupt) as exc:  # an interrupted kernel or Ctrl-C too
         raise _cancelled(exc, target, target_cls, tgt, nb_path, to, conf, state) from None
 
 
