@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any, Optional
 
 from . import plugins
 from .config import DeployConfig, deploy_config, get_config
-from .errors import DeployError, NotRepeatable, UsageError
+from .errors import Cancelled, DeployError, NotRepeatable, UsageError
 from .history import History
 from .progress import as_reporter
 
@@ -69,12 +68,14 @@ def check(
     Returns a JSON-serialisable report: ``verdict`` ("repeatable", "repeatable-with-warnings",
     "not-repeatable"), ``reasons``, ``findings`` (each with ``kind``, ``cell``, ``message``),
     ``environment`` (Python, platform, pinned requirements), ``notebook_hash``, ``cached``,
-    ``duration`` and ``executed_path`` (the clean run's executed copy).
+    ``duration``, ``executed_path`` (the clean run's executed copy) and ``produced_dir`` (the
+    files the run wrote in its sandbox copy of the notebook's folder, or None).
 
     ``parameters`` are injected papermill-style after the cell tagged ``parameters``.
     The user's notebook is never modified, unless ``write_metadata`` records the verdict in its
     metadata. ``record`` appends the check to the history.
     """
+    from . import tmp
     from .check import run_check
 
     conf = _config(config)
@@ -90,7 +91,8 @@ def check(
     if conf.runs < 1:
         raise UsageError("runs must be at least 1.", hint="Use --runs 1 or --runs 2.")
     reporter = as_reporter(progress, cancel)
-    report = run_check(notebook, conf, reporter, parameters=parameters or {})
+    with tmp.session(conf.home_path):  # the clean run's sandbox lives there
+        report = run_check(notebook, conf, reporter, parameters=parameters or {})
     if write_metadata:
         from .check.record import write_verdict_metadata
 
@@ -196,9 +198,8 @@ def deploy(
     it off and proves the result. ``live`` is the live session's namespace, when there is one:
     targets compare the clean run's objects with it.
     """
-    from .check.objects import ObjectStore
+    from . import tmp
     from .notebook import resolve_path
-    from .targets.base import DeployContext, ObjectSource, magic_line as _magic_line
 
     conf = _config(config)
     reporter = as_reporter(progress, cancel)
@@ -210,8 +211,24 @@ def deploy(
     # starts a kernel, not after minutes of clean re-run.
     kind = getattr(target_cls, "bundle_kind", None) or target
     early_backend = validate_destination(target, to)
+    # What was handed off so far: a cancel (or a stopped worker) reports exactly this.
+    state: dict = {"stage": "check", "handoff": None, "report": None}
+    try:
+        with tmp.session(conf.home_path):
+            return _deploy(target, target_cls, tgt, nb_path, to, live, force, reporter, conf, state,
+                           kind, early_backend)
+    except (Cancelled, KeyboardInterrupt) as exc:  # an interrupted kernel or Ctrl-C too
+        raise _cancelled(exc, target, target_cls, tgt, nb_path, to, conf, state) from None
+
+
+def _deploy(target, target_cls, tgt, nb_path, to, live, force, reporter, conf, state,
+            kind, early_backend) -> dict:
+    from . import stopping, tmp
+    from .check.objects import ObjectStore
+    from .targets.base import DeployContext, ObjectSource, magic_line as _magic_line
 
     report = check(nb_path, parameters=tgt.check_parameters(), progress=reporter, config=conf)
+    state["report"] = report
     if report["verdict"] == "not-repeatable" and not force:
         reasons = "; ".join(report.get("reasons", [])[:3]) or "see jupyter deploy check"
         raise NotRepeatable(
@@ -222,7 +239,8 @@ def deploy(
         )
 
     store = ObjectStore.open(report.get("objects_dir"))
-    workdir = Path(tempfile.mkdtemp(prefix="jupyter-deploy-"))
+    state["stage"] = "build"
+    workdir = Path(tmp.mkdtemp(prefix="jupyter-deploy-"))
     try:
         ctx = DeployContext(
             notebook=nb_path,
@@ -245,7 +263,11 @@ def deploy(
                        else _choose_backend(bundle.kind, to, target_cls.default_backend))
         backend = _make_plugin(backend_cls, {})
         reporter("publish", 0, 1, f"handing off with {backend_cls.plugin_name}")
-        handoff = backend.publish(bundle, to, reporter)
+        state["stage"] = "publish"
+        with stopping.shielded():  # a stop waits for the hand-off: then we know what it wrote
+            handoff = backend.publish(bundle, to, _Unstoppable(reporter))
+            state["handoff"] = handoff
+        state["stage"] = "verify"
         reporter("publish", 1, 1, handoff.summary or handoff.destination)
         reporter("verify", 0, 1, "verifying the hand-off")
         proofs = list(bundle.proofs) + list(handoff.proofs)
@@ -356,6 +378,65 @@ def failure_hint(failed: list[dict], details: dict) -> str:
     if details.get("status") == "failed":
         hint += " The version is kept, marked failed; no alias moved."
     return hint
+
+
+class _Unstoppable:
+    """A reporter for the hand-off: progress goes through, a cancel waits for its end."""
+
+    def __init__(self, reporter):
+        self._reporter = reporter
+
+    def __call__(self, stage, done=0, total=0, message=""):
+        event = self._reporter.cancel_event
+        self._reporter.cancel_event = None
+        try:
+            self._reporter(stage, done, total, message)
+        finally:
+            self._reporter.cancel_event = event
+
+    def __getattr__(self, name):
+        return getattr(self._reporter, name)
+
+
+def _cancelled(exc, target, target_cls, tgt, nb_path, to, conf, state) -> Cancelled:
+    """The Cancelled a deploy raises: what was handed off (and recorded), and what was not."""
+    from .targets.base import magic_line as _magic_line
+
+    handoff = state.get("handoff")
+    stage = state.get("stage")
+    if handoff is None:
+        return Cancelled(
+            f"The deploy was cancelled during {stage}; nothing was handed off.",
+            hint="Start it again when you are ready.",
+            stage=stage, handed_off=False, verified=False,
+        )
+    report = state.get("report") or {}
+    details = dict(handoff.details or {})
+    rec = History(conf.history_path).append(
+        {
+            "action": "deploy",
+            "target": target,
+            "notebook": str(nb_path),
+            "notebook_hash": report.get("notebook_hash"),
+            "verdict": report.get("verdict"),
+            "destination": handoff.destination,
+            "url": handoff.url,
+            "status": "cancelled",
+            "verified": False,
+            "summary": f"cancelled during {stage}, unverified: {handoff.summary or handoff.destination}",
+            "proofs": [],
+            "details": details,
+            "magic": _magic_line(target, tgt.option_values(), target_cls.options_schema(), to),
+        }
+    )
+    return Cancelled(
+        f"The deploy was cancelled during {stage}, after it was handed off to "
+        f"{handoff.destination}: that hand-off was not verified.",
+        hint="The history records it as cancelled and unverified; deploy again to prove it, "
+        "or remove it from the destination.",
+        stage=stage, handed_off=True, verified=False, destination=handoff.destination,
+        url=handoff.url, version=details.get("version"), record_id=rec["id"],
+    )
 
 
 # ---------------------------------------------------------------------------------- reading

@@ -301,9 +301,16 @@ def run(argv: list[str]) -> int:
         return 0
     command, rest = argv[0], argv[1:]
     handlers = {"check": cmd_check, "history": cmd_history, "models": cmd_models, "targets": cmd_targets}
-    if command in handlers:
+    if command in handlers and command != "check":
         return handlers[command](rest)
-    return cmd_target(command, rest)
+    # A check or a deploy: this process is the tool's own, so SIGTERM stops it in order (a
+    # hand-off in progress finishes, temp work is removed) and every temporary file, a library's
+    # too, goes to the tool's temp folder (swept if this process is killed).
+    from . import stopping, tmp
+
+    stopping.install()
+    with tmp.session(redirect=True):
+        return cmd_check(rest) if command == "check" else cmd_target(command, rest)
 
 
 def main(argv: Optional[list[str]] = None) -> int:

@@ -240,6 +240,7 @@ def run_check(notebook, conf, reporter: Reporter, parameters: Optional[dict] = N
                 startup_timeout=conf.startup_timeout,
                 reporter=reporter,
                 objects_dir=(tmp / "objects") if (conf.keep_objects and i == 0) else None,
+                produced_dir=(tmp / "produced") if i == 0 else None,
                 max_object_bytes=conf.max_object_bytes,
                 label=label,
                 kernel_log=tmp / "kernel.log",
@@ -309,6 +310,8 @@ def run_check(notebook, conf, reporter: Reporter, parameters: Optional[dict] = N
             "objects": first.objects,
             "executed_path": str(final / "executed.ipynb"),
             "objects_dir": str(final / "objects") if (tmp / "objects").exists() else None,
+            # the files the clean run wrote in (its copy of) the notebook's folder
+            "produced_dir": str(final / "produced") if (tmp / "produced").exists() else None,
             "run_seconds": round(sum(r.duration for r in runs), 3),
             "checked_at": _now(),
             "jupyter_deploy": __version__,

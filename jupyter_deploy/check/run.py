@@ -1,9 +1,11 @@
 """The clean re-run: a fresh kernel of the notebook's kernelspec, on a copy, cell by cell.
 
 One :class:`CleanRun` executes the notebook top to bottom with nbclient in a new kernel whose
-working directory is the notebook's folder, reports progress after every cell, honours a per-cell
-and a total timeout, stops at the first error, and survives a kernel that dies. After the last
-cell, still in the same kernel, a short epilogue that imports nothing from jupyter-deploy:
+working directory is a sandbox copy of the notebook's folder (:mod:`.sandbox`: the user's folder
+is never changed; what the run wrote or deleted there becomes a finding), reports progress after
+every cell, honours a per-cell and a total timeout, stops at the first error, and survives a
+kernel that dies. Every process the run started is gone when it ends (:mod:`.reaper`). After the
+last cell, still in the same kernel, a short epilogue that imports nothing from jupyter-deploy:
 
 - lists the deployable objects of the namespace (estimators, data frames, arrays) and writes each
   with cloudpickle into ``objects_dir``, so that a later deploy uses exactly what this clean run
@@ -189,8 +191,14 @@ class CleanRun:
         max_object_bytes: int = 512 * 1024 * 1024,
         label: str = "run",
         kernel_log: Optional[Path] = None,
+        sandbox: bool = True,
+        produced_dir: Optional[Path] = None,
     ):
+        self.produced_dir = produced_dir  # where to keep the files the run wrote, if anywhere
         self.kernel_log = kernel_log
+        self.sandbox = sandbox
+        self.workdir = notebook_path.parent  # the kernel's working directory (the sandbox's copy)
+        self.kernel_pids: set = set()
         self.nb = nb
         self.path = notebook_path
         self.kernel_name = kernel_name
@@ -203,6 +211,52 @@ class CleanRun:
         self.label = label
 
     def execute(self) -> RunResult:
+        """Run the notebook in a sandbox copy of its folder, then end every process it left
+        and report what it left and what it wrote (see the module's docstring)."""
+        from . import reaper, sandbox
+
+        box, root = self._make_sandbox()
+        try:
+            with reaper.Reaper() as keeper:
+                try:
+                    result = self._execute_retrying()
+                finally:
+                    left = keeper.collect(keep=self.kernel_pids)
+            result.findings += reaper.findings(left, _finding)
+            if box is not None:
+                sandbox.unsandbox_outputs(result.nb, box)
+                found = sandbox.changes(box)
+                result.findings += sandbox.findings(found, _finding)
+                if self.produced_dir is not None:
+                    sandbox.keep(box, found, self.produced_dir)
+            return result
+        finally:
+            if root is not None:
+                import shutil
+
+                shutil.rmtree(root, ignore_errors=True)
+
+    def _make_sandbox(self):
+        """The sandbox copy of the notebook's folder, under the tool's temp folder."""
+        if not self.sandbox:
+            return None, None
+        from .. import tmp
+        from ..config import deploy_config
+        from . import sandbox
+
+        root = Path(tmp.mkdtemp(prefix="sandbox-"))
+        try:
+            home = deploy_config().home_path
+            box = sandbox.make(self.path.parent, root, skip=(home,))
+        except BaseException:
+            import shutil
+
+            shutil.rmtree(root, ignore_errors=True)
+            raise
+        self.workdir = box.folder
+        return box, root
+
+    def _execute_retrying(self) -> RunResult:
         """Run the notebook; a kernel that dies before answering is started once more (a port
         taken between jupyter_client choosing it and the kernel binding it kills the kernel)."""
         try:
@@ -243,18 +297,22 @@ class CleanRun:
             startup_timeout=self.startup_timeout,
             allow_errors=False,
             record_timing=False,
-            resources={"metadata": {"path": str(self.path.parent)}},
+            resources={"metadata": {"path": str(self.workdir)}},
         )
         result = RunResult(nb=nb, ok=True)
         env = dict(os.environ)
         env[CLEAN_RUN_ENV] = "1"
         env.pop("JPY_SESSION_NAME", None)
+        from .. import tmp
+
+        tmp.original_tmpdir(env)  # the notebook's temp files go where they go outside a check
         self.reporter(self.label, 0, total, f"starting a clean {self.kernel_name} kernel")
         import subprocess
 
         log = open(self.kernel_log, "ab") if self.kernel_log else subprocess.DEVNULL
         try:
             with client.setup_kernel(env=env, stderr=log, stdout=log):
+                self.kernel_pids.add(getattr(getattr(client.km, "provisioner", None), "pid", None))
                 self._kernel_info(client)
                 self._transient(client, PROLOGUE)
                 for index, cell in enumerate(cells):
@@ -365,7 +423,7 @@ class CleanRun:
         code = (
             EPILOGUE
             + f"\n_jd_epilogue({str(self.objects_dir)!r}, {int(self.max_object_bytes)}, "
-            f"{str(self.path.parent)!r})\ndel _jd_epilogue, _jd_modules_before\n"
+            f"{str(self.workdir)!r})\ndel _jd_epilogue, _jd_modules_before\n"
         )
         try:
             outputs = self._transient(client, code)

@@ -203,7 +203,11 @@ class LocalServer:
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.env = env or {}
         self.proc: Optional[subprocess.Popen] = None
-        self.log_path = Path(tempfile.mkstemp(prefix="jd-api-", suffix=".log")[1])
+        from .. import tmp as _tmp
+
+        fd, log = _tmp.mkstemp(prefix="jd-api-", suffix=".log")
+        os.close(fd)
+        self.log_path = Path(log)
 
     def start(self) -> "LocalServer":
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}

@@ -14,11 +14,11 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Optional
 
+from .. import tmp as _tmp
 from .standalone import REQUIREMENTS, SIGNING_ENV
 
 _KEY_ENV = "JUPYTER_DEPLOY_VERIFY_KEY"
@@ -32,7 +32,7 @@ def _script_copy(folder: Path) -> Path:
 
 
 def _run(python: str, artefact: Path, signing_key: Optional[bytes], timeout: float) -> dict:
-    with tempfile.TemporaryDirectory(prefix="jupyter-deploy-verify-") as tmp:
+    with _tmp.temporary_directory(prefix="jupyter-deploy-verify-") as tmp:
         script = _script_copy(Path(tmp))
         env = {k: v for k, v in os.environ.items() if k != SIGNING_ENV}
         if signing_key:
@@ -113,7 +113,7 @@ def verify_isolated(artefact: os.PathLike | str, *, signing_key: Optional[bytes]
     from .signing import signing_key as _key
 
     artefact = Path(artefact).resolve()
-    with tempfile.TemporaryDirectory(prefix="jupyter-deploy-venv-") as tmp:
+    with _tmp.temporary_directory(prefix="jupyter-deploy-venv-") as tmp:
         start = time.perf_counter()
         try:
             python = make_venv(Path(tmp) / "venv", artefact / REQUIREMENTS, timeout=timeout)

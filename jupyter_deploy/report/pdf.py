@@ -13,7 +13,6 @@ import os
 import shutil
 import signal
 import subprocess
-import tempfile
 from pathlib import Path
 
 from ..errors import TargetError
@@ -73,7 +72,9 @@ def html_to_pdf(html_path: os.PathLike | str, pdf_path: os.PathLike | str, *,
     exe = find_chromium(chromium)
     html_path = Path(html_path).resolve()
     pdf_path = Path(pdf_path).resolve()
-    profile = tempfile.mkdtemp(prefix="jupyter-deploy-chromium-")
+    from .. import tmp as _tmp
+
+    profile = _tmp.mkdtemp(prefix="jupyter-deploy-chromium-")
     cmd = [
         exe,
         *FLAGS,

@@ -20,6 +20,14 @@ def _load_jupyter_server_extension(serverapp) -> None:
     web_app.settings["jupyter_deploy_jobs"] = jobs
     web_app.add_handlers(".*$", handlers(web_app.settings["base_url"]))
     atexit.register(jobs.shutdown)  # no clean re-run outlives the server
+    try:  # temp folders of workers and deploys that were killed (SIGKILL, a crash)
+        from .. import tmp
+
+        removed = tmp.sweep()
+        if removed:
+            serverapp.log.info("jupyter_deploy | removed %d stale temp folder(s)", len(removed))
+    except Exception as exc:  # noqa: BLE001 - a sweep never stops the server
+        serverapp.log.warning("jupyter_deploy | temp sweep failed: %s", exc)
     serverapp.log.info("jupyter_deploy | REST API at %sjupyter-deploy/", web_app.settings["base_url"])
 
 

@@ -4,6 +4,12 @@ The server never runs a clean re-run or a deploy in its own process: a job is a 
 (:mod:`jupyter_deploy.server.worker`) in its own process group, whose JSON-lines stdout is read
 on the event loop without blocking it. One job at a time per notebook; finished jobs are kept in
 memory (the newest ``max_finished``) so the sidebar can still read them after a reload.
+
+Cancelling sends the worker SIGTERM: it stops at once, or after the hand-off in progress, cleans
+up (kernels, its temp folder) and reports what was handed off. Only a worker still alive after
+``stop_grace`` seconds is killed with SIGKILL, its process group and descendants with it. A job's
+final JSON then says, in ``handoff``, whether anything was handed off (``handed_off`` true, false,
+or null when a killed worker could no longer say), where, and that it was not verified.
 """
 
 from __future__ import annotations
@@ -21,8 +27,14 @@ from typing import Any, Optional
 from ..errors import DeployError, NotebookInvalid, NotebookNotFound, PathNotAllowed, UsageError
 
 ACTIONS = ("check", "deploy")
+#: progress stages after which a deploy may have handed something off
+HANDOFF_STAGES = ("publish", "verify")
 ACTIVE = ("queued", "running")
 LOG_LINES = 500
+
+
+_STOPPING = {"code": "cancelled", "message": "The job is being cancelled.",
+             "hint": "Its final state says what was handed off, if anything."}
 
 
 class JobConflict(DeployError):
@@ -96,6 +108,8 @@ class Job:
         self.started: Optional[float] = None
         self.finished: Optional[float] = None
         self.proc: Optional[asyncio.subprocess.Process] = None
+        self.handoff: Optional[dict] = None  # for a cancelled or failed deploy: what was handed off
+        self.kill_timer: Optional[asyncio.TimerHandle] = None
         self.task: Optional[asyncio.Task] = None
         self.done_event = asyncio.Event()
 
@@ -129,6 +143,7 @@ class Job:
             "log": list(self.log),
             "result": self.result,
             "error": self.error,
+            "handoff": self.handoff,
             "magic": self.magic,
             "created": self.created,
             "started": self.started,
@@ -148,10 +163,11 @@ def check_magic(runs: int, no_cache: bool = False) -> str:
 
 
 class JobManager:
-    def __init__(self, root_dir: str, log=None, max_finished: int = 50):
+    def __init__(self, root_dir: str, log=None, max_finished: int = 50, stop_grace: float = 10.0):
         self.root_dir = root_dir
         self.log = log
         self.max_finished = max_finished
+        self.stop_grace = stop_grace  # seconds a cancelled worker has to clean up
         self.jobs: "OrderedDict[str, Job]" = OrderedDict()
 
     # ---------------------------------------------------------------- starting and reading
@@ -203,7 +219,8 @@ class JobManager:
 
     def running_on(self, notebook: str) -> Optional[Job]:
         for job in self.jobs.values():
-            if job.notebook == notebook and job.active:
+            # a cancelled job whose worker is still cleaning up still holds the notebook
+            if job.notebook == notebook and (job.active or job.finished is None):
                 return job
         return None
 
@@ -281,20 +298,86 @@ class JobManager:
             pass
         await asyncio.gather(self._read_events(job), self._read_log(job))
         rc = await job.proc.wait()
+        if job.kill_timer is not None:
+            job.kill_timer.cancel()
+        await self._after_worker(job)
         if job.state == "cancelled":
-            self._finish(job, "cancelled")
+            self._finish_cancelled(job, rc)
         elif job.error is not None:
             self._finish(job, "failed")
         elif job.result is not None or rc == 0:
             self._finish(job, "done")
         else:
             tail = " | ".join(list(job.log)[-3:])
+            job.handoff = self._guess_handoff(job)
+            said = ""
+            if job.handoff is not None and job.handoff["handed_off"] is None:
+                said = f" It stopped during {job.handoff['stage']}: the hand-off may be partial."
             self._finish(job, "failed", error={
                 "code": "internal",
-                "message": f"The job's worker stopped unexpectedly (exit code {rc})."
+                "message": f"The job's worker stopped unexpectedly (exit code {rc})." + said
                 + (f" Last log lines: {tail}" if tail else ""),
                 "hint": "See the job's log; if it is not your notebook's fault, please report it.",
             }, status=500)
+
+    async def _after_worker(self, job: Job) -> None:
+        """End what a dead worker left (its process group) and sweep its temp folder."""
+        try:
+            os.killpg(job.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            from .. import tmp
+
+            await asyncio.get_running_loop().run_in_executor(None, tmp.sweep)
+        except Exception:  # noqa: BLE001 - a sweep never fails a job
+            pass
+
+    def _guess_handoff(self, job: Job) -> Optional[dict]:
+        """What a deploy whose worker could not report had handed off, from its last stage."""
+        if job.action != "deploy":
+            return None
+        stage = job.progress.get("stage") or "queued"
+        if stage in HANDOFF_STAGES:
+            return {"handed_off": None, "verified": False, "stage": stage}
+        return {"handed_off": False, "verified": False, "stage": stage}
+
+    def _finish_cancelled(self, job: Job, rc) -> None:
+        error = job.error if isinstance(job.error, dict) else {}
+        if rc == 0 and job.result is not None:
+            job.error = None  # it finished before the cancel reached it: that is the truth
+            job.log.append("the job finished before the cancel reached it")
+            self._finish(job, "done")
+            return
+        if error.get("code") == "cancelled" and error.get("message") != _STOPPING["message"]:
+            # the worker stopped in order and said what it had done
+            details = error.get("details")
+            if isinstance(details, dict) and "handed_off" in details:
+                job.handoff = {k: details[k] for k in ("handed_off", "verified", "stage",
+                                                       "destination", "url", "version",
+                                                       "record_id") if k in details}
+            elif job.action == "deploy":  # stopped before the deploy itself began
+                job.handoff = {"handed_off": False, "verified": False,
+                               "stage": job.progress.get("stage") or "queued"}
+            self._finish(job, "cancelled")
+            return
+        handoff = self._guess_handoff(job)
+        job.handoff = handoff
+        if handoff is None:
+            error = {"code": "cancelled", "message": "The check was cancelled.",
+                     "hint": "Nothing was handed off; start it again when you are ready."}
+        elif handoff["handed_off"] is False:
+            error = {"code": "cancelled",
+                     "message": f"The deploy was cancelled during {handoff['stage']}; nothing "
+                     "was handed off.", "hint": "Start it again when you are ready."}
+        else:
+            error = {"code": "cancelled",
+                     "message": f"The deploy was cancelled during {handoff['stage']} and its "
+                     f"worker had to be killed: the hand-off may be partial and is not verified.",
+                     "hint": "Look at the destination, and deploy again to prove it."}
+        error["details"] = dict(handoff or {})
+        job.error = error
+        self._finish(job, "cancelled")
 
     async def _read_events(self, job: Job) -> None:
         stream = job.proc.stdout
@@ -354,6 +437,22 @@ class JobManager:
 
     # ------------------------------------------------------------------------ cancelling
 
+    def _stop(self, job: Job) -> None:
+        """SIGTERM to the worker (it cleans up), SIGKILL after the grace period."""
+        proc = job.proc
+        if proc is None or proc.returncode is not None:
+            return
+        try:
+            os.kill(proc.pid, signal.SIGTERM)
+        except (ProcessLookupError, PermissionError):
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop (server shutting down): no grace
+            self._kill(job)
+            return
+        job.kill_timer = loop.call_later(self.stop_grace, self._kill, job)
+
     def _kill(self, job: Job) -> None:
         proc = job.proc
         if proc is None or proc.returncode is not None:
@@ -379,16 +478,28 @@ class JobManager:
         if not job.active:
             return job
         job.state = "cancelled"
-        job.error = {"code": "cancelled", "message": "The job was cancelled.",
-                     "hint": "Nothing was handed off."}
+        job.error = dict(_STOPPING)
         job.log.append("cancelled by the user")
-        self._kill(job)
-        if job.proc is None:  # not started yet: _run will see the state
-            pass
+        self._stop(job)  # not started yet: _run sees the state
         return job
 
-    def shutdown(self) -> None:
+    def shutdown(self, grace: float = 5.0) -> None:
+        """Stop every worker (the server is exiting): SIGTERM, then SIGKILL after ``grace``."""
+        stopping = []
         for job in list(self.jobs.values()):
-            if job.active:
+            if job.active and job.proc is not None and job.proc.returncode is None:
                 job.state = "cancelled"
-                self._kill(job)
+                try:
+                    os.kill(job.proc.pid, signal.SIGTERM)
+                    stopping.append(job)
+                except (ProcessLookupError, PermissionError):
+                    pass
+        deadline = time.monotonic() + grace
+        for job in stopping:
+            try:
+                import psutil
+
+                psutil.Process(job.proc.pid).wait(max(0.1, deadline - time.monotonic()))
+            except Exception:  # noqa: BLE001 - gone already, or still there: killed below
+                pass
+            self._kill(job)

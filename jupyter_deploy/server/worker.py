@@ -12,8 +12,14 @@ and reads one JSON object per line from stdout::
     {"event": "error", "status": 409, "error": {"code": ..., "message": ..., "hint": ...}}
 
 Anything else the job prints (the notebook's kernel, libraries, warnings) is sent to stderr,
-which the server keeps as the job's log. The worker runs in its own process group, so that
-cancelling a job ends it and everything it started.
+which the server keeps as the job's log. The worker runs in its own process group.
+
+Stopping: SIGTERM (the server's cancel, or the server going away) raises ``Cancelled`` in the
+job (a hand-off in progress finishes first, see :mod:`jupyter_deploy.stopping`), so every
+clean-up runs: the kernels shut down, the job's temp folder (``<home>/tmp/<pid>-...``, where
+Python's tempfile points for the worker's whole life) is removed, and the error event says what
+was handed off. The server sends SIGKILL only when that takes longer than its grace period; a
+worker killed that way leaves its temp folder to the next sweep.
 """
 
 from __future__ import annotations
@@ -75,13 +81,28 @@ def _kill_children() -> None:
             pass
 
 
-def _on_term(signum, frame):
-    _kill_children()
-    os._exit(128 + signum)
-
-
 def run(spec: dict, events: _Events) -> int:
-    from jupyter_deploy import api
+    from jupyter_deploy import api, tmp
+    from jupyter_deploy.config import deploy_config
+    from jupyter_deploy.errors import DeployError
+
+    try:
+        with tmp.session(deploy_config().home_path, redirect=True):
+            try:
+                return _run(spec, events, api)
+            finally:
+                _kill_children()
+    except DeployError as exc:  # a stop that arrived outside the job itself
+        events.emit("error", status=exc.status, error=exc.to_json())
+        return 1
+    except BaseException as exc:  # noqa: BLE001 - the temp folder could not be set up
+        traceback.print_exc(file=sys.stderr)
+        events.emit("error", status=500, error={
+            "code": "internal", "message": f"{type(exc).__name__}: {exc}", "hint": INTERNAL_HINT})
+        return 2
+
+
+def _run(spec: dict, events: _Events, api) -> int:
     from jupyter_deploy.errors import DeployError
 
     def progress(event):
@@ -137,10 +158,16 @@ def main() -> int:
     events = _Events(os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1))
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    signal.signal(signal.SIGTERM, _on_term)
+    from jupyter_deploy import stopping
+    from jupyter_deploy.errors import Cancelled
+
+    stopping.install()
     _watch_parent(os.getppid())
     try:
         spec = json.loads(sys.stdin.read() or "{}")
+    except Cancelled as exc:
+        events.emit("error", status=exc.status, error=exc.to_json())
+        return 1
     except ValueError as exc:
         events.emit(
             "error",

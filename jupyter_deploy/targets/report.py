@@ -36,6 +36,20 @@ def _git_user() -> str:
         return ""
 
 
+def _files_of_the_run(ctx: DeployContext, data) -> str:
+    """The folder markdown images are read from: the notebook's, with the files its clean run
+    wrote on top (the run works in a sandbox copy, so they are not in the user's folder)."""
+    from ..report import render
+
+    folder = ctx.notebook.parent
+    produced = (ctx.check or {}).get("produced_dir")
+    if not produced or not os.path.isdir(produced) or not render.uses_local_files(data):
+        return str(folder)
+    from ..check.sandbox import overlay
+
+    return str(overlay(folder, produced, ctx.workdir / "notebook-folder"))
+
+
 class ReportTarget(Target):
     """A report of the notebook re-executed from a clean kernel, rendered to HTML or PDF."""
 
@@ -211,7 +225,7 @@ class ReportTarget(Target):
         page = cache.get("render", rkey)
         if page is None or MARKER not in page:
             page = render.render_html(notebook(), info, no_input=self.no_input,
-                                      base_dir=str(ctx.notebook.parent), provenance=MARKER)
+                                      base_dir=_files_of_the_run(ctx, data), provenance=MARKER)
             if not render.uses_local_files(data):
                 cache.put("render", rkey, page)
         body = page.replace(MARKER, render.provenance_html(info), 1)

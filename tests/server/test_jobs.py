@@ -94,6 +94,13 @@ async def test_cancel_kills_the_worker_and_its_kernel(jp_fetch, slow_notebook):
     job, _ = await wait_job(jp_fetch, job["id"])
     assert job["state"] == "cancelled" and job["result"] is None
     assert job["error"]["code"] == "cancelled"
+    # the worker gets SIGTERM and a grace period to shut its kernel down and remove its temp
+    # folder: "finished" is set once it has exited
+    deadline = time.monotonic() + 30
+    while job["finished"] is None and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+        job = await fetch_json(jp_fetch, "jupyter-deploy", "jobs", job["id"])
+    assert job["finished"] is not None and job["handoff"] is None  # a check hands nothing off
     await asyncio.sleep(0.5)
     alive = [pid for pid in family if psutil.pid_exists(pid)
              and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
