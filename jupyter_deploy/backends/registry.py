@@ -12,7 +12,6 @@ only when every proof passed, else marks it failed and leaves the alias where it
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import ClassVar, Optional
 
@@ -87,7 +86,9 @@ class RegistryBackend(Backend):
         d = handoff.details
         registry = open_registry(d["registry"])
         proofs = []
-        with tempfile.TemporaryDirectory(prefix="jupyter-deploy-fetch-") as tmp:
+        from .. import tmp as _tmp  # the tool's own temp folder: swept if this process dies
+
+        with _tmp.temporary_directory(prefix="jupyter-deploy-fetch-") as tmp:
             try:
                 folder = registry.fetch(d["name"], d["version"], Path(tmp) / "v")
             except DeployError as exc:

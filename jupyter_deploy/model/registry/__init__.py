@@ -519,7 +519,9 @@ class Registry:
     def _write_new(self, local, name, meta, key, pending, stamp_version, say):
         token = json.dumps({"token": uuid.uuid4().hex, "pid": os.getpid()}).encode("utf-8")
         files = sorted(meta.get("files", {})) + [METADATA]
-        with tempfile.TemporaryDirectory(prefix="jupyter-deploy-publish-") as tmp:
+        from ... import tmp as _tmp  # the tool's own temp folder: swept if this process dies
+
+        with _tmp.temporary_directory(prefix="jupyter-deploy-publish-") as tmp:
             art = Path(tmp) / "artefact"
             art.mkdir()
             for rel in files:
