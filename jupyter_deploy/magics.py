@@ -54,14 +54,16 @@ def unsaved_inputs(shell, path: Path, last: int = 50) -> int:
     The check and every deploy read the saved file, not the live notebook: a cell edited and run
     but not saved (or the very cell running ``%deploy``) shows up here.
     """
-    try:
-        import nbformat
+    import json
 
+    try:  # plain JSON: nbformat's validator would cost seconds of imports here
         raw = list(getattr(shell.history_manager, "input_hist_raw", []) or [])[-last:]
-        nb = nbformat.read(path, as_version=4)
+        cells = json.loads(Path(path).read_text(encoding="utf-8")).get("cells", [])
     except Exception:  # noqa: BLE001 - no history or unreadable file: nothing to warn about
         return 0
-    saved = {"".join(c.source).strip() for c in nb.cells if c.cell_type == "code"}
+    saved = {("".join(c.get("source", "")) if isinstance(c.get("source"), list)
+              else str(c.get("source", ""))).strip()
+             for c in cells if isinstance(c, dict) and c.get("cell_type") == "code"}
     # %deploy / %load_ext lines do nothing in the clean run: a new, unsaved one does not matter
     ran = [src.strip() for src in raw if src and src.strip() and not all(
         ln.strip().startswith(("%deploy", "%%deploy", "%load_ext", "%reload_ext", "#"))

@@ -150,6 +150,8 @@ def session(home: Optional[os.PathLike] = None, *, redirect: bool = False) -> It
                         os.environ["TMPDIR"] = env
                     _redirected = False
                 shutil.rmtree(folder, ignore_errors=True)
+                with contextlib.suppress(OSError):  # leave no empty tmp/ behind either
+                    folder.parent.rmdir()
                 _current = None
 
 
