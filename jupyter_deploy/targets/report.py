@@ -12,6 +12,7 @@ from __future__ import annotations
 import getpass
 import os
 import subprocess
+from pathlib import Path
 from typing import ClassVar
 
 from traitlets import Bool, Dict, Enum, Float, List, Unicode
@@ -34,6 +35,23 @@ def _git_user() -> str:
         return os.environ.get("USER") or getpass.getuser()
     except Exception:  # noqa: BLE001 - no user database entry
         return ""
+
+
+def _forget_check_entry(ctx: DeployContext) -> None:
+    """A refused report leaves no copy of its secret: drop the check's cache entry (the
+    executed notebook, its report and kept objects), when the executed copy lives there."""
+    import shutil
+
+    executed = ctx.executed_notebook
+    cache = getattr(ctx.config, "cache_path", None)
+    if executed is None or cache is None:
+        return
+    entry = executed.parent
+    try:
+        if entry.parent.resolve() == (Path(cache) / "check").resolve():
+            shutil.rmtree(entry, ignore_errors=True)
+    except OSError:
+        pass
 
 
 class ReportTarget(Target):
@@ -94,8 +112,8 @@ class ReportTarget(Target):
     pdf_timeout = Float(180.0, help="Seconds Chromium may take to print the PDF.").tag(config=True)
 
     secret_entropy = Bool(
-        False, help="Also flag high-entropy strings and public IP addresses as secrets "
-        "(detect-secrets' noisy detectors).",
+        False, help="Also run detect-secrets' noisy detectors (its own high-entropy and public "
+        "IP address ones); the calibrated high-entropy detector always runs.",
     ).tag(config=True)
 
     # ----------------------------------------------------------------------------- params
@@ -179,12 +197,24 @@ class ReportTarget(Target):
         reporter("build", 1, 3, "scanning sources and outputs for secrets")
         extra = {"title": title, "author": author, "tags": " ".join(self.tags),
                  "parameters": repr(params)}
-        skey = scan_key(digest, extra, self.secret_entropy)
-        if cache.get("scan", skey) != "clean":
-            from ..report import secrets
+        from ..report import secrets
 
-            secrets.check_notebook(notebook(), entropy=self.secret_entropy, extra=extra)
-            cache.put("scan", skey, "clean")
+        allow_list = [str(a) for a in (getattr(ctx.config, "allow_secrets", None) or [])]
+        env_secrets = secrets.env_secrets()
+        skey = scan_key(digest, {**extra, "allow": allow_list,
+                                 "env": hashlib.sha256(repr(env_secrets).encode()).hexdigest()},
+                        self.secret_entropy)
+        cached = cache.get("scan", skey)
+        if cached is not None and cached.startswith("clean"):
+            allowed = json.loads(cached[5:] or "[]")
+        else:
+            try:
+                allowed = secrets.check_notebook(notebook(), entropy=self.secret_entropy,
+                                                 extra=extra, allow_list=allow_list)
+            except secrets.SecretFound:
+                _forget_check_entry(ctx)
+                raise
+            cache.put("scan", skey, "clean" + json.dumps(allowed))
 
         created = now_utc()
         forced = bool(ctx.force and ctx.verdict == "not-repeatable")
@@ -241,6 +271,8 @@ class ReportTarget(Target):
                 "slug": self.slug or slugify(title),
                 "forced": forced,
                 "reasons": info["reasons"],
+                # every secret-scan finding let through, and what allowed it (never a value)
+                "secrets_allowed": allowed,
                 "environment_summary": {
                     "python": env.get("python"),
                     "platform": env.get("platform"),
