@@ -61,6 +61,10 @@ PRAGMA = "pragma: allowlist secret"
 
 # detect-secrets' detectors left out unless asked for (``entropy=True``): ours replace them.
 NOISY = ("Base64HighEntropyString", "HexHighEntropyString", "IPPublicDetector")
+# detect-secrets' detectors that ours replace: its keyword detector needs quotes in plain text
+# (it missed ``DB_PASSWORD=...`` on stdout) and flags placeholders (``password: ****``), its
+# basic-auth one flags ``user:password@`` examples.
+REPLACED = ("KeywordDetector", "BasicAuthDetector")
 
 # Output mime types whose payload is text a person (or a script) reads.
 _TEXT_MIME = (
@@ -315,6 +319,8 @@ class _Scanner:
                 add(m.start(), kind, m.group(0))
         for m in _ASSIGN.finditer(text):
             value = m.group("qv")
+            if value is not None and value.strip()[:1] in (",", ")", "+", "%", ".", ";", "]", "}"):
+                continue  # "'token:', token or None, '": the text between two strings
             if value is None:
                 value = m.group("v")
                 if code:
@@ -479,6 +485,7 @@ def _plugin_names(entropy: bool) -> list[str]:
     from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
 
     names = [cls.__name__ for cls in get_mapping_from_secret_type_to_class().values()]
+    names = [n for n in names if n not in REPLACED]
     if not entropy:
         names = [n for n in names if n not in NOISY]
     return sorted(set(names))
