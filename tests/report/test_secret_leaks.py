@@ -154,8 +154,7 @@ def test_allowed_finding_is_published_and_recorded(tmp_path, private_tmp):
     ]), path)
     result = api.deploy("report", path, to=str(tmp_path / "kr"))
     manifest = json.loads(Path(result["destination"], "metadata.json").read_text())
-    allowed = manifest.get("secrets_allowed") or json.loads(
-        (Path(result["destination"]) / "manifest.json").read_text())["secrets_allowed"]
+    allowed = manifest["secrets_allowed"]
     assert [(a["cell"], a["kind"], a["allowed_by"]) for a in allowed] == [
         (0, "Secret Keyword", "pragma")]
     assert "hunter2hunter2" not in json.dumps(allowed)
