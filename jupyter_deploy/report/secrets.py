@@ -126,7 +126,7 @@ _KEY_PREFIXES = {  # "<x>_key" names that are credentials (sort_key, primary_key
     "api", "access", "secret", "private", "signing", "auth", "client", "encryption", "master",
     "session", "app", "application", "service", "account", "storage", "subscription", "license",
     "webhook", "ssh", "consumer", "hmac", "jwt", "aws", "azure", "openai", "stripe", "deploy",
-    "admin", "root", "db", "database", "crypt", "cipher", "aes", "shared",
+    "admin", "db", "database", "crypt", "cipher", "aes", "shared",
 }
 _SECRET_LAST = {"password", "passwd", "passphrase", "secret", "token", "apikey", "credential",
                 "credentials", "pwd"}
@@ -172,6 +172,8 @@ _PLACEHOLDERS = {
 _PLACEHOLDER_MARKS = ("***", "xxxx", "XXXX", "...", "<", ">", "{", "}", "${", "$(", "%(", "%s",
                       "••", "\u2026")
 _IDENT_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+(\(\))?$")
+_PRINTF = re.compile(r"%[-+ 0#]*\d*(?:\.\d+)?[sdrifxXeEgG]")
+_NOT_SECRET_VALUE = re.compile(r"^(#[0-9A-Fa-f]{3,8}|__\w+__|[a-z]+\?)$")
 _WORDS = re.compile(r"^[A-Za-z]+([_\- ][A-Za-z]+)*$")
 
 
@@ -184,8 +186,12 @@ def real_value(value: str, minimum: int = 6) -> bool:
     if low in _PLACEHOLDERS or low.startswith(("your", "os.environ", "env:", "http://",
                                                "https://", "file:")):
         return False
-    if any(m in v for m in _PLACEHOLDER_MARKS):
+    if any(m in v for m in _PLACEHOLDER_MARKS) or _PRINTF.search(v):
         return False
+    if any(w in low for w in ("fake", "dummy", "example", "placeholder", "redacted", "changeme")):
+        return False
+    if _NOT_SECRET_VALUE.match(v):
+        return False  # a colour ('#d8dee9'), a dunder name ('__root__'), a type ('string?')
     if _IDENT_PATH.match(v.rstrip("=")) or (v.startswith(("/", "~/", "./")) and "/" in v[1:]):
         return False
     if _WORDS.match(v) and len(v) < 12:
@@ -716,3 +722,21 @@ def check_bundle(folder: os.PathLike | str, names: Iterable[str], what: str, con
     except SecretFound:
         shutil.rmtree(folder, ignore_errors=True)
         raise
+
+
+def check_embedded(page: str, what: str, allowed: Iterable[dict] = (), *,
+                   env: Optional[Mapping[str, str]] = None,
+                   allow_list: Iterable[str] = ()) -> None:
+    """Raise :class:`SecretFound` when a ``data:`` URI embedded in ``page`` (a rendered report:
+    local image files that markdown cells pull in are not in the notebook) decodes to a secret
+    that neither ``allow_list`` nor an already ``allowed`` finding (same fingerprint) allows."""
+    items = [(-1, "", f"embedded file {n}", decoded_text(m.group("b64")), False, False)
+             for n, m in enumerate(_DATA_URI.finditer(page), 1)]
+    hits = scan_items(items, env=env)
+    allow(hits, allow_list)
+    ok = {a.get("fingerprint") for a in allowed or ()}
+    refused = [h for h in hits if not h.allowed_by and h.fingerprint not in ok]
+    if refused:
+        _refuse(refused, what, hint="A file the notebook's markdown shows (an image next to it) "
+                "carries it: replace the file, and deploy again. If it is not a secret, list "
+                "its fingerprint in c.DeployConfig.allow_secrets.")

@@ -244,6 +244,14 @@ class ReportTarget(Target):
                                       base_dir=str(ctx.notebook.parent), provenance=MARKER)
             if not render.uses_local_files(data):
                 cache.put("render", rkey, page)
+        if render.uses_local_files(data):
+            # files next to the notebook that markdown cells show are embedded in the page,
+            # not in the notebook: their decoded bytes are scanned here
+            try:
+                secrets.check_embedded(page, "the report", allowed, allow_list=allow_list)
+            except secrets.SecretFound:
+                _forget_check_entry(ctx)
+                raise
         body = page.replace(MARKER, render.provenance_html(info), 1)
 
         bundle = ctx.new_bundle("report")

@@ -242,6 +242,9 @@ def test_placeholders_and_code_expressions_are_not_secrets():
         "tokenizer = AutoTokenizer.from_pretrained('bert-base-uncased')",
         "pad_token='[PAD]' max_tokens=2048 primary_key=customer_id",
         "url = 'postgresql://user:password@localhost/db'",
+        "Token: '#d8dee9', ROOT_KEY = '__root__'",  # a style's colour, a dunder name
+        "token = 'unknown_%d' % n",
+        "access_token = 'fake-access-token-for-tests'",
     ])
     assert scan_text(text, "source", code=True) == []
     assert scan_text(text, "stdout") == []

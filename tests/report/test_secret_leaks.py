@@ -158,3 +158,17 @@ def test_allowed_finding_is_published_and_recorded(tmp_path, private_tmp):
     assert [(a["cell"], a["kind"], a["allowed_by"]) for a in allowed] == [
         (0, "Secret Keyword", "pragma")]
     assert "hunter2hunter2" not in json.dumps(allowed)
+
+
+def test_local_image_shown_by_markdown_is_scanned(tmp_path, private_tmp):
+    """An image file next to the notebook is embedded in the page, not in the notebook."""
+    nb_dir = tmp_path / "nb"
+    nb_dir.mkdir()
+    (nb_dir / "chart.png").write_bytes(_png_with_text(f"by {AWS_KEY_ID}"))
+    path = nb_dir / "local.ipynb"
+    nbformat.write(new_notebook([("md", "# Costs\n\n![chart](chart.png)"), "x = 1"]), path)
+    with pytest.raises(SecretFound, match=r"AWS Access Key in the report's embedded file 1"):
+        api.deploy("report", path, to=str(tmp_path / "kr"))
+    home = Path(os.environ["JUPYTER_DEPLOY_HOME"])
+    assert list(private_tmp.iterdir()) == []
+    _assert_nowhere([AWS_KEY_ID], home, tmp_path / "kr", private_tmp)
