@@ -216,6 +216,15 @@ _TOKEN_FORMATS = [
     ("OpenAI Key", re.compile(r"(?<![A-Za-z0-9_-])sk-(?:proj-|ant-)?[A-Za-z0-9_-]{32,}")),
 ]
 
+# literal parts every match of the format above contains (a cheap pre-test)
+_TOKEN_PREFIXES = [
+    ("AKIA", "ASIA", "ABIA", "ACCA"), ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"), ("github_pat_",),
+    ("xox",), ("hooks.slack.com",), ("k_live_",), ("AIza",), ("eyJ",), ("PRIVATE KEY", "PuTTY"),
+    ("hf_",), ("glpat-",), ("sk-",),
+]
+# lines worth handing to detect-secrets' plugins (all need a long token or a key header)
+_DS_WORTH = re.compile(r"[A-Za-z0-9_\-+/=.:]{16,}|PRIVATE|BEGIN")
+
 _ASSIGN = re.compile(
     r"""(?P<name>[A-Za-z_][A-Za-z0-9_.\-]{0,63})["']?[ \t]*(?:=|:|=>)[ \t]*"""
     r"""(?:(?P<q>["'])(?P<qv>[^"'\n]{1,256})(?P=q)|(?P<v>[^\s"',;<>(){}\[\]|=!&][^\s"',;<>(){}\[\]|&]{0,255}))"""
@@ -320,7 +329,9 @@ class _Scanner:
                 return
             found.append((ln, kind, value))
 
-        for kind, rx in _TOKEN_FORMATS:
+        for (kind, rx), prefixes in zip(_TOKEN_FORMATS, _TOKEN_PREFIXES):
+            if not any(p in text for p in prefixes):
+                continue  # a substring test is 50x cheaper than the regex on a large table
             for m in rx.finditer(text):
                 add(m.start(), kind, m.group(0))
         for m in _ASSIGN.finditer(text):
@@ -335,7 +346,7 @@ class _Scanner:
                         continue
             if secret_name(m.group("name")) and real_value(value):
                 add(m.start("name"), "Secret Keyword", value)
-        for m in _CONN.finditer(text):
+        for m in (_CONN.finditer(text) if "://" in text else ()):
             pw = m.group("pw")
             if pw.lower() in _CONN_PLACEHOLDER or any(c in pw for c in "{}$<>*%") or len(pw) < 3:
                 continue
@@ -521,7 +532,7 @@ def scan_items(items: Iterable[tuple], entropy: bool = False,
                     seen.add((line, kind))
                     hits.append(Hit(cell, where, kind, line, cid, injected, fingerprint(value)))
             for lineno, line in enumerate(text.splitlines(), 1):
-                if not line.strip():
+                if not line.strip() or (not entropy and not _DS_WORTH.search(line)):
                     continue
                 for s in scan_line(line):
                     if (lineno, s.type) in seen:
