@@ -718,20 +718,42 @@ def check_files(paths: Iterable[os.PathLike | str], what: str, base=None, *,
     return [h.to_json() for h in hits]
 
 
+def forget_check_entry(ctx) -> None:
+    """After a refusal, drop the check's cache entry that the deploy used (its executed
+    notebook, report and kept objects carry the secret too), when it is one."""
+    import shutil
+
+    executed = getattr(ctx, "executed_notebook", None)
+    cache = getattr(getattr(ctx, "config", None), "cache_path", None)
+    if executed is None or cache is None:
+        return
+    entry = Path(executed).parent
+    try:
+        if entry.parent.resolve() == (Path(cache) / "check").resolve():
+            shutil.rmtree(entry, ignore_errors=True)
+    except OSError:
+        pass
+
+
 def check_bundle(folder: os.PathLike | str, names: Iterable[str], what: str, config=None,
-                 env: Optional[Mapping[str, str]] = None) -> list[dict]:
+                 env: Optional[Mapping[str, str]] = None, ctx=None) -> list[dict]:
     """The scan every target runs before hand-off on the text files it publishes (``names``,
-    relative to ``folder``). A refusal removes ``folder`` (nothing keeps the secret) and raises
-    :class:`SecretFound` naming the file and kind; else the allowed hits are returned."""
+    relative to ``folder``). A refusal removes ``folder`` and the check's cache entry of
+    ``ctx`` (nothing keeps the secret) and raises :class:`SecretFound` naming the file and
+    kind; else the allowed hits are returned."""
     import shutil
 
     folder = Path(folder)
+    if config is None and ctx is not None:
+        config = getattr(ctx, "config", None)
     allow_list = [str(a) for a in (getattr(config, "allow_secrets", None) or [])]
     try:
         return check_files([folder / n for n in names], what, base=folder, env=env,
                            allow_list=allow_list)
     except SecretFound:
         shutil.rmtree(folder, ignore_errors=True)
+        if ctx is not None:
+            forget_check_entry(ctx)
         raise
 
 

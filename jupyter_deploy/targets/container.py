@@ -198,7 +198,7 @@ class ContainerTarget(Target):
         bundle.manifest["secrets_allowed"] = check_bundle(
             bundle.path, ["README.md", "model/README.md", "model/sample.json",
                           "model/metadata.json"],
-            f"the container context of {self.name}", ctx.config)
+            f"the container context of {self.name}", ctx=ctx)
         bundle.manifest["container"] = {
             "name": self.name,
             "var": self.var,

@@ -162,7 +162,7 @@ class ModelTarget(Target):
 
         allowed = check_bundle(bundle.path, ["artefact/README.md", "artefact/sample.json",
                                              "artefact/metadata.json"],
-                               f"the model {self.name}", ctx.config)
+                               f"the model {self.name}", ctx=ctx)
         bundle.manifest["secrets_allowed"] = allowed
         reporter("build", 3, 3, f"{self.name}: {meta['model_class']}, "
                  f"{len(meta['requirements'])} requirements, {meta['sample_rows']} sample rows")

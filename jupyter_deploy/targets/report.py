@@ -12,7 +12,6 @@ from __future__ import annotations
 import getpass
 import os
 import subprocess
-from pathlib import Path
 from typing import ClassVar
 
 from traitlets import Bool, Dict, Enum, Float, List, Unicode
@@ -38,20 +37,10 @@ def _git_user() -> str:
 
 
 def _forget_check_entry(ctx: DeployContext) -> None:
-    """A refused report leaves no copy of its secret: drop the check's cache entry (the
-    executed notebook, its report and kept objects), when the executed copy lives there."""
-    import shutil
+    """A refused report leaves no copy of its secret: drop the check's cache entry."""
+    from ..report.secrets import forget_check_entry
 
-    executed = ctx.executed_notebook
-    cache = getattr(ctx.config, "cache_path", None)
-    if executed is None or cache is None:
-        return
-    entry = executed.parent
-    try:
-        if entry.parent.resolve() == (Path(cache) / "check").resolve():
-            shutil.rmtree(entry, ignore_errors=True)
-    except OSError:
-        pass
+    forget_check_entry(ctx)
 
 
 class ReportTarget(Target):
