@@ -88,6 +88,15 @@ class DeployConfig(Configurable):
         help="Finding kinds to leave out of the verdict (for example ['wall-clock']).",
     ).tag(config=True)
 
+    allow_secrets = List(
+        Unicode(),
+        default_value=[],
+        help="""Secret-scan findings that are not secrets, allowed explicitly (each allowance is
+        recorded in the bundle's manifest): a fingerprint as the refusal shows it
+        ('sha256:0123abcd...', 12+ hex digits of the value's sha256), or a place: 'KIND@cell 3',
+        '*@cell 3', 'KIND@sample.json'. --force never publishes a secret.""",
+    ).tag(config=True)
+
     @property
     def home_path(self) -> Path:
         return Path(self.home).expanduser()

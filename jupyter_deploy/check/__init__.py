@@ -224,7 +224,9 @@ def run_check(notebook, conf, reporter: Reporter, parameters: Optional[dict] = N
 
     # 2. clean re-run(s), into a fresh cache entry written atomically at the end
     tmp = entry.parent / f".tmp-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir(parents=True)
+    _private_dir(entry.parent)
+    tmp.mkdir(mode=0o700)
+    os.chmod(tmp, 0o700)  # executed copies carry whatever the notebook printed: the user's only
     try:
         import copy
 
@@ -318,6 +320,7 @@ def run_check(notebook, conf, reporter: Reporter, parameters: Optional[dict] = N
             "cached": False,
         }
         (tmp / "report.json").write_text(json.dumps(report, indent=1, default=str))
+        os.chmod(tmp / "report.json", 0o600)  # private: outputs may hold what a scan refuses
         _publish(tmp, entry)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -369,7 +372,21 @@ def _write_notebook(nb, target: Path) -> None:
     import nbformat
 
     text = nbformat.writes(nb)
-    target.write_bytes(text.encode("utf-8", errors="replace"))
+    # 0600 from the first byte: outputs can carry secrets (the report target refuses them, but
+    # the executed copy is written before any target sees it)
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(text.encode("utf-8", errors="replace"))
+    os.chmod(target, 0o600)
+
+
+def _private_dir(folder: Path) -> None:
+    """Create ``folder`` (and parents) readable by the user only (0700)."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        os.chmod(folder, 0o700)
+    except OSError:
+        pass
 
 
 def _prune(folder: Path) -> None:

@@ -193,6 +193,12 @@ class ContainerTarget(Target):
         )
         reporter("build", 2, 3, "writing the Dockerfile, API, batch entry point and manifests")
         written = write_context(bundle.path, art, opts)
+        from ..report.secrets import check_bundle
+
+        bundle.manifest["secrets_allowed"] = check_bundle(
+            bundle.path, ["README.md", "model/README.md", "model/sample.json",
+                          "model/metadata.json"],
+            f"the container context of {self.name}", ctx=ctx)
         bundle.manifest["container"] = {
             "name": self.name,
             "var": self.var,

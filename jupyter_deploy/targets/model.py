@@ -158,6 +158,12 @@ class ModelTarget(Target):
             pickled=pickled,
             extra=ctx.kernel_facts(),
         )
+        from ..report.secrets import check_bundle
+
+        allowed = check_bundle(bundle.path, ["artefact/README.md", "artefact/sample.json",
+                                             "artefact/metadata.json"],
+                               f"the model {self.name}", ctx=ctx)
+        bundle.manifest["secrets_allowed"] = allowed
         reporter("build", 3, 3, f"{self.name}: {meta['model_class']}, "
                  f"{len(meta['requirements'])} requirements, {meta['sample_rows']} sample rows")
         registry = self.registry or str(ctx.config.registry_path)

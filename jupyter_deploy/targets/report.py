@@ -50,6 +50,13 @@ def _files_of_the_run(ctx: DeployContext, data) -> str:
     return str(overlay(folder, produced, ctx.workdir / "notebook-folder"))
 
 
+def _forget_check_entry(ctx: DeployContext) -> None:
+    """A refused report leaves no copy of its secret: drop the check's cache entry."""
+    from ..report.secrets import forget_check_entry
+
+    forget_check_entry(ctx)
+
+
 class ReportTarget(Target):
     """A report of the notebook re-executed from a clean kernel, rendered to HTML or PDF."""
 
@@ -108,8 +115,8 @@ class ReportTarget(Target):
     pdf_timeout = Float(180.0, help="Seconds Chromium may take to print the PDF.").tag(config=True)
 
     secret_entropy = Bool(
-        False, help="Also flag high-entropy strings and public IP addresses as secrets "
-        "(detect-secrets' noisy detectors).",
+        False, help="Also run detect-secrets' noisy detectors (its own high-entropy and public "
+        "IP address ones); the calibrated high-entropy detector always runs.",
     ).tag(config=True)
 
     # ----------------------------------------------------------------------------- params
@@ -193,12 +200,24 @@ class ReportTarget(Target):
         reporter("build", 1, 3, "scanning sources and outputs for secrets")
         extra = {"title": title, "author": author, "tags": " ".join(self.tags),
                  "parameters": repr(params)}
-        skey = scan_key(digest, extra, self.secret_entropy)
-        if cache.get("scan", skey) != "clean":
-            from ..report import secrets
+        from ..report import secrets
 
-            secrets.check_notebook(notebook(), entropy=self.secret_entropy, extra=extra)
-            cache.put("scan", skey, "clean")
+        allow_list = [str(a) for a in (getattr(ctx.config, "allow_secrets", None) or [])]
+        env_secrets = secrets.env_secrets()
+        skey = scan_key(digest, {**extra, "allow": allow_list,
+                                 "env": hashlib.sha256(repr(env_secrets).encode()).hexdigest()},
+                        self.secret_entropy)
+        cached = cache.get("scan", skey)
+        if cached is not None and cached.startswith("clean"):
+            allowed = json.loads(cached[5:] or "[]")
+        else:
+            try:
+                allowed = secrets.check_notebook(notebook(), entropy=self.secret_entropy,
+                                                 extra=extra, allow_list=allow_list)
+            except secrets.SecretFound:
+                _forget_check_entry(ctx)
+                raise
+            cache.put("scan", skey, "clean" + json.dumps(allowed))
 
         created = now_utc()
         forced = bool(ctx.force and ctx.verdict == "not-repeatable")
@@ -228,6 +247,14 @@ class ReportTarget(Target):
                                       base_dir=_files_of_the_run(ctx, data), provenance=MARKER)
             if not render.uses_local_files(data):
                 cache.put("render", rkey, page)
+        if render.uses_local_files(data):
+            # files next to the notebook that markdown cells show are embedded in the page,
+            # not in the notebook: their decoded bytes are scanned here
+            try:
+                secrets.check_embedded(page, "the report", allowed, allow_list=allow_list)
+            except secrets.SecretFound:
+                _forget_check_entry(ctx)
+                raise
         body = page.replace(MARKER, render.provenance_html(info), 1)
 
         bundle = ctx.new_bundle("report")
@@ -255,6 +282,8 @@ class ReportTarget(Target):
                 "slug": self.slug or slugify(title),
                 "forced": forced,
                 "reasons": info["reasons"],
+                # every secret-scan finding let through, and what allowed it (never a value)
+                "secrets_allowed": allowed,
                 "environment_summary": {
                     "python": env.get("python"),
                     "platform": env.get("platform"),
