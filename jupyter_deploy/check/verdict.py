@@ -62,7 +62,11 @@ def decide(findings: list[dict], ignore: tuple[str, ...] = ()) -> tuple[str, lis
             causes = _explain(f, static)
             if causes:
                 f["causes"] = causes
-    errors = [f for f in kept if f.get("severity") == "error"]
+    # the first failing cell is the headline (notebook-wide findings, with no cell, before it)
+    errors = sorted(
+        (f for f in kept if f.get("severity") == "error"),
+        key=lambda f: -1 if f.get("cell") is None else f["cell"],
+    )
     reasons = []
     for f in errors:
         line = f["message"]

@@ -1,0 +1,175 @@
+"""Issue 18, repeatability truth: each case mimics one seen on real-world notebooks, reproduced
+here with a real kernel on a small notebook of our own.
+
+Every test that hands a notebook to the check also asserts the file is unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from jdtest import file_digest
+
+from jupyter_deploy import api, cli
+from jupyter_deploy.errors import KernelError
+
+pytestmark = pytest.mark.kernel
+
+
+def kinds(report):
+    return [f["kind"] for f in report["findings"]]
+
+
+def by_kind(report, kind):
+    return [f for f in report["findings"] if f["kind"] == kind]
+
+
+# ------------------------------------------------------------------ 1. keep going after errors
+
+
+def test_the_run_keeps_going_and_lists_every_failing_cell(make_notebook):
+    # A tutorial whose author deleted two defining cells after running them; a later cell's
+    # saved output is stale too. The first error used to hide everything after it.
+    def delete_definitions(nb):
+        del nb.cells[2]  # rate = 0.5
+        del nb.cells[0]  # prices = [...]
+        nb.cells[-1].outputs[0]["text"] = "total 10\n"  # stale saved output
+
+    nb = make_notebook(
+        [
+            "prices = [1, 2, 3]",
+            "print(sum(prices))",
+            "rate = 0.5",
+            "print(rate * 2)",
+            "print('total', 3 * 3)",
+        ],
+        edit=delete_definitions,
+    )
+    before = file_digest(nb)
+    report = api.check(nb)
+    assert file_digest(nb) == before
+    errors = by_kind(report, "execution-error")
+    assert [e["cell"] for e in errors] == [0, 1]
+    assert report["failed_cells"] == [0, 1]
+    assert report["cells_run"] == 3  # every cell was run
+    assert report["reasons"][0].startswith("cell 0 raised NameError")  # the headline
+    # the cell after the errors was still checked, and its stale output is found
+    diff = next(f for f in report["findings"] if f["kind"] == "output-diff")
+    assert diff["cell"] == 2 and "10 -> 9" in diff["message"]
+    # the failing cells are not reported a second time as output differences
+    assert not [f for f in report["findings"] if f["kind"] == "output-diff" and f["cell"] in (0, 1)]
+
+
+def test_an_error_that_reproduces_the_saved_one_is_a_warning(make_notebook):
+    # A teaching notebook that shows an error on purpose.
+    nb = make_notebook(
+        [
+            "def age(n):\n    if n < 0:\n        raise ValueError(f'no negative ages: {n}')\n    return n",
+            "age(-1)",
+            "print(age(3))",
+        ]
+    )
+    report = api.check(nb)
+    assert report["verdict"] == "repeatable-with-warnings", report["findings"]
+    expected = by_kind(report, "expected-error")
+    assert len(expected) == 1 and expected[0]["cell"] == 1
+    assert expected[0]["severity"] == "warning"
+    assert "as in the saved notebook" in expected[0]["message"]
+    assert report["failed_cells"] == []
+
+
+def test_an_error_that_differs_from_the_saved_one_is_a_failure(make_notebook):
+    def other_error(nb):
+        err = nb.cells[0].outputs[0]
+        err["evalue"] = "no negative ages: -2"
+
+    nb = make_notebook(["raise ValueError('no negative ages: -1')"], edit=other_error)
+    report = api.check(nb)
+    assert report["verdict"] == "not-repeatable"
+    assert kinds(report).count("execution-error") == 1
+
+
+def test_outputs_compared_is_false_when_nothing_was_saved(make_notebook):
+    nb = make_notebook(["x = 1", "print(x)"], execute=False)
+    report = api.check(nb)
+    assert report["outputs_compared"] is False
+    assert report["verdict"] == "repeatable-with-warnings"  # never-executed, statically
+    nb2 = make_notebook(["print(2)"], name="saved.ipynb")
+    assert api.check(nb2)["outputs_compared"] is True
+
+
+def test_two_runs_list_each_error_once(make_notebook):
+    nb = make_notebook(["print(undefined_name)", "print(1)"], execute=False)
+    report = api.check(nb, runs=2)
+    assert kinds(report).count("execution-error") == 1
+    assert report["runs"] == 2
+
+
+# ------------------------------------------------------------------------ 2. kernel override
+
+
+def _python2_notebook(make_notebook, name="old.ipynb"):
+    def python2(nb):
+        nb.metadata["kernelspec"] = {"name": "python2", "display_name": "Python 2", "language": "python"}
+
+    return make_notebook(
+        ["import random", "print(sum(range(4)))", "print(random.random() < 2)"],
+        edit=python2,
+        name=name,
+    )
+
+
+def test_a_missing_kernel_gets_a_verdict_with_static_findings(make_notebook):
+    nb = _python2_notebook(make_notebook)
+    before = file_digest(nb)
+    report = api.check(nb)
+    assert file_digest(nb) == before
+    assert report["verdict"] == "not-repeatable"
+    missing = by_kind(report, "kernel-missing")
+    assert len(missing) == 1
+    assert "'python2' is not installed" in missing[0]["message"]
+    assert "--kernel python3" in missing[0]["hint"]
+    # never the advice to register a Python 3 kernel under the name python2
+    assert "ipykernel install" not in missing[0]["hint"]
+    assert "unseeded-random" in kinds(report)  # the static findings are still there
+    assert report["cells_run"] == 0 and report["outputs_compared"] is False
+    assert report["reasons"][0].startswith("the notebook's kernel 'python2'")
+
+
+def test_kernel_override_runs_the_notebook_with_another_kernel(make_notebook):
+    nb = _python2_notebook(make_notebook)
+    before = file_digest(nb)
+    report = api.check(nb, kernel="python3")
+    assert file_digest(nb) == before
+    assert report["kernel"] == "python3"
+    assert "kernel-missing" not in kinds(report)
+    assert report["cells_run"] == 3 and report["outputs_compared"] is True
+    assert report["verdict"] == "repeatable-with-warnings", report["findings"]
+
+
+def test_kernel_override_on_the_command_line(make_notebook, capsys):
+    nb = _python2_notebook(make_notebook)
+    code = cli.main(["check", str(nb), "--kernel", "python3", "--json", "--no-cache"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and out["kernel"] == "python3"
+    code = cli.main(["check", str(nb), "--json", "--no-cache"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 1 and out["verdict"] == "not-repeatable"
+
+
+def test_an_unknown_kernel_override_is_an_error(make_notebook):
+    nb = _python2_notebook(make_notebook)
+    before = file_digest(nb)
+    with pytest.raises(KernelError, match="'no-such-kernel' is not installed") as exc:
+        api.check(nb, kernel="no-such-kernel")
+    assert "--kernel python3" in exc.value.hint
+    assert file_digest(nb) == before
+
+
+def test_kernel_is_a_config_trait():
+    from jupyter_deploy.config import DeployConfig
+
+    trait = DeployConfig.class_traits()["kernel"]
+    assert trait.metadata.get("config") and "python2" in trait.help
