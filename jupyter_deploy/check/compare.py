@@ -36,7 +36,7 @@ import re
 from collections.abc import Iterable
 from html.parser import HTMLParser
 
-from .masks import mask, mask_svg_ids, strip_warnings
+from .masks import mask_now, mask_pair, mask_svg_ids, strip_warnings
 
 __all__ = ["MIME_PRIORITY", "compare_notebooks", "compare_runs", "diff_text"]
 
@@ -430,13 +430,22 @@ def _strip_plotly(value):
     return value
 
 
-def _as_json(value) -> str:
+def _json_text(value) -> str:
     if isinstance(value, (str, bytes)):
         try:
             value = json.loads(value)
         except ValueError:
-            return mask(_text(value))
-    return mask(json.dumps(value, sort_keys=True, indent=1, ensure_ascii=False, default=str))
+            return _text(value)
+    return json.dumps(value, sort_keys=True, indent=1, ensure_ascii=False, default=str)
+
+
+def _as_json(value) -> str:
+    return mask_now(_json_text(value))
+
+
+def _pm(a: str, b: str, labels) -> tuple:
+    """Both texts masked for comparison; dates only where they vary (see masks.mask_pair)."""
+    return mask_pair(a, b, between_runs=labels[0] != "saved")
 
 
 class _Diff(dict):
@@ -554,7 +563,7 @@ def _compare_rich(saved, clean, tol, image_tol, labels) -> _Diff | None:
                     _error_text(clean) if mc == "error" else _rich_text(clean, mc)
                 ),
             )
-        a, b = _error_text(saved), _error_text(clean)
+        a, b = _pm(_error_raw(saved), _error_raw(clean), labels)
         if saved.get("ename") != clean.get("ename"):
             d = diff_text(a, b, tol, labels)
             return _Diff(
@@ -590,16 +599,15 @@ def _compare_rich(saved, clean, tol, image_tol, labels) -> _Diff | None:
     if mime == WIDGET:
         return None  # a widget was shown on both sides; its model id is volatile
     if mime == PLOTLY:
-        pa, pb = _plotly(a), _plotly(b)
-        return _text_diff(mime, pa, pb, tol, labels)
+        return _text_diff(mime, *_pm(_plotly(a), _plotly(b), labels), tol, labels)
     if mime == "application/json" or mime.endswith("+json"):
-        return _text_diff(mime, _as_json(a), _as_json(b), tol, labels)
+        return _text_diff(mime, *_pm(_json_text(a), _json_text(b), labels), tol, labels)
     if mime in ("image/png", "image/jpeg", "image/gif", "image/webp"):
         return _compare_image(mime, _text(a), _text(b), image_tol)
     if mime == "text/html":
         ta, table_a = html_text(_text(a))
         tb, table_b = html_text(_text(b))
-        ta, tb = mask(ta), mask(tb)
+        ta, tb = _pm(ta, tb, labels)
         d = _text_diff(
             mime, ta, tb, tol, labels, unit="row" if table_a and table_b else "line", sep=" | "
         )
@@ -608,9 +616,9 @@ def _compare_rich(saved, clean, tol, image_tol, labels) -> _Diff | None:
         return d
     if mime == "image/svg+xml":
         return _text_diff(
-            mime, mask(mask_svg_ids(_text(a))), mask(mask_svg_ids(_text(b))), tol, labels
+            mime, *_pm(mask_svg_ids(_text(a)), mask_svg_ids(_text(b)), labels), tol, labels
         )
-    return _text_diff(mime, mask(_text(a)), mask(_text(b)), tol, labels)
+    return _text_diff(mime, *_pm(_text(a), _text(b), labels), tol, labels)
 
 
 def _plotly(value) -> str:
@@ -618,18 +626,22 @@ def _plotly(value) -> str:
         try:
             value = json.loads(value)
         except ValueError:
-            return mask(value)
+            return value
     if isinstance(value, dict):
         value = dict(value)
         layout = value.get("layout")
         if isinstance(layout, dict):
             value["layout"] = {k: v for k, v in layout.items() if k != "template"}
         value = _strip_plotly(value)
-    return _as_json(value)
+    return _json_text(value)
+
+
+def _error_raw(output) -> str:
+    return f"{output.get('ename', '')}: {_text(output.get('evalue'))}"
 
 
 def _error_text(output) -> str:
-    return mask(f"{output.get('ename', '')}: {_text(output.get('evalue'))}")
+    return mask_now(_error_raw(output))
 
 
 def _rich_text(output, mime) -> str:
@@ -643,8 +655,8 @@ def _rich_text(output, mime) -> str:
     if isinstance(data, (dict, list)):
         return _as_json(data)
     if mime == "text/html":
-        return mask(html_text(_text(data))[0])
-    return mask(_text(data))
+        return mask_now(html_text(_text(data))[0])
+    return mask_now(_text(data))
 
 
 def _signature(output) -> str:
@@ -670,7 +682,7 @@ def _same_output(a, b) -> bool:
 def _cell_summary(streams: dict, rich: list) -> str:
     """A cell's outputs as short masked lines, for the side-by-side view of a structural change."""
     lines = [
-        f"[{name}] {_short(mask(text), 200)}" for name, text in sorted(streams.items()) if text
+        f"[{name}] {_short(mask_now(text), 200)}" for name, text in sorted(streams.items()) if text
     ]
     lines += [f"[{_primary_mime(o)}] {_short(_rich_text(o, _primary_mime(o)), 200)}" for o in rich]
     return "\n".join(lines)
@@ -709,7 +721,7 @@ def _compare_cell(saved_cell, clean_cell, tol, image_tol, labels=("saved", "clea
             continue
         if name == "stderr":
             a, b = strip_warnings(a), strip_warnings(b)
-        d = _text_diff(f"stream:{name}", mask(a), mask(b), tol, labels)
+        d = _text_diff(f"stream:{name}", *_pm(a, b, labels), tol, labels)
         if d:
             d["what"] = f"{name} differs"
             diffs.append(d)

@@ -173,3 +173,56 @@ def test_kernel_is_a_config_trait():
 
     trait = DeployConfig.class_traits()["kernel"]
     assert trait.metadata.get("config") and "python2" in trait.help
+
+
+# ------------------------------------------------- 3. masking that cannot hide a change
+
+
+DATED_CELLS = [
+    "import datetime\nstart = datetime.date(2013, 1, 1)\n"
+    "days = [start + datetime.timedelta(days=d) for d in range(3)]\nprint(days)",
+    "print('sales on', days[1].isoformat(), 'were', 120)",
+    "print('checked at', datetime.datetime.now())",
+]
+
+
+def test_a_date_shifted_by_decades_is_reported_with_the_part_that_differs(make_notebook):
+    def to_1970(nb):
+        nb.cells[0].source = nb.cells[0].source.replace("2013", "1970")
+
+    untouched = make_notebook(DATED_CELLS, name="dates.ipynb")
+    report = api.check(untouched)
+    # the wall clock cell varies (it prints now): masked; the data's dates do not vary
+    assert report["verdict"] == "repeatable-with-warnings", report["findings"]
+    assert kinds(report) == ["wall-clock"]
+
+    shifted = make_notebook(DATED_CELLS, name="shifted.ipynb", edit=to_1970)
+    before = file_digest(shifted)
+    report = api.check(shifted)
+    assert file_digest(shifted) == before
+    assert report["verdict"] == "not-repeatable"
+    diffs = by_kind(report, "output-diff")
+    assert [d["cell"] for d in diffs] == [0, 1]
+    assert "2013 -> 1970" in diffs[1]["message"]
+    assert "2013-01-02" in diffs[1]["diff"] and "1970-01-02" in diffs[1]["diff"]
+    assert "<DATE" not in diffs[1]["message"] and "<DATE" not in diffs[0]["diff"]
+
+
+def test_mask_pair_masks_a_date_only_where_it_varies():
+    import datetime
+
+    from jupyter_deploy.check.masks import mask_pair, near_now
+
+    old, new = "dates 2013-01-05, 2013-01-06", "dates 1970-01-05, 1970-01-06"
+    assert mask_pair(old, new) == (old, new)
+    now = datetime.datetime.now()
+    a, b = mask_pair("made 2025-03-01 09:00:00", f"made {now}")
+    assert a == b == "made <DATETIME>"
+    # two clean runs that disagree on a date: it varies, whatever it is
+    a, b = mask_pair("run at 2013-01-05 10:00", "run at 2013-01-06 11:00", between_runs=True)
+    assert a == b
+    # the same old date on both sides is left as it is (nothing to hide)
+    assert mask_pair("since 2013-01-05", "since 2013-01-05") == ("since 2013-01-05",) * 2
+    assert near_now(now.strftime("%H:%M:%S")) and near_now(now.strftime("%b %d, %Y"))
+    assert not near_now("Jan 5, 1970") and not near_now("datetime.date(2013, 1, 5)")
+    assert near_now(str(now.timestamp())) and not near_now("1357380000.5")
