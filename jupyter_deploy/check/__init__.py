@@ -271,7 +271,10 @@ def run_check(notebook, conf, reporter: Reporter, parameters: Optional[dict] = N
                 diffs = compare_runs(nb, [r.nb for r in runs], cells=cells_ok, **tol)
             else:
                 diffs = compare_notebooks(nb, first.nb, cells=cells_ok, **tol)
-            findings += [f for f in diffs if f.get("cell") not in deploy_cells]
+            from .drift import group_drift
+
+            diffs = group_drift([f for f in diffs if f.get("cell") not in deploy_cells], nb, first.nb)
+            findings += diffs
             # nothing to compare with when the notebook was saved without outputs
             compared = _has_outputs(nb)
             reporter("compare", 1, 1, "outputs compared")

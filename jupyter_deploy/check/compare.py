@@ -456,7 +456,7 @@ def _text_diff(mime, saved, clean, tol, labels, unit="line", sep=None) -> _Diff 
     d = diff_text(saved, clean, tol, labels)
     if d is None:
         return None
-    return _Diff(
+    out = _Diff(
         mime=mime,
         what=f"{mime} output differs",
         detail=d.detail(unit, sep),
@@ -465,6 +465,13 @@ def _text_diff(mime, saved, clean, tol, labels, unit="line", sep=None) -> _Diff 
         saved=_clean_for_report(saved),
         clean=_clean_for_report(clean),
     )
+    if labels[0] == "saved" and d.kind not in ("order", "items-order"):
+        from .drift import format_drift
+
+        drift = format_drift(saved, clean, tol)
+        if drift:
+            out["drift"] = drift
+    return out
 
 
 def _decode_image(b64: str):
@@ -872,10 +879,39 @@ def compare_notebooks(
         for d in _compare_cell(s_cell, c_cell, float_tol, image_tol):
             message = f"cell {i}: {d['what']} ({d['detail']})"
             extra = {"saved": d.get("saved", ""), "clean": d.get("clean", "")}
+            if d.get("drift"):
+                findings.append(_drift_finding(i, d, extra))
+                continue
             if d.get("kind") in ("order", "items-order"):
                 extra["cause"] = "unordered-iteration"
             findings.append(_finding("output-diff", i, d, message, _hint(d, float_tol), **extra))
     return findings
+
+
+HINT_DRIFT_FORMAT = (
+    "The values are the same; only how a library prints them changed ({library}). Nothing to "
+    "fix in the notebook; re-run and save it to record the new form, or pin the older version "
+    "if readers depend on the old one."
+)
+
+
+def _drift_finding(i: int, d: _Diff, extra: dict) -> dict:
+    from .drift import library_of
+
+    drift = d["drift"]
+    f = _finding(
+        "format-drift", i, d,
+        f"cell {i}: {d['mime']} prints equal values differently "
+        f"({', '.join(dict.fromkeys(n for n, _ in drift['rules']))}): "
+        f"{drift['saved']!r} -> {drift['clean']!r}",
+        HINT_DRIFT_FORMAT.format(library=library_of(drift["rules"])),
+        rules=[list(r) for r in drift["rules"]],
+        form_saved=drift["saved"],
+        form_clean=drift["clean"],
+        **extra,
+    )
+    f["severity"] = "warning"
+    return f
 
 
 def compare_runs(saved_nb, runs: list, **tol) -> list[dict]:
@@ -945,7 +981,7 @@ def compare_runs(saved_nb, runs: list, **tol) -> list[dict]:
     ):
         if f["cell"] in nondet:
             continue
-        if f.get("cause") != "unordered-iteration":
+        if f["kind"] == "output-diff" and f.get("cause") != "unordered-iteration":
             f["cause"] = "hidden-state-or-drift"
             detail = f["message"].split(": ", 1)[1] if ": " in f["message"] else f["message"]
             f["message"] = (

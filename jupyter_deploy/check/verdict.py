@@ -80,7 +80,10 @@ def decide(findings: list[dict], ignore: tuple[str, ...] = ()) -> tuple[str, lis
     if static:
         by_kind: dict[str, int] = {}
         for f in static:
+            if f["kind"] == "format-drift":
+                continue  # one line per drift rule (already grouped per notebook)
             by_kind[f["kind"]] = by_kind.get(f["kind"], 0) + 1
         reasons = [f"{n} x {k}" for k, n in by_kind.items()]
+        reasons += [f["message"] for f in static if f["kind"] == "format-drift"]
         return WITH_WARNINGS, reasons, kept
     return REPEATABLE, [], kept

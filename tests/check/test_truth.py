@@ -226,3 +226,63 @@ def test_mask_pair_masks_a_date_only_where_it_varies():
     assert near_now(now.strftime("%H:%M:%S")) and near_now(now.strftime("%b %d, %Y"))
     assert not near_now("Jan 5, 1970") and not near_now("datetime.date(2013, 1, 5)")
     assert near_now(str(now.timestamp())) and not near_now("1357380000.5")
+
+
+# --------------------------------------------------------------------- 4. value vs format
+
+OLD_LIBRARY_CELLS = [
+    "import numpy as np\nnp.int64(4) + 5",
+    "np.float64(1.25) * 2",
+    "import pandas as pd\npd.Series(['a', 'b'])",
+    "pd.Index([1, 2, 3])",
+    "import matplotlib\nmatplotlib.use('agg')\nimport matplotlib.pyplot as plt\nplt.figure().gca()",
+    "print(round(1 / 3, 6))",
+]
+
+
+def _as_saved_by_old_libraries(nb, value_change=False):
+    """The outputs NumPy 1, pandas 1 and matplotlib 3.5 printed for the same values, on an
+    older Python."""
+    def plain(i):
+        return nb.cells[i].outputs[-1]["data"]
+
+    plain(0)["text/plain"] = "10" if value_change else "9"
+    plain(1)["text/plain"] = "2.5"
+    plain(2)["text/plain"] = plain(2)["text/plain"].replace("dtype: str", "dtype: object")
+    plain(3)["text/plain"] = "Int64Index([1, 2, 3], dtype='int64')"
+    plain(4)["text/plain"] = "<matplotlib.axes._subplots.AxesSubplot at 0x7f3a1c2b4d60>"
+    nb.cells[5].outputs[0]["text"] = "0.333\n"  # printed with a display precision of 3
+    nb.metadata["language_info"] = {"name": "python", "version": "3.8.5"}
+
+
+def test_display_only_drift_is_a_grouped_warning_naming_the_library(make_notebook):
+    nb = make_notebook(OLD_LIBRARY_CELLS, edit=_as_saved_by_old_libraries)
+    before = file_digest(nb)
+    report = api.check(nb)
+    assert file_digest(nb) == before
+    assert report["verdict"] == "repeatable-with-warnings", report["reasons"]
+    drift = by_kind(report, "format-drift")
+    assert all(f["severity"] == "warning" for f in drift)
+    numpy = next(f for f in drift if f["library"] == "numpy")
+    assert numpy["cells"] == [0, 1]  # one line for the notebook, not one per output
+    assert "'9' -> 'np.int64(9)'" in numpy["message"]
+    assert "saved with python 3.8.5" in numpy["message"]
+    libraries = {f["library"] for f in drift}
+    assert {"numpy", "pandas", "matplotlib", "display precision"} <= libraries
+    assert any("dtype: object" in f["message"] and "dtype: str" in f["message"] for f in drift)
+    assert any("Int64Index" in f["message"] for f in drift)
+    # the reasons: one line per kind of drift, never "hidden state"
+    assert len([r for r in report["reasons"] if "print differently" in r]) == len(drift)
+    assert not any("hidden state" in f["hint"] for f in drift)
+
+
+def test_a_value_change_next_to_drift_stays_an_error(make_notebook):
+    nb = make_notebook(
+        OLD_LIBRARY_CELLS, edit=lambda nb: _as_saved_by_old_libraries(nb, value_change=True)
+    )
+    report = api.check(nb, runs=2)
+    assert report["verdict"] == "not-repeatable"
+    err = by_kind(report, "output-diff")
+    assert [f["cell"] for f in err] == [0]
+    assert "10" in err[0]["message"] and "np.int64(9)" in err[0]["message"]
+    assert {f["library"] for f in by_kind(report, "format-drift")} >= {"pandas", "matplotlib"}
