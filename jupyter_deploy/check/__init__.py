@@ -292,7 +292,9 @@ def run_check(notebook, conf, reporter: Reporter, parameters: Optional[dict] = N
         if run_nb is not nb:
             findings = params_mod.map_cells_back(findings, run_nb)
 
-        verdict, reasons, findings = decide(findings, tuple(conf.ignore_kinds))
+        from .flow import CellFlow
+
+        verdict, reasons, findings = decide(findings, tuple(conf.ignore_kinds), flow=CellFlow(nb))
         findings.sort(key=lambda f: (f.get("cell") if f.get("cell") is not None else -1))
         failed = sorted({f["cell"] for f in findings if f["kind"] == "execution-error"})
 

@@ -492,7 +492,7 @@ def _image_fraction(saved_b64: str, clean_b64: str):
     a = _decode_image(saved_b64)
     b = _decode_image(clean_b64)
     if a.size != b.size:
-        return 1.0, (a.size, b.size)
+        return (0.0 if _same_picture(a, b) else 1.0), (a.size, b.size)
     if a.mode != b.mode:
         a, b = a.convert("RGBA"), b.convert("RGBA")
     diff = ImageChops.difference(a, b)
@@ -504,6 +504,37 @@ def _image_fraction(saved_b64: str, clean_b64: str):
     changed = sum(hist[PIXEL_THRESHOLD + 1 :])
     total = a.size[0] * a.size[1]
     return (changed / total if total else 0.0), None
+
+
+PERCEPTUAL_WIDTH = 96  # both images are compared at this width, in grayscale
+PERCEPTUAL_LEVEL = 32  # a downscaled pixel differs when its gray level moves more than this
+PERCEPTUAL_FRACTION = 0.03  # the same picture when at most this fraction of them differ
+ASPECT_TOLERANCE = 0.03
+
+
+def _same_picture(a, b) -> bool:
+    """Whether two images of different sizes show the same picture: same aspect ratio (within
+    3%), and nearly the same once both are rescaled to a common small size in grayscale (a
+    figure saved at another DPI, or one pixel wider because of font hinting)."""
+    from PIL import Image, ImageChops
+
+    (w1, h1), (w2, h2) = a.size, b.size
+    if not (w1 and h1 and w2 and h2):
+        return False
+    if abs((w1 / h1) / (w2 / h2) - 1) > ASPECT_TOLERANCE:
+        return False
+    width = min(PERCEPTUAL_WIDTH, w1, w2)
+    height = max(1, round(width * h1 / w1))
+
+    def small(img):
+        if img.mode == "RGBA":  # transparent parts read as white, as the page shows them
+            back = Image.new("RGBA", img.size, (255, 255, 255, 255))
+            img = Image.alpha_composite(back, img)
+        return img.convert("L").resize((width, height), Image.Resampling.BOX)
+
+    diff = ImageChops.difference(small(a), small(b))
+    changed = sum(diff.histogram()[PERCEPTUAL_LEVEL + 1:])
+    return changed / (width * height) <= PERCEPTUAL_FRACTION
 
 
 def _data_uri(mime: str, b64: str) -> str:
@@ -540,6 +571,13 @@ def _compare_image(mime, saved_b64, clean_b64, image_tol) -> _Diff | None:
         )
     if sizes:
         (w1, h1), (w2, h2) = sizes
+        if fraction == 0.0:  # the same picture at another size: drift, not a value change
+            return _Diff(
+                base, what=f"{mime} shows the same picture at another size",
+                detail=f"same plot, different size/DPI: {w1}x{h1} -> {w2}x{h2}",
+                drift={"rules": [("figure size/DPI", "image renderer")],
+                       "saved": f"{w1}x{h1}", "clean": f"{w2}x{h2}"},
+            )
         return _Diff(base, what=f"{mime} output differs", detail=f"size {w1}x{h1} -> {w2}x{h2}")
     if fraction <= image_tol:
         return None
@@ -610,7 +648,13 @@ def _compare_rich(saved, clean, tol, image_tol, labels) -> _Diff | None:
     if mime == "application/json" or mime.endswith("+json"):
         return _text_diff(mime, *_pm(_json_text(a), _json_text(b), labels), tol, labels)
     if mime in ("image/png", "image/jpeg", "image/gif", "image/webp"):
-        return _compare_image(mime, _text(a), _text(b), image_tol)
+        d = _compare_image(mime, _text(a), _text(b), image_tol)
+        if d is not None and d.get("drift") and "<Figure size" in _text(cd.get("text/plain")):
+            # matplotlib's figure (its repr says so): its DPI or size default changed
+            d["drift"]["rules"] = [("figure size/DPI", "matplotlib")]
+        if d is not None and d.get("drift") and labels[0] != "saved":
+            d.pop("drift")  # between clean runs a size change is a difference
+        return d
     if mime == "text/html":
         ta, table_a = html_text(_text(a))
         tb, table_b = html_text(_text(b))

@@ -182,6 +182,11 @@ _RULES: list[tuple[re.Pattern, object, object]] = [
     (re.compile(r"^.*\bper loop \((?:mean|best).*$", re.MULTILINE), "<TIMEIT>", ("per loop",)),
     (re.compile(r"^.*\bloops?, best of \d+:.*$", re.MULTILINE), "<TIMEIT>", ("best of",)),
     (
+        re.compile(r"^The slowest run took .* times longer than the fastest\..*$", re.MULTILINE),
+        "<TIMEIT>",
+        ("slowest run",),
+    ),
+    (
         re.compile(r"\[(?:\d+:)?\d{1,2}:\d{2}<(?:(?:\d+:)?\d{1,2}:\d{2}|\?)(?:,[^\]\n]*)?\]"),
         "[<ELAPSED>]",
         ("<",),

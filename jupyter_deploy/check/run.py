@@ -198,6 +198,15 @@ def error_text(output) -> tuple[str, str]:
     return output.get("ename", "Error"), output.get("evalue", "")
 
 
+def _raising_library(err) -> Optional[str]:
+    """The installed package whose code raised (the last library frame of the traceback)."""
+    import re
+
+    tb = "\n".join(err.get("traceback") or [])
+    found = re.findall(r"(?:site|dist)-packages[/\\]+([A-Za-z_]\w*)", tb)
+    return found[-1] if found else None
+
+
 def _saved_error(cell) -> Optional[tuple[str, str]]:
     """(ename, evalue) of the error a cell was saved with, or None."""
     err = next((o for o in cell.get("outputs") or [] if o.get("output_type") == "error"), None)
@@ -380,7 +389,7 @@ class CleanRun:
                 f"cell {index} raised {ename}: {evalue}".strip().rstrip(":"),
                 "The notebook does not run top to bottom in a fresh kernel; fix "
                 "this cell (the findings before it often say why).",
-                ename=ename, evalue=evalue,
+                ename=ename, evalue=evalue, raised_in=_raising_library(err),
             )
         )
 

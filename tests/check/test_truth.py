@@ -286,3 +286,170 @@ def test_a_value_change_next_to_drift_stays_an_error(make_notebook):
     assert [f["cell"] for f in err] == [0]
     assert "10" in err[0]["message"] and "np.int64(9)" in err[0]["message"]
     assert {f["library"] for f in by_kind(report, "format-drift")} >= {"pandas", "matplotlib"}
+
+
+# ------------------------------------------------------------------------ 5. a cause or none
+
+
+def _saved_as_run_in(order):
+    """An edit: execution counts as if the author ran the cells in ``order``."""
+    def edit(nb):
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        for count, i in enumerate(order, start=1):
+            code[i].execution_count = count
+            for out in code[i].outputs:
+                if "execution_count" in out:
+                    out["execution_count"] = count
+    return edit
+
+
+def test_a_library_removal_message_is_library_drift_not_out_of_order(make_notebook):
+    # pandas 3 removed the 'M' alias; the author's session had run the cells out of order.
+    def saved_with_old_pandas(nb):
+        _saved_as_run_in([0, 2, 1, 3])(nb)
+        from nbformat.v4 import new_output
+
+        nb.cells[3].outputs = [new_output(
+            "execute_result", execution_count=4,
+            data={"text/plain": "DatetimeIndex(['2013-01-31', '2013-02-28', '2013-03-31'], "
+                                "dtype='datetime64[ns]', freq='M')"},
+        )]
+        nb.cells[3].source = nb.cells[3].source.replace("'ME'", "'M'")  # as written for pandas 1
+
+    nb = make_notebook(
+        ["import pandas as pd", "start = '2013-01-01'", "periods = 3",
+         "pd.date_range(start, periods=periods, freq='ME')"],
+        edit=saved_with_old_pandas,
+    )
+    report = api.check(nb)
+    assert "out-of-order" in kinds(report)
+    err = by_kind(report, "execution-error")[0]
+    assert "'M' is no longer supported" in err["message"]
+    assert err["causes"][0]["kind"] == "library-drift"
+    assert "pandas" in err["causes"][0]["message"]
+    assert "library drift" in report["reasons"][0] and "out-of-order" not in report["reasons"][0]
+    assert "pin the version" in err["hint"]
+
+
+def test_a_difference_every_clean_run_agrees_on_is_not_blamed_on_randomness(make_notebook):
+    def stale(nb):
+        nb.cells[2].outputs[0]["text"] = "11\n"
+
+    nb = make_notebook(
+        ["import random", "values = [random.random() for _ in range(3)]\nlen(values)",
+         "print(len(values) + 7)"],
+        edit=stale,
+    )
+    report = api.check(nb, runs=2)
+    diff = by_kind(report, "output-diff")[0]
+    assert diff["cell"] == 2 and "every clean run agrees" in diff["message"]
+    assert "causes" not in diff and diff["cause_unknown"]
+    assert any("unseeded-random" in r and "every clean run agrees" in r for r in diff["ruled_out"])
+    assert "cause unknown" in report["reasons"][0] and "likely cause" not in report["reasons"][0]
+
+
+def test_a_cause_needs_a_data_flow_path(make_notebook):
+    def stale(nb):
+        nb.cells[2].outputs[0]["text"] = "5\n"
+
+    nb = make_notebook(
+        ["import random", "r = random.random()", "print(2 + 2)", "print(r)"], edit=stale
+    )
+    report = api.check(nb)
+    diffs = {f["cell"]: f for f in by_kind(report, "output-diff")}
+    # cell 2 reads nothing cell 1 made: randomness is ruled out, not blamed
+    assert "causes" not in diffs[2]
+    assert any("nothing flows from it to cell 2" in r for r in diffs[2]["ruled_out"])
+    # cell 3 prints what cell 1 drew: that is the cause, with its cell
+    assert diffs[3]["causes"][0] == {**diffs[3]["causes"][0], "kind": "unseeded-random", "cell": 1}
+
+
+def test_timing_outputs_are_judged_as_timing_never_as_randomness(make_notebook):
+    nb = make_notebook(
+        [
+            "import random\nnoise = random.random()",
+            "import time\nt0 = time.perf_counter()\nx = sum(range(200000)) + noise\n"
+            "print('took', round(time.perf_counter() - t0, 9))",
+            "%timeit -n 2 -r 3 sum(range(1000))",
+        ]
+    )
+    report = api.check(nb, runs=2)
+    timed = [f for f in report["findings"] if f["cell"] == 1 and f["severity"] == "error"]
+    assert timed and all(f["causes"][0]["kind"] == "timing" for f in timed)
+    assert all("seed" not in f["hint"] for f in timed)
+    assert not [f for f in report["findings"] if f["cell"] == 2 and f["severity"] == "error"]
+
+
+def test_timeit_slowest_run_line_is_masked():
+    from jupyter_deploy.check.masks import mask
+
+    a = "The slowest run took 5.23 times longer than the fastest. This could mean that an intermediate result is being cached.\n"
+    b = "The slowest run took 7.01 times longer than the fastest. This could mean that an intermediate result is being cached.\n"
+    assert mask(a) == mask(b) == "<TIMEIT>\n"
+
+
+# ------------------------------------------------------------------------------- 6. images
+
+PLOT = (
+    "import matplotlib\nmatplotlib.use('module://matplotlib_inline.backend_inline')\n"
+    "import matplotlib.pyplot as plt\nimport numpy as np\n"
+    "{dpi}xs = np.linspace(0, 6, 60)\nplt.plot(xs, np.{fn}(xs))\nplt.title('wave')\nplt.show()"
+)
+
+
+def _plot_saved_at_dpi(make_notebook, name, clean_fn="sin"):
+    """A plot saved by a session whose figure DPI was 50; the notebook now plots ``clean_fn``
+    with the default DPI."""
+    def now(nb):
+        nb.cells[0].source = PLOT.format(dpi="", fn=clean_fn)
+
+    return make_notebook([PLOT.format(dpi="plt.rcParams['figure.dpi'] = 50\n", fn="sin")], name=name, edit=now)
+
+
+def test_the_same_plot_at_another_dpi_is_drift(make_notebook):
+    need_pillow()
+    nb = _plot_saved_at_dpi(make_notebook, "dpi.ipynb")
+    before = file_digest(nb)
+    report = api.check(nb)
+    assert file_digest(nb) == before
+    assert report["verdict"] == "repeatable-with-warnings", report["findings"]
+    drift = by_kind(report, "format-drift")
+    assert len(drift) == 1 and drift[0]["library"] == "matplotlib"
+    assert "figure size/DPI" in drift[0]["message"]
+    assert not by_kind(report, "output-diff")
+
+
+def test_another_plot_at_another_dpi_is_still_a_difference(make_notebook):
+    need_pillow()
+    nb = _plot_saved_at_dpi(make_notebook, "cos.ipynb", clean_fn="cos")
+    report = api.check(nb)
+    assert report["verdict"] == "not-repeatable"
+    diff = by_kind(report, "output-diff")
+    assert len(diff) == 1 and diff[0]["mime"] == "image/png" and "size" in diff[0]["message"]
+
+
+def test_images_one_pixel_wider_compare_as_the_same_picture():
+    need_pillow()
+    from PIL import Image, ImageDraw
+
+    from jupyter_deploy.check.compare import _same_picture
+
+    def chart(w, h, up=True):
+        img = Image.new("RGB", (w, h), "white")
+        d = ImageDraw.Draw(img)
+        d.line([(0, h - 1), (w - 1, 0)] if up else [(0, 0), (w - 1, h - 1)], fill="blue", width=max(1, w // 100))
+        d.rectangle([w // 10, h // 10, w // 4, h // 4], fill="black")
+        return img
+
+    assert _same_picture(chart(1227, 470), chart(1228, 470))
+    assert _same_picture(chart(640, 480), chart(1280, 960))
+    assert not _same_picture(chart(640, 480), chart(1280, 960, up=False))
+    assert not _same_picture(chart(640, 480), chart(640, 400))  # another aspect: another figure
+
+
+def need_pillow():
+    import importlib.util
+
+    from jdtest import need
+
+    need(importlib.util.find_spec("PIL") is not None, "pillow", "uv pip install pillow")
