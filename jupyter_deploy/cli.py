@@ -103,7 +103,8 @@ def cmd_check(argv) -> int:
         k, v = item.split("=", 1)
         params[k] = parse_value(v)
     report = api.check(
-        ns.notebook, runs=ns.runs, timeout=ns.timeout, cell_timeout=ns.cell_timeout, kernel=ns.kernel,
+        ns.notebook, runs=ns.runs, timeout=ns.timeout, cell_timeout=ns.cell_timeout,
+        kernel=ns.kernel,
         use_cache=False if ns.no_cache else None, parameters=params, record=True,
         write_metadata=ns.record, progress=_Progress(ns.quiet or ns.json),
     )

@@ -224,7 +224,9 @@ def run_check(notebook, conf, reporter: Reporter, parameters: Optional[dict] = N
     ]
     reporter("lint", 1, 1, f"{len(findings)} static finding(s)")
     if missing:
-        return _verdict_without_run(path, nb, nb_hash, kernel, findings + [missing], parameters, started)
+        return _verdict_without_run(
+            path, nb, nb_hash, kernel, findings + [missing], parameters, started
+        )
 
     # 2. clean re-run(s), into a fresh cache entry written atomically at the end
     tmp = entry.parent / f".tmp-{uuid.uuid4().hex[:8]}"
@@ -273,7 +275,8 @@ def run_check(notebook, conf, reporter: Reporter, parameters: Optional[dict] = N
                 diffs = compare_notebooks(nb, first.nb, cells=cells_ok, **tol)
             from .drift import group_drift
 
-            diffs = group_drift([f for f in diffs if f.get("cell") not in deploy_cells], nb, first.nb)
+            diffs = [f for f in diffs if f.get("cell") not in deploy_cells]
+            diffs = group_drift(diffs, nb, first.nb)
             findings += diffs
             # nothing to compare with when the notebook was saved without outputs
             compared = _has_outputs(nb)

@@ -93,10 +93,10 @@ HINT_ERROR = (
     "a package or a variable that only the author's session had."
 )
 HINT_DRIFT = (
-    "Every clean run agrees, so the saved output came from hidden state (cells run out of order, "
-    "a deleted or edited cell, a variable set by hand) or from a changed environment or input "
-    "data. Restart the kernel, run all cells, save, and check again; if the inputs changed, "
-    "that is the new result."
+    "Every clean run agrees, so the saved output came from a changed environment (library "
+    "versions) or input data, or from hidden state in the author's session (cells run out of "
+    "order, a deleted or edited cell, a variable set by hand). Restart the kernel, run all cells, "
+    "save, and check again; if the inputs or libraries changed, that is the new result."
 )
 HINT_NONDET = (
     "The cell gives a different result on every clean run: seed the random generators "

@@ -37,7 +37,9 @@ _NP_TYPES = (
 )
 
 RULES = [
-    DriftRule("NumPy 2 scalar repr", "numpy", r"\bnp\." + _NP_TYPES + r"\(((?:[^()]|\([^()]*\))*)\)", r"\1"),
+    DriftRule(
+        "NumPy 2 scalar repr", "numpy", r"\bnp\." + _NP_TYPES + r"\(((?:[^()]|\([^()]*\))*)\)", r"\1"
+    ),
     DriftRule("NumPy 2 scalar repr", "numpy", r"\bnp\.(True|False)_\b", r"\1"),
     DriftRule("pandas 3 string dtype", "pandas", r"\bdtype: str\b", "dtype: object"),
     DriftRule("pandas 3 string dtype", "pandas", r"""\bdtype=(['"])str\1""", r"dtype=\1object\1"),
@@ -99,7 +101,10 @@ def format_drift(saved: str, clean: str, float_tol: float = 1e-6) -> Optional[di
 
     ca, hits_a = _canon(saved)
     cb, hits_b = _canon(clean)
-    rules = [key for key in {**hits_a, **hits_b} if sorted(hits_a.get(key, [])) != sorted(hits_b.get(key, []))]
+    rules = [
+        key for key in {**hits_a, **hits_b}
+        if sorted(hits_a.get(key, [])) != sorted(hits_b.get(key, []))
+    ]
     la, lb = _lines(ca), _lines(cb)
     if diff_text(ca, cb, float_tol) is not None:
         # the numbers that still differ: drift only when each is the same value printed otherwise
@@ -112,7 +117,9 @@ def format_drift(saved: str, clean: str, float_tol: float = 1e-6) -> Optional[di
             if _NUMBER.sub("#", x) != _NUMBER.sub("#", y):
                 return None
             nx, ny = _NUMBER.findall(x), _NUMBER.findall(y)
-            if len(nx) != len(ny) or not all(_same_value_printed_otherwise(p, q) for p, q in zip(nx, ny)):
+            if len(nx) != len(ny):
+                return None
+            if not all(_same_value_printed_otherwise(p, q) for p, q in zip(nx, ny)):
                 return None
             rounded = True
         if rounded:
@@ -120,7 +127,8 @@ def format_drift(saved: str, clean: str, float_tol: float = 1e-6) -> Optional[di
     if not rules:
         return None
     ra, rb = _lines(saved), _lines(clean)
-    pair = next(((x, y) for x, y in zip(ra, rb) if x != y), (ra[0] if ra else "", rb[0] if rb else ""))
+    first = (ra[0] if ra else "", rb[0] if rb else "")
+    pair = next(((x, y) for x, y in zip(ra, rb) if x != y), first)
     return {"rules": rules, "saved": pair[0][:120], "clean": pair[1][:120]}
 
 

@@ -14,11 +14,16 @@ from __future__ import annotations
 import ast
 import re
 
-_TIMING = re.compile(r"^\s*%%?(?:timeit|time|prun)\b|\btime\.(?:time|perf_counter|monotonic|process_time)\(|\btimeit\.", re.M)
+_TIMING = re.compile(
+    r"^\s*%%?(?:timeit|time|prun)\b|\btime\.(?:time|perf_counter|monotonic|process_time)\("
+    r"|\btimeit\.",
+    re.M,
+)
 
 
 _PURE = {"print", "len", "repr", "str", "int", "float", "round", "sum", "min", "max", "sorted",
-         "list", "tuple", "set", "dict", "type", "isinstance", "display", "format", "abs", "any", "all"}
+         "list", "tuple", "set", "dict", "type", "isinstance", "display", "format", "abs", "any",
+         "all"}
 _IN_PLACE = {"shuffle", "sort", "append", "extend", "update", "fill", "resize", "insert", "pop",
              "clear", "remove", "setdefault", "fit", "partial_fit"}
 
@@ -82,7 +87,8 @@ class CellFlow:
             names = _Names()
             if tree is not None:
                 names.visit(tree)
-                self.cells[index] = (names.reads, names.binds | names.passed, names.imports, bool(_TIMING.search(src)))
+                binds = names.binds | names.passed
+                self.cells[index] = (names.reads, binds, names.imports, bool(_TIMING.search(src)))
             else:
                 self.cells[index] = (None, None, set(), bool(_TIMING.search(src)))
 

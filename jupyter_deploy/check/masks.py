@@ -408,7 +408,8 @@ def _candidates(token: str, now):
 
     def make(y, mo, d, h=None, mi=None, s=None):
         try:
-            return dt.datetime(int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(s or 0)), h is not None
+            when = dt.datetime(int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(s or 0))
+            return when, h is not None
         except (ValueError, TypeError):
             return None
 
@@ -426,14 +427,16 @@ def _candidates(token: str, now):
         a, b, y = _SLASH_DMY.search(token).groups()
         out += [make(y, b, a), make(y, a, b)]
     else:
-        month = next((_MONTHS[w[:3].lower()] for w in _WORD.findall(token) if w[:3].lower() in _MONTHS and len(w) >= 3), None)
+        words = [w[:3].lower() for w in _WORD.findall(token) if len(w) >= 3]
+        month = next((_MONTHS[w] for w in words if w in _MONTHS), None)
         if month:
             year = _YEAR.search(token)
             day = _DAY.search(_YEAR.sub(" ", token))
             if day:
                 clock = _CLOCK.search(token)
-                h, mi, sec = (clock.group(1), clock.group(2), clock.group(3)) if clock else (None, None, None)
-                out.append(make(year.group(1) if year else now.year, month, day.group(1), h, mi, sec))
+                h, mi, sec = clock.group(1, 2, 3) if clock else (None, None, None)
+                y = year.group(1) if year else now.year
+                out.append(make(y, month, day.group(1), h, mi, sec))
     return [c for c in out if c]
 
 
@@ -443,7 +446,8 @@ def near_now(token: str, now=None) -> bool:
     of day alone counts when it is within two hours of the time of day now."""
     import datetime as dt
 
-    nows = [now] if now is not None else [dt.datetime.now(), dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)]
+    utc = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    nows = [now] if now is not None else [dt.datetime.now(), utc]
     token = token.strip()
     if re.fullmatch(r"1[5-9]\d{8}\.\d+|1[5-9]\d{11}", token):  # epoch seconds / milliseconds
         seconds = float(token) / (1000 if "." not in token and len(token) == 13 else 1)

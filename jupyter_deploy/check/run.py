@@ -146,16 +146,15 @@ def installed_kernels() -> list:
     return sorted(KernelSpecManager().find_kernel_specs())
 
 
-def kernel_installed(name: str) -> bool:
-    """Whether a kernelspec of that name is installed (ipykernel's built-in python3 counts)."""
-    return name in installed_kernels()
-
-
 def missing_kernel_hint(name: str, installed: str) -> str:
     """How to run a notebook whose kernel is missing: pick an installed kernel with --kernel, or
     install the real one. Never suggests registering another interpreter under that name."""
-    other = "python3" if "python3" in installed.split(", ") else (installed.split(", ")[0] if installed != "none" else "")
-    how = f"run it with an installed kernel (--kernel {other}; installed: {installed})" if other else "install a kernel"
+    names = [] if installed == "none" else installed.split(", ")
+    other = "python3" if "python3" in names else (names[0] if names else "")
+    how = (
+        f"run it with an installed kernel (--kernel {other}; installed: {installed})"
+        if other else "install a kernel"
+    )
     return (
         f"To check it anyway, {how}; or install the {name!r} kernel it was written for, or "
         "change the notebook's kernel in JupyterLab (Kernel > Change Kernel) and save."
@@ -373,7 +372,8 @@ class CleanRun:
             result.findings.append(
                 _finding(
                     "expected-error", index,
-                    f"cell {index} raised {ename}: {evalue} (as in the saved notebook)".replace(": (", " ("),
+                    f"cell {index} raised {ename}: {evalue}".rstrip(": ")
+                    + " (as in the saved notebook)",
                     "The saved notebook shows the same error, so it is reproduced, not new; if it "
                     "is not meant to be there, fix the cell.",
                     severity="warning", ename=ename, evalue=evalue,

@@ -68,7 +68,8 @@ def _explain(finding: dict, static: list[dict], flow=None) -> tuple[list[dict], 
         drift = library_drift(finding)
         if drift:
             return [{"kind": "library-drift", "cell": cell, "message": drift}], []
-    if finding["kind"] in ("output-diff", "nondeterministic") and flow is not None and flow.timing(cell):
+    timed = flow is not None and flow.timing(cell)
+    if finding["kind"] in ("output-diff", "nondeterministic") and timed:
         return [{"kind": "timing", "cell": cell,
                  "message": f"cell {cell} measures time, which differs on every run"}], []
     kinds = _CAUSES.get(finding["kind"], ())
@@ -90,7 +91,8 @@ def _explain(finding: dict, static: list[dict], flow=None) -> tuple[list[dict], 
                 # hidden-state names later cells; others must come before the failure
                 if kind not in ("out-of-order", "never-executed"):
                     continue
-            if kind in ("hidden-state", "missing-package", "absolute-path", "local-package") and cell is not None and where != cell:
+            own_cell_only = ("hidden-state", "missing-package", "absolute-path", "local-package")
+            if kind in own_cell_only and cell is not None and where != cell:
                 continue  # these explain a failure only in their own cell
             if (
                 flow is not None and cell is not None and where is not None
@@ -102,7 +104,9 @@ def _explain(finding: dict, static: list[dict], flow=None) -> tuple[list[dict], 
     return causes[:3], ruled_out[:3]
 
 
-def decide(findings: list[dict], ignore: tuple[str, ...] = (), flow=None) -> tuple[str, list[str], list[dict]]:
+def decide(
+    findings: list[dict], ignore: tuple[str, ...] = (), flow=None
+) -> tuple[str, list[str], list[dict]]:
     """The verdict, its reasons (one line each), and the findings with their causes attached.
 
     ``flow`` (a :class:`~jupyter_deploy.check.flow.CellFlow`) is the evidence a cause needs: a
@@ -141,7 +145,8 @@ def decide(findings: list[dict], ignore: tuple[str, ...] = (), flow=None) -> tup
             if c["kind"] == "library-drift":
                 line += f" (likely cause: library drift: {c['message']})"
             else:
-                where = f" in cell {c['cell']}" if c.get("cell") is not None and c["cell"] != f.get("cell") else ""
+                other = c.get("cell") is not None and c["cell"] != f.get("cell")
+                where = f" in cell {c['cell']}" if other else ""
                 line += f" (likely cause: {c['kind']}{where})"
         elif f.get("cause_unknown") and f.get("cause") != "unordered-iteration":
             ruled = f"; ruled out: {'; '.join(f['ruled_out'])}" if f.get("ruled_out") else ""
