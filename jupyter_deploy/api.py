@@ -58,6 +58,7 @@ def check(
     use_cache: Optional[bool] = None,
     parameters: Optional[dict] = None,
     record: bool = False,
+    kernel: Optional[str] = None,
     write_metadata: bool = False,
     progress=None,
     cancel=None,
@@ -72,6 +73,7 @@ def check(
     files the run wrote in its sandbox copy of the notebook's folder, or None).
 
     ``parameters`` are injected papermill-style after the cell tagged ``parameters``.
+    ``kernel`` runs the notebook with that kernel instead of the one its metadata names.
     The user's notebook is never modified, unless ``write_metadata`` records the verdict in its
     metadata. ``record`` appends the check to the history.
     """
@@ -84,6 +86,7 @@ def check(
         "total_timeout": timeout,
         "cell_timeout": cell_timeout,
         "use_cache": use_cache,
+        "kernel": kernel,
     }
     for key, value in overrides.items():
         if value is not None:

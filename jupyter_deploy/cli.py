@@ -1,6 +1,6 @@
 """``jupyter deploy``: the command-line front end (also ``jupyter-deploy``).
 
-    jupyter deploy check NOTEBOOK [--runs N] [--timeout S] [--json] [--record]
+    jupyter deploy check NOTEBOOK [--runs N] [--timeout S] [--kernel NAME] [--json] [--record]
     jupyter deploy check PATH... [--jobs N] [--junit FILE] [--shard I/N] [--json]
     jupyter deploy <target> NOTEBOOK [target options] [--to DEST] [--force] [--json]
     jupyter deploy history [NOTEBOOK] [--json]
@@ -89,6 +89,8 @@ def cmd_check(argv) -> int:
                    "nondeterminism from hidden state).")
     p.add_argument("--timeout", type=int, default=None, help="Seconds the whole run may take.")
     p.add_argument("--cell-timeout", type=int, default=None, help="Seconds one cell may take.")
+    p.add_argument("--kernel", default=None, help="Run with this kernel instead of the "
+                   "notebook's own (e.g. python3 for a notebook saved with python2).")
     p.add_argument("--no-cache", action="store_true", help="Run even if the notebook is unchanged.")
     p.add_argument("--record", action="store_true",
                    help="Record the verdict in the notebook's metadata (the only change made to it).")
@@ -122,6 +124,7 @@ def cmd_check(argv) -> int:
 
         check_writable(ns.junit)
     options = dict(runs=ns.runs, timeout=ns.timeout, cell_timeout=ns.cell_timeout,
+                   kernel=ns.kernel,
                    use_cache=False if ns.no_cache else None, parameters=params,
                    write_metadata=ns.record)
     from .many import is_glob

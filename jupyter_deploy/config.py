@@ -63,6 +63,14 @@ class DeployConfig(Configurable):
         before it is reported as an output difference.""",
     ).tag(config=True)
 
+    kernel = Unicode(
+        "",
+        help="""Kernel to run notebooks with during a check, instead of the one their metadata
+        names (like nbconvert's --ExecutePreprocessor.kernel_name): for a notebook saved with a
+        kernel that is not installed here, e.g. python3 for a notebook saved with python2.
+        Empty: the notebook's own kernel.""",
+    ).tag(config=True)
+
     runs = Int(1, help="How many clean re-runs the check makes (2 separates nondeterminism "
                "from hidden state).").tag(config=True)
 

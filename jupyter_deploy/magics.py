@@ -1,7 +1,7 @@
 """``%deploy`` and ``%%deploy``: the notebook front end.
 
     %deploy                      the ipywidgets panel
-    %deploy check [--runs N]     check repeatability (progress bar, findings, verdict)
+    %deploy check [--runs N]     check repeatability (progress bar, findings, verdict; --kernel K)
     %deploy <target> ...         deploy (the same options as ``jupyter deploy <target>``)
     %deploy history              this notebook's checks and deployments
     %%deploy <target>            the cell holds more options, one or more per line
@@ -195,6 +195,7 @@ class DeployMagics(Magics):
         p.add_argument("--notebook")
         p.add_argument("--runs", type=int)
         p.add_argument("--timeout", type=int)
+        p.add_argument("--kernel")
         p.add_argument("--no-cache", action="store_true")
         p.add_argument("--record", action="store_true")
         ns = p.parse_args(argv)
@@ -203,7 +204,7 @@ class DeployMagics(Magics):
         bar = _Bar()
         try:
             report = api.check(
-                path, runs=ns.runs, timeout=ns.timeout,
+                path, runs=ns.runs, timeout=ns.timeout, kernel=ns.kernel,
                 use_cache=False if ns.no_cache else None, record=True,
                 write_metadata=ns.record, progress=bar,
             )

@@ -32,6 +32,9 @@ def check_text(report: dict, *, diffs: bool = True) -> str:
                 c = f["causes"][0]
                 where = f" in cell {c['cell']}" if c.get("cell") is not None else ""
                 msg += f"  [likely cause: {c['kind']}{where}]"
+            elif f.get("cause_unknown") and f.get("cause") != "unordered-iteration":
+                ruled = "; ".join(f.get("ruled_out") or [])
+                msg += f"  [cause unknown; ruled out: {ruled}]" if ruled else "  [cause unknown]"
             lines.append(f"{_cell(f):>4}  {f['kind']:<{width}}  {msg}")
             if diffs and f.get("diff"):
                 for d in f["diff"].splitlines()[:12]:
@@ -53,6 +56,9 @@ def check_html(report: dict) -> str:
             c = f["causes"][0]
             msg += f"<br><small>likely cause: {html.escape(c['kind'])}"
             msg += f" in cell {c['cell']}</small>" if c.get("cell") is not None else "</small>"
+        elif f.get("cause_unknown") and f.get("cause") != "unordered-iteration":
+            ruled = "; ruled out: " + "; ".join(f["ruled_out"]) if f.get("ruled_out") else ""
+            msg += f"<br><small>cause unknown{html.escape(ruled)}</small>"
         if f.get("diff"):
             msg += f"<details><summary>diff</summary><pre>{html.escape(f['diff'][:4000])}</pre></details>"
         if f.get("hint"):

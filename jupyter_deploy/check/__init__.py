@@ -112,6 +112,7 @@ def _cache_key(nb_hash: str, fingerprint: str, parameters: dict, conf, inputs=()
         "image_tol": conf.image_tolerance,
         "ignore": sorted(conf.ignore_kinds),
         "keep_objects": conf.keep_objects,
+        "kernel": getattr(conf, "kernel", ""),
         "version": __version__,
     }
     blob = json.dumps(payload, sort_keys=True, default=str).encode()
@@ -142,7 +143,7 @@ def _locate(notebook, conf, parameters: dict):
 
         read(path)
     nb_hash = content_hash(raw)  # plain JSON: the cache path never imports nbformat
-    fp, python = _env_fingerprint(_kernel_name(raw))
+    fp, python = _env_fingerprint(getattr(conf, "kernel", "") or _kernel_name(raw))
     key = _cache_key(nb_hash, fp, parameters, conf, input_files(raw, path.parent))
     return path, nb_hash, python, conf.cache_path / "check" / key
 
@@ -187,8 +188,13 @@ def run_check(notebook, conf, reporter: Reporter, parameters: Optional[dict] = N
     from ..notebook import kernel_name, read
 
     nb = read(path)  # full validation only when we actually run it
-    kernel = kernel_name(nb)
+    kernel = conf.kernel or kernel_name(nb)
     findings: list[dict] = []
+    if conf.kernel:
+        from .run import _kernel_spec
+
+        _kernel_spec(conf.kernel)  # the user named it: an unknown name is an error, not a verdict
+        python = None
     if not kernel:
         from .run import _finding
 
@@ -212,7 +218,10 @@ def run_check(notebook, conf, reporter: Reporter, parameters: Optional[dict] = N
     from .lint import static_findings
     from .run import CleanRun, kernel_python
 
-    if python is None:
+    missing = _missing_kernel(kernel)
+    if missing:
+        python = None
+    elif python is None:
         python = kernel_python(kernel)
     deploy_cells = {i for i, c in enumerate(run_nb.cells) if _is_deploy_cell(c)}
     findings += [
@@ -221,6 +230,10 @@ def run_check(notebook, conf, reporter: Reporter, parameters: Optional[dict] = N
         if not (f["kind"] == "never-executed" and f.get("cell") in deploy_cells)
     ]
     reporter("lint", 1, 1, f"{len(findings)} static finding(s)")
+    if missing:
+        return _verdict_without_run(
+            path, nb, nb_hash, kernel, findings + [missing], parameters, started
+        )
 
     # 2. clean re-run(s), into a fresh cache entry written atomically at the end
     tmp = entry.parent / f".tmp-{uuid.uuid4().hex[:8]}"
@@ -249,8 +262,11 @@ def run_check(notebook, conf, reporter: Reporter, parameters: Optional[dict] = N
             )
             result = runner.execute()
             runs.append(result)
-            findings += result.findings
-            if not result.ok:
+            # a second run repeats the first one's errors: list them once
+            findings += result.findings if i == 0 else [
+                f for f in result.findings if f["kind"] not in ("execution-error", "expected-error")
+            ]
+            if not result.completed:
                 break
         first = runs[0]
 
@@ -261,14 +277,19 @@ def run_check(notebook, conf, reporter: Reporter, parameters: Optional[dict] = N
             from .compare import compare_notebooks, compare_runs
 
             tol = {"float_tol": conf.float_tolerance, "image_tol": conf.image_tolerance}
-            cells_ok = min(r.cells_run for r in runs)
+            cells_ok = _compared_cells(runs)
             # %deploy cells do nothing in a clean run (they say so): their outputs differ by design.
-            if len(runs) > 1 and all(r.ok for r in runs):
-                diffs = compare_runs(nb, [r.nb for r in runs], **tol)
+            if len(runs) > 1 and all(r.completed for r in runs):
+                diffs = compare_runs(nb, [r.nb for r in runs], cells=cells_ok, **tol)
             else:
-                diffs = compare_notebooks(nb, first.nb, cells=range(cells_ok), **tol)
-            findings += [f for f in diffs if f.get("cell") not in deploy_cells]
-            compared = True
+                diffs = compare_notebooks(nb, first.nb, cells=cells_ok, **tol)
+            from .drift import group_drift
+
+            diffs = [f for f in diffs if f.get("cell") not in deploy_cells]
+            diffs = group_drift(diffs, nb, first.nb)
+            findings += diffs
+            # nothing to compare with when the notebook was saved without outputs
+            compared = _has_outputs(nb)
             reporter("compare", 1, 1, "outputs compared")
 
         # 4. environment of the clean kernel
@@ -284,8 +305,11 @@ def run_check(notebook, conf, reporter: Reporter, parameters: Optional[dict] = N
         if run_nb is not nb:
             findings = params_mod.map_cells_back(findings, run_nb)
 
-        verdict, reasons, findings = decide(findings, tuple(conf.ignore_kinds))
+        from .flow import CellFlow
+
+        verdict, reasons, findings = decide(findings, tuple(conf.ignore_kinds), flow=CellFlow(nb))
         findings.sort(key=lambda f: (f.get("cell") if f.get("cell") is not None else -1))
+        failed = sorted({f["cell"] for f in findings if f["kind"] == "execution-error"})
 
         executed = tmp / "executed.ipynb"
         _write_notebook(first.nb, executed)
@@ -305,6 +329,7 @@ def run_check(notebook, conf, reporter: Reporter, parameters: Optional[dict] = N
             "findings": findings,
             "cells": len(nb.cells),
             "cells_run": first.cells_run,
+            "failed_cells": failed,
             "runs": len(runs),
             "parameters": parameters,
             "outputs_compared": compared,
@@ -351,6 +376,64 @@ def _publish(tmp: Path, entry: Path) -> None:
             continue  # another check moved it first
         shutil.rmtree(aside, ignore_errors=True)
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _compared_cells(runs) -> list:
+    """Cells whose outputs are compared: those every run reached, less those that raised (their
+    error is reported as such; an error that reproduces the saved one compares equal anyway)."""
+    reached = min(r.cells_run for r in runs)
+    raised = {f["cell"] for r in runs for f in r.findings if f["kind"] == "execution-error"}
+    return [i for i in range(reached) if i not in raised]
+
+
+def _has_outputs(nb) -> bool:
+    return any(c.get("outputs") for c in nb.cells if c.get("cell_type") == "code")
+
+
+def _missing_kernel(kernel: str) -> Optional[dict]:
+    """A ``kernel-missing`` finding when the notebook's kernel is not installed here, else None."""
+    from .run import _finding, installed_kernels, missing_kernel_hint
+
+    installed = installed_kernels()
+    if kernel in installed:
+        return None
+    return _finding(
+        "kernel-missing", None,
+        f"the notebook's kernel {kernel!r} is not installed, so it was not run",
+        missing_kernel_hint(kernel, ", ".join(installed) or "none"),
+    )
+
+
+def _verdict_without_run(path, nb, nb_hash, kernel, findings, parameters, started) -> dict:
+    """The report of a notebook that could not be run: its static findings and why (not cached:
+    installing the kernel changes the answer)."""
+    from .verdict import decide
+
+    verdict, reasons, findings = decide(findings, ())
+    findings.sort(key=lambda f: (f.get("cell") if f.get("cell") is not None else -1))
+    return {
+        "notebook": str(path),
+        "notebook_hash": nb_hash,
+        "kernel": kernel,
+        "verdict": verdict,
+        "reasons": reasons,
+        "findings": findings,
+        "cells": len(nb.cells),
+        "cells_run": 0,
+        "failed_cells": [],
+        "runs": 0,
+        "parameters": parameters,
+        "outputs_compared": False,
+        "environment": {},
+        "objects": [],
+        "executed_path": None,
+        "objects_dir": None,
+        "run_seconds": 0.0,
+        "checked_at": _now(),
+        "jupyter_deploy": __version__,
+        "cached": False,
+        "duration": round(time.monotonic() - started, 3),
+    }
 
 
 def _is_deploy_cell(cell) -> bool:

@@ -36,7 +36,7 @@ import re
 from collections.abc import Iterable
 from html.parser import HTMLParser
 
-from .masks import mask, mask_svg_ids, strip_warnings
+from .masks import mask_now, mask_pair, mask_svg_ids, strip_warnings
 
 __all__ = ["MIME_PRIORITY", "compare_notebooks", "compare_runs", "diff_text"]
 
@@ -93,10 +93,10 @@ HINT_ERROR = (
     "a package or a variable that only the author's session had."
 )
 HINT_DRIFT = (
-    "Every clean run agrees, so the saved output came from hidden state (cells run out of order, "
-    "a deleted or edited cell, a variable set by hand) or from a changed environment or input "
-    "data. Restart the kernel, run all cells, save, and check again; if the inputs changed, "
-    "that is the new result."
+    "Every clean run agrees, so the saved output came from a changed environment (library "
+    "versions) or input data, or from hidden state in the author's session (cells run out of "
+    "order, a deleted or edited cell, a variable set by hand). Restart the kernel, run all cells, "
+    "save, and check again; if the inputs or libraries changed, that is the new result."
 )
 HINT_NONDET = (
     "The cell gives a different result on every clean run: seed the random generators "
@@ -430,13 +430,22 @@ def _strip_plotly(value):
     return value
 
 
-def _as_json(value) -> str:
+def _json_text(value) -> str:
     if isinstance(value, (str, bytes)):
         try:
             value = json.loads(value)
         except ValueError:
-            return mask(_text(value))
-    return mask(json.dumps(value, sort_keys=True, indent=1, ensure_ascii=False, default=str))
+            return _text(value)
+    return json.dumps(value, sort_keys=True, indent=1, ensure_ascii=False, default=str)
+
+
+def _as_json(value) -> str:
+    return mask_now(_json_text(value))
+
+
+def _pm(a: str, b: str, labels) -> tuple:
+    """Both texts masked for comparison; dates only where they vary (see masks.mask_pair)."""
+    return mask_pair(a, b, between_runs=labels[0] != "saved")
 
 
 class _Diff(dict):
@@ -447,7 +456,7 @@ def _text_diff(mime, saved, clean, tol, labels, unit="line", sep=None) -> _Diff 
     d = diff_text(saved, clean, tol, labels)
     if d is None:
         return None
-    return _Diff(
+    out = _Diff(
         mime=mime,
         what=f"{mime} output differs",
         detail=d.detail(unit, sep),
@@ -456,6 +465,13 @@ def _text_diff(mime, saved, clean, tol, labels, unit="line", sep=None) -> _Diff 
         saved=_clean_for_report(saved),
         clean=_clean_for_report(clean),
     )
+    if labels[0] == "saved" and d.kind not in ("order", "items-order"):
+        from .drift import format_drift
+
+        drift = format_drift(saved, clean, tol)
+        if drift:
+            out["drift"] = drift
+    return out
 
 
 def _decode_image(b64: str):
@@ -476,7 +492,7 @@ def _image_fraction(saved_b64: str, clean_b64: str):
     a = _decode_image(saved_b64)
     b = _decode_image(clean_b64)
     if a.size != b.size:
-        return 1.0, (a.size, b.size)
+        return (0.0 if _same_picture(a, b) else 1.0), (a.size, b.size)
     if a.mode != b.mode:
         a, b = a.convert("RGBA"), b.convert("RGBA")
     diff = ImageChops.difference(a, b)
@@ -488,6 +504,37 @@ def _image_fraction(saved_b64: str, clean_b64: str):
     changed = sum(hist[PIXEL_THRESHOLD + 1 :])
     total = a.size[0] * a.size[1]
     return (changed / total if total else 0.0), None
+
+
+PERCEPTUAL_WIDTH = 96  # both images are compared at this width, in grayscale
+PERCEPTUAL_LEVEL = 32  # a downscaled pixel differs when its gray level moves more than this
+PERCEPTUAL_FRACTION = 0.03  # the same picture when at most this fraction of them differ
+ASPECT_TOLERANCE = 0.03
+
+
+def _same_picture(a, b) -> bool:
+    """Whether two images of different sizes show the same picture: same aspect ratio (within
+    3%), and nearly the same once both are rescaled to a common small size in grayscale (a
+    figure saved at another DPI, or one pixel wider because of font hinting)."""
+    from PIL import Image, ImageChops
+
+    (w1, h1), (w2, h2) = a.size, b.size
+    if not (w1 and h1 and w2 and h2):
+        return False
+    if abs((w1 / h1) / (w2 / h2) - 1) > ASPECT_TOLERANCE:
+        return False
+    width = min(PERCEPTUAL_WIDTH, w1, w2)
+    height = max(1, round(width * h1 / w1))
+
+    def small(img):
+        if img.mode == "RGBA":  # transparent parts read as white, as the page shows them
+            back = Image.new("RGBA", img.size, (255, 255, 255, 255))
+            img = Image.alpha_composite(back, img)
+        return img.convert("L").resize((width, height), Image.Resampling.BOX)
+
+    diff = ImageChops.difference(small(a), small(b))
+    changed = sum(diff.histogram()[PERCEPTUAL_LEVEL + 1:])
+    return changed / (width * height) <= PERCEPTUAL_FRACTION
 
 
 def _data_uri(mime: str, b64: str) -> str:
@@ -524,6 +571,13 @@ def _compare_image(mime, saved_b64, clean_b64, image_tol) -> _Diff | None:
         )
     if sizes:
         (w1, h1), (w2, h2) = sizes
+        if fraction == 0.0:  # the same picture at another size: drift, not a value change
+            return _Diff(
+                base, what=f"{mime} shows the same picture at another size",
+                detail=f"same plot, different size/DPI: {w1}x{h1} -> {w2}x{h2}",
+                drift={"rules": [("figure size/DPI", "image renderer")],
+                       "saved": f"{w1}x{h1}", "clean": f"{w2}x{h2}"},
+            )
         return _Diff(base, what=f"{mime} output differs", detail=f"size {w1}x{h1} -> {w2}x{h2}")
     if fraction <= image_tol:
         return None
@@ -554,7 +608,7 @@ def _compare_rich(saved, clean, tol, image_tol, labels) -> _Diff | None:
                     _error_text(clean) if mc == "error" else _rich_text(clean, mc)
                 ),
             )
-        a, b = _error_text(saved), _error_text(clean)
+        a, b = _pm(_error_raw(saved), _error_raw(clean), labels)
         if saved.get("ename") != clean.get("ename"):
             d = diff_text(a, b, tol, labels)
             return _Diff(
@@ -590,16 +644,21 @@ def _compare_rich(saved, clean, tol, image_tol, labels) -> _Diff | None:
     if mime == WIDGET:
         return None  # a widget was shown on both sides; its model id is volatile
     if mime == PLOTLY:
-        pa, pb = _plotly(a), _plotly(b)
-        return _text_diff(mime, pa, pb, tol, labels)
+        return _text_diff(mime, *_pm(_plotly(a), _plotly(b), labels), tol, labels)
     if mime == "application/json" or mime.endswith("+json"):
-        return _text_diff(mime, _as_json(a), _as_json(b), tol, labels)
+        return _text_diff(mime, *_pm(_json_text(a), _json_text(b), labels), tol, labels)
     if mime in ("image/png", "image/jpeg", "image/gif", "image/webp"):
-        return _compare_image(mime, _text(a), _text(b), image_tol)
+        d = _compare_image(mime, _text(a), _text(b), image_tol)
+        if d is not None and d.get("drift") and "<Figure size" in _text(cd.get("text/plain")):
+            # matplotlib's figure (its repr says so): its DPI or size default changed
+            d["drift"]["rules"] = [("figure size/DPI", "matplotlib")]
+        if d is not None and d.get("drift") and labels[0] != "saved":
+            d.pop("drift")  # between clean runs a size change is a difference
+        return d
     if mime == "text/html":
         ta, table_a = html_text(_text(a))
         tb, table_b = html_text(_text(b))
-        ta, tb = mask(ta), mask(tb)
+        ta, tb = _pm(ta, tb, labels)
         d = _text_diff(
             mime, ta, tb, tol, labels, unit="row" if table_a and table_b else "line", sep=" | "
         )
@@ -608,9 +667,9 @@ def _compare_rich(saved, clean, tol, image_tol, labels) -> _Diff | None:
         return d
     if mime == "image/svg+xml":
         return _text_diff(
-            mime, mask(mask_svg_ids(_text(a))), mask(mask_svg_ids(_text(b))), tol, labels
+            mime, *_pm(mask_svg_ids(_text(a)), mask_svg_ids(_text(b)), labels), tol, labels
         )
-    return _text_diff(mime, mask(_text(a)), mask(_text(b)), tol, labels)
+    return _text_diff(mime, *_pm(_text(a), _text(b), labels), tol, labels)
 
 
 def _plotly(value) -> str:
@@ -618,18 +677,22 @@ def _plotly(value) -> str:
         try:
             value = json.loads(value)
         except ValueError:
-            return mask(value)
+            return value
     if isinstance(value, dict):
         value = dict(value)
         layout = value.get("layout")
         if isinstance(layout, dict):
             value["layout"] = {k: v for k, v in layout.items() if k != "template"}
         value = _strip_plotly(value)
-    return _as_json(value)
+    return _json_text(value)
+
+
+def _error_raw(output) -> str:
+    return f"{output.get('ename', '')}: {_text(output.get('evalue'))}"
 
 
 def _error_text(output) -> str:
-    return mask(f"{output.get('ename', '')}: {_text(output.get('evalue'))}")
+    return mask_now(_error_raw(output))
 
 
 def _rich_text(output, mime) -> str:
@@ -643,8 +706,8 @@ def _rich_text(output, mime) -> str:
     if isinstance(data, (dict, list)):
         return _as_json(data)
     if mime == "text/html":
-        return mask(html_text(_text(data))[0])
-    return mask(_text(data))
+        return mask_now(html_text(_text(data))[0])
+    return mask_now(_text(data))
 
 
 def _signature(output) -> str:
@@ -670,7 +733,7 @@ def _same_output(a, b) -> bool:
 def _cell_summary(streams: dict, rich: list) -> str:
     """A cell's outputs as short masked lines, for the side-by-side view of a structural change."""
     lines = [
-        f"[{name}] {_short(mask(text), 200)}" for name, text in sorted(streams.items()) if text
+        f"[{name}] {_short(mask_now(text), 200)}" for name, text in sorted(streams.items()) if text
     ]
     lines += [f"[{_primary_mime(o)}] {_short(_rich_text(o, _primary_mime(o)), 200)}" for o in rich]
     return "\n".join(lines)
@@ -709,7 +772,7 @@ def _compare_cell(saved_cell, clean_cell, tol, image_tol, labels=("saved", "clea
             continue
         if name == "stderr":
             a, b = strip_warnings(a), strip_warnings(b)
-        d = _text_diff(f"stream:{name}", mask(a), mask(b), tol, labels)
+        d = _text_diff(f"stream:{name}", *_pm(a, b, labels), tol, labels)
         if d:
             d["what"] = f"{name} differs"
             diffs.append(d)
@@ -860,10 +923,39 @@ def compare_notebooks(
         for d in _compare_cell(s_cell, c_cell, float_tol, image_tol):
             message = f"cell {i}: {d['what']} ({d['detail']})"
             extra = {"saved": d.get("saved", ""), "clean": d.get("clean", "")}
+            if d.get("drift"):
+                findings.append(_drift_finding(i, d, extra))
+                continue
             if d.get("kind") in ("order", "items-order"):
                 extra["cause"] = "unordered-iteration"
             findings.append(_finding("output-diff", i, d, message, _hint(d, float_tol), **extra))
     return findings
+
+
+HINT_DRIFT_FORMAT = (
+    "The values are the same; only how a library prints them changed ({library}). Nothing to "
+    "fix in the notebook; re-run and save it to record the new form, or pin the older version "
+    "if readers depend on the old one."
+)
+
+
+def _drift_finding(i: int, d: _Diff, extra: dict) -> dict:
+    from .drift import library_of
+
+    drift = d["drift"]
+    f = _finding(
+        "format-drift", i, d,
+        f"cell {i}: {d['mime']} prints equal values differently "
+        f"({', '.join(dict.fromkeys(n for n, _ in drift['rules']))}): "
+        f"{drift['saved']!r} -> {drift['clean']!r}",
+        HINT_DRIFT_FORMAT.format(library=library_of(drift["rules"])),
+        rules=[list(r) for r in drift["rules"]],
+        form_saved=drift["saved"],
+        form_clean=drift["clean"],
+        **extra,
+    )
+    f["severity"] = "warning"
+    return f
 
 
 def compare_runs(saved_nb, runs: list, **tol) -> list[dict]:
@@ -933,7 +1025,7 @@ def compare_runs(saved_nb, runs: list, **tol) -> list[dict]:
     ):
         if f["cell"] in nondet:
             continue
-        if f.get("cause") != "unordered-iteration":
+        if f["kind"] == "output-diff" and f.get("cause") != "unordered-iteration":
             f["cause"] = "hidden-state-or-drift"
             detail = f["message"].split(": ", 1)[1] if ": " in f["message"] else f["message"]
             f["message"] = (

@@ -3,9 +3,10 @@
 One :class:`CleanRun` executes the notebook top to bottom with nbclient in a new kernel whose
 working directory is a sandbox copy of the notebook's folder (:mod:`.sandbox`: the user's folder
 is never changed; what the run wrote or deleted there becomes a finding), reports progress after
-every cell, honours a per-cell and a total timeout, stops at the first error, and survives a
-kernel that dies. Every process the run started is gone when it ends (:mod:`.reaper`). After the
-last cell, still in the same kernel, a short epilogue that imports nothing from jupyter-deploy:
+every cell, honours a per-cell and a total timeout, keeps going after a cell that raises (every
+failing cell is listed), and survives a kernel that dies. Every process the run started is gone
+when it ends (:mod:`.reaper`). After the last cell, still in the same kernel, a short epilogue
+that imports nothing from jupyter-deploy:
 
 - lists the deployable objects of the namespace (estimators, data frames, arrays) and writes each
   with cloudpickle into ``objects_dir``, so that a later deploy uses exactly what this clean run
@@ -117,7 +118,9 @@ class RunResult:
     ok: bool
     findings: list = field(default_factory=list)  # execution-error, timeout, kernel-died...
     cells_run: int = 0  # index of the last cell reached + 1 (all cells when ok)
-    stopped_at: Optional[int] = None  # the cell where the run stopped, if it did
+    stopped_at: Optional[int] = None  # the first cell that failed (or where the run stopped)
+    completed: bool = True  # every cell was run (False after a timeout or a dead kernel)
+    failed_cells: list = field(default_factory=list)  # cells that raised, expected or not
     objects: list = field(default_factory=list)
     modules: list = field(default_factory=list)
     kernel_python: Optional[str] = None
@@ -134,10 +137,30 @@ def _kernel_spec(name: str):
     except NoSuchKernel:
         installed = ", ".join(sorted(ksm.find_kernel_specs())) or "none"
         raise KernelError(
-            f"The notebook's kernel {name!r} is not installed.",
-            hint=f"Installed kernels: {installed}. Install it (for example: python -m ipykernel "
-            f"install --user --name {name}) or change the notebook's kernel.",
+            f"The kernel {name!r} is not installed.",
+            hint=missing_kernel_hint(name, installed),
         ) from None
+
+
+def installed_kernels() -> list:
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    return sorted(KernelSpecManager().find_kernel_specs())
+
+
+def missing_kernel_hint(name: str, installed: str) -> str:
+    """How to run a notebook whose kernel is missing: pick an installed kernel with --kernel, or
+    install the real one. Never suggests registering another interpreter under that name."""
+    names = [] if installed == "none" else installed.split(", ")
+    other = "python3" if "python3" in names else (names[0] if names else "")
+    how = (
+        f"run it with an installed kernel (--kernel {other}; installed: {installed})"
+        if other else "install a kernel"
+    )
+    return (
+        f"To check it anyway, {how}; or install the {name!r} kernel it was written for, or "
+        "change the notebook's kernel in JupyterLab (Kernel > Change Kernel) and save."
+    )
 
 
 def _find_kernel_json(name: str) -> Optional[dict]:
@@ -174,6 +197,21 @@ def kernel_python(name: str) -> Optional[str]:
 
 def error_text(output) -> tuple[str, str]:
     return output.get("ename", "Error"), output.get("evalue", "")
+
+
+def _raising_library(err) -> Optional[str]:
+    """The installed package whose code raised (the last library frame of the traceback)."""
+    import re
+
+    tb = "\n".join(err.get("traceback") or [])
+    found = re.findall(r"(?:site|dist)-packages[/\\]+([A-Za-z_]\w*)", tb)
+    return found[-1] if found else None
+
+
+def _saved_error(cell) -> Optional[tuple[str, str]]:
+    """(ename, evalue) of the error a cell was saved with, or None."""
+    err = next((o for o in cell.get("outputs") or [] if o.get("output_type") == "error"), None)
+    return None if err is None else error_text(err)
 
 
 class CleanRun:
@@ -318,6 +356,7 @@ class CleanRun:
                 for index, cell in enumerate(cells):
                     if self.reporter.cancelled:
                         raise Cancelled("The check was cancelled.", hint="Nothing was changed.")
+                    saved_error = _saved_error(cell)  # read before nbclient clears the outputs
                     try:
                         client.execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
                     except CellTimeoutError:
@@ -334,18 +373,9 @@ class CleanRun:
                         )
                         return self._stop(result, index, started)
                     except CellExecutionError:
-                        err = next((o for o in cell.outputs if o.get("output_type") == "error"), {})
-                        ename, evalue = error_text(err)
-                        result.findings.append(
-                            _finding(
-                                "execution-error", index,
-                                f"cell {index} raised {ename}: {evalue}".strip().rstrip(":"),
-                                "The notebook does not run top to bottom in a fresh kernel; fix "
-                                "this cell (the findings before it often say why).",
-                                ename=ename, evalue=evalue,
-                            )
-                        )
-                        return self._stop(result, index, started)
+                        self._cell_error(result, cell, index, saved_error)
+                        result.cells_run = index + 1
+                        continue
                     except DeadKernelError:
                         result.findings.append(
                             _finding(
@@ -358,7 +388,7 @@ class CleanRun:
                         return self._stop(result, index, started)
                     result.cells_run = index + 1
                     self.reporter(self.label, index + 1, total, f"cell {index + 1} of {total}")
-                if self.objects_dir is not None:
+                if self.objects_dir is not None and result.ok:
                     self._epilogue(client, result)
         except Cancelled:
             raise
@@ -388,9 +418,44 @@ class CleanRun:
 
     # -- helpers ---------------------------------------------------------------------------
 
+    @staticmethod
+    def _cell_error(result: RunResult, cell, index: int, saved_error) -> None:
+        """Record a cell that raised, and keep going (as nbval does), so every failing cell is
+        listed. An error that reproduces the saved one exactly (same exception name and value,
+        as in a teaching notebook's deliberate error) is a warning; any other ends ``ok``."""
+        err = next((o for o in cell.outputs if o.get("output_type") == "error"), {})
+        ename, evalue = error_text(err)
+        result.failed_cells.append(index)
+        if saved_error is not None and saved_error == (ename, evalue):
+            result.findings.append(
+                _finding(
+                    "expected-error", index,
+                    f"cell {index} raised {ename}: {evalue}".rstrip(": ")
+                    + " (as in the saved notebook)",
+                    "The saved notebook shows the same error, so it is reproduced, not new; if it "
+                    "is not meant to be there, fix the cell.",
+                    severity="warning", ename=ename, evalue=evalue,
+                )
+            )
+            return
+        result.ok = False
+        if result.stopped_at is None:
+            result.stopped_at = index  # the first failing cell: the headline
+        result.findings.append(
+            _finding(
+                "execution-error", index,
+                f"cell {index} raised {ename}: {evalue}".strip().rstrip(":"),
+                "The notebook does not run top to bottom in a fresh kernel; fix "
+                "this cell (the findings before it often say why).",
+                ename=ename, evalue=evalue, raised_in=_raising_library(err),
+            )
+        )
+
     def _stop(self, result: RunResult, index: int, started: float) -> RunResult:
         result.ok = False
-        result.stopped_at = index
+        result.completed = False
+        if result.stopped_at is None:
+            result.stopped_at = index
         result.cells_run = index
         result.duration = time.monotonic() - started
         self.reporter(self.label, index + 1, len(result.nb.cells), f"stopped at cell {index}")

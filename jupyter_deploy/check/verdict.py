@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import re
+
 REPEATABLE = "repeatable"
 WITH_WARNINGS = "repeatable-with-warnings"
 NOT_REPEATABLE = "not-repeatable"
@@ -31,52 +33,136 @@ _EXCEPTION_CAUSES = {
 }
 
 
-def _explain(finding: dict, static: list[dict]) -> list[dict]:
+# Messages libraries give when an API changed under the notebook (removed, renamed, deprecated).
+_LIBRARY_MESSAGES = re.compile(
+    r"is no longer supported|are no longer supported|no longer support|has been removed|"
+    r"was removed in|were removed in|is deprecated|deprecated and will be removed|"
+    r"has been deprecated|renamed to|Please use '[^']+' instead|use \S+ instead",
+    re.IGNORECASE,
+)
+_MODULE_ATTR = re.compile(r"^module '([\w.]+)' has no attribute")
+_RANDOM_KINDS = ("unseeded-random", "wall-clock")
+
+
+def library_drift(finding: dict) -> str | None:
+    """For an execution error whose message is a library's own API-change message: a line naming
+    the library (from the traceback, else the message), or None."""
+    evalue = finding.get("evalue") or ""
+    m = _MODULE_ATTR.match(evalue)
+    if m and finding.get("ename") == "AttributeError":
+        lib = m.group(1).split(".")[0]
+        return f"{lib} no longer has what the notebook uses (an API removed or renamed)"
+    if not _LIBRARY_MESSAGES.search(evalue):
+        return None
+    lib = finding.get("raised_in")
+    who = lib or "a library"
+    return f"{who} changed this API since the notebook was saved (its own message says so)"
+
+
+def _explain(finding: dict, static: list[dict], flow=None) -> tuple[list[dict], list[str]]:
+    """The static findings that evidence links to ``finding`` (most specific first), and what was
+    ruled out (a candidate with nothing flowing from it to the cell, or contradicted by the
+    clean runs)."""
+    cell = finding.get("cell")
+    if finding["kind"] == "execution-error":
+        drift = library_drift(finding)
+        if drift:
+            return [{"kind": "library-drift", "cell": cell, "message": drift}], []
+    timed = flow is not None and flow.timing(cell)
+    if finding["kind"] in ("output-diff", "nondeterministic") and timed:
+        return [{"kind": "timing", "cell": cell,
+                 "message": f"cell {cell} measures time, which differs on every run"}], []
     kinds = _CAUSES.get(finding["kind"], ())
     if finding["kind"] == "execution-error":
         kinds = _EXCEPTION_CAUSES.get(finding.get("ename", ""), kinds)
-    if finding.get("cause") == "hidden-state-or-drift":
+    agreed = finding.get("cause") == "hidden-state-or-drift"  # every clean run agrees
+    if agreed:
         kinds = ("hidden-state", "out-of-order", "never-executed") + tuple(kinds)
-    cell = finding.get("cell")
-    causes = []
-    for kind in kinds:
+    causes, ruled_out = [], []
+    for kind in dict.fromkeys(kinds):
         for s in static:
             if s["kind"] != kind:
                 continue
-            if cell is not None and s.get("cell") is not None and s["cell"] > cell:
+            where = s.get("cell")
+            if agreed and kind in _RANDOM_KINDS:
+                ruled_out.append(f"{kind} in cell {where} (every clean run agrees)")
+                continue
+            if cell is not None and where is not None and where > cell:
                 # hidden-state names later cells; others must come before the failure
                 if kind not in ("out-of-order", "never-executed"):
                     continue
-            if kind in ("hidden-state", "missing-package", "absolute-path", "local-package") and cell is not None and s.get("cell") != cell:
+            own_cell_only = ("hidden-state", "missing-package", "absolute-path", "local-package")
+            if kind in own_cell_only and cell is not None and where != cell:
                 continue  # these explain a failure only in their own cell
-            causes.append({"kind": s["kind"], "cell": s.get("cell"), "message": s["message"]})
-    return causes[:3]
+            if (
+                flow is not None and cell is not None and where is not None
+                and kind in (*_RANDOM_KINDS, "out-of-order") and not flow.flows(where, cell)
+            ):
+                ruled_out.append(f"{kind} in cell {where} (nothing flows from it to cell {cell})")
+                continue
+            causes.append({"kind": s["kind"], "cell": where, "message": s["message"]})
+    return causes[:3], ruled_out[:3]
 
 
-def decide(findings: list[dict], ignore: tuple[str, ...] = ()) -> tuple[str, list[str], list[dict]]:
-    """The verdict, its reasons (one line each), and the findings with their causes attached."""
+def decide(
+    findings: list[dict], ignore: tuple[str, ...] = (), flow=None
+) -> tuple[str, list[str], list[dict]]:
+    """The verdict, its reasons (one line each), and the findings with their causes attached.
+
+    ``flow`` (a :class:`~jupyter_deploy.check.flow.CellFlow`) is the evidence a cause needs: a
+    static finding is named as a likely cause only when something flows from its cell to the
+    failing one; without a cause the finding says ``cause_unknown`` and what was ruled out."""
     kept = [f for f in findings if f["kind"] not in ignore]
-    static = [f for f in kept if f.get("severity") == "warning"]
+    static = [f for f in kept if f.get("severity") == "warning" and f["kind"] != "format-drift"]
     for f in kept:
         if f.get("severity") == "error" and f["kind"] in _CAUSES or f.get("cause"):
-            causes = _explain(f, static)
+            causes, ruled_out = _explain(f, static, flow)
             if causes:
                 f["causes"] = causes
-    errors = [f for f in kept if f.get("severity") == "error"]
+                if causes[0]["kind"] == "timing":
+                    f["hint"] = (
+                        "The cell prints how long something took, which no two runs share: keep "
+                        "timings out of the saved outputs (%%capture, or print them to a log)."
+                    )
+                elif causes[0]["kind"] == "library-drift":
+                    f["hint"] = (
+                        "A library the notebook uses changed its API since it was saved: follow "
+                        "the message's advice, or pin the version the notebook was written for."
+                    )
+            elif f["kind"] in ("output-diff", "nondeterministic", "execution-error"):
+                f["cause_unknown"] = True
+                f["ruled_out"] = ruled_out
+    # the first failing cell is the headline (notebook-wide findings, with no cell, before it)
+    errors = sorted(
+        (f for f in kept if f.get("severity") == "error"),
+        key=lambda f: -1 if f.get("cell") is None else f["cell"],
+    )
     reasons = []
     for f in errors:
         line = f["message"]
         if f.get("causes"):
             c = f["causes"][0]
-            where = f" in cell {c['cell']}" if c.get("cell") is not None else ""
-            line += f" (likely cause: {c['kind']}{where})"
+            if c["kind"] == "library-drift":
+                line += f" (likely cause: library drift: {c['message']})"
+            else:
+                other = c.get("cell") is not None and c["cell"] != f.get("cell")
+                where = f" in cell {c['cell']}" if other else ""
+                line += f" (likely cause: {c['kind']}{where})"
+        elif f.get("cause_unknown") and f.get("cause") != "unordered-iteration":
+            ruled = f"; ruled out: {'; '.join(f['ruled_out'])}" if f.get("ruled_out") else ""
+            line += f" (cause unknown{ruled})"
         reasons.append(line)
     if errors:
         return NOT_REPEATABLE, reasons, kept
-    if static:
+    warnings = [f for f in kept if f.get("severity") == "warning"]
+    if warnings:
+        static = warnings
         by_kind: dict[str, int] = {}
         for f in static:
+            if f["kind"] == "format-drift":
+                continue  # one line per drift rule (already grouped per notebook)
             by_kind[f["kind"]] = by_kind.get(f["kind"], 0) + 1
         reasons = [f"{n} x {k}" for k, n in by_kind.items()]
+        reasons += [f["message"] for f in static if f["kind"] == "format-drift"]
         return WITH_WARNINGS, reasons, kept
     return REPEATABLE, [], kept

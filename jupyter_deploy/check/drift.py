@@ -1,0 +1,183 @@
+"""Value or format: two outputs that print the same values differently are drift, not a change.
+
+Libraries change how they print equal values: NumPy 2 prints scalars as ``np.int64(9)`` where
+NumPy 1 printed ``9``, pandas 3 names the string dtype ``str`` where pandas 2 said ``object``,
+pandas 2 dropped ``Int64Index`` for ``Index``, pandas 3 keeps microseconds (``datetime64[us]``)
+where pandas 2 forced nanoseconds, matplotlib 3.7 prints ``<Axes: ...>`` for what older releases
+printed as ``<matplotlib.axes._subplots.AxesSubplot at 0x...>``, and display precision rounds
+floats to fewer digits. :func:`format_drift` rewrites both (already masked) texts to one
+canonical form with the known rules; when that makes them equal, the difference is
+``format-drift`` (a warning naming the rule and its library), not an ``output-diff``. A value
+that changed stays an error.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+__all__ = ["DriftRule", "RULES", "format_drift", "group_drift"]
+
+
+class DriftRule:
+    def __init__(self, name: str, library: str, pattern: str, repl, flags=0):
+        self.name = name
+        self.library = library
+        self.pattern = re.compile(pattern, flags)
+        self.repl = repl
+
+    def apply(self, text: str) -> tuple[str, list]:
+        found = [m.group(0) for m in self.pattern.finditer(text)]
+        return (self.pattern.sub(self.repl, text) if found else text), found
+
+
+_NP_TYPES = (
+    r"(?:u?int(?:8|16|32|64)|float(?:16|32|64|128)|complex(?:64|128|256)|longdouble|intc|intp"
+    r"|str_|bytes_|bool_?)"
+)
+
+RULES = [
+    DriftRule(
+        "NumPy 2 scalar repr", "numpy", r"\bnp\." + _NP_TYPES + r"\(((?:[^()]|\([^()]*\))*)\)", r"\1"
+    ),
+    DriftRule("NumPy 2 scalar repr", "numpy", r"\bnp\.(True|False)_\b", r"\1"),
+    DriftRule("pandas 3 string dtype", "pandas", r"\bdtype: str\b", "dtype: object"),
+    DriftRule("pandas 3 string dtype", "pandas", r"""\bdtype=(['"])str\1""", r"dtype=\1object\1"),
+    DriftRule("pandas 3 string dtype", "pandas", r"(?m)^(\S.*?\s)str$", r"\1object"),  # df.dtypes
+    DriftRule("pandas 2 Index classes", "pandas", r"\b(?:Int64|UInt64|Float64)Index\(", "Index("),
+    DriftRule("datetime resolution", "pandas",
+              r"\b(datetime64|timedelta64)\[(?:ns|us|ms|s)(, [^\]]+)?\]", r"\1[<UNIT>\2]"),
+    DriftRule("matplotlib Axes repr", "matplotlib",
+              r"<(?:matplotlib\.axes\._subplots\.)?AxesSubplot(?::[^<>]*| at 0x<ADDR>)>", "<Axes>"),
+    DriftRule("matplotlib Axes repr", "matplotlib", r"<Axes(?::[^<>]*)?>", "<Axes>"),
+    DriftRule("matplotlib Axes repr", "matplotlib",
+              r"<matplotlib\.axes\._axes\.Axes at 0x<ADDR>>", "<Axes>"),
+]
+
+_NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?!\w)(?!\.\d)")
+_SPACE = re.compile(r"\s+")
+
+
+def _canon(text: str) -> tuple[str, dict]:
+    """The text in canonical form, and per rule name what it rewrote."""
+    hits: dict = {}
+    for rule in RULES:
+        text, found = rule.apply(text)
+        if found:
+            hits.setdefault((rule.name, rule.library), []).extend(found)
+    return text, hits
+
+
+def _decimals(tok: str) -> int:
+    mant = tok.lower().split("e")[0]
+    return len(mant.split(".")[1]) if "." in mant else 0
+
+
+def _same_value_printed_otherwise(x: str, y: str) -> bool:
+    """Two number tokens of one value: equal, or one is the other rounded to its digits."""
+    try:
+        fx, fy = float(x), float(y)
+    except ValueError:
+        return False
+    if fx == fy:
+        return True
+    if "e" in x.lower() or "e" in y.lower():
+        return False
+    short, long_ = (x, y) if _decimals(x) < _decimals(y) else (y, x)
+    if _decimals(short) == _decimals(long_):
+        return False
+    return abs(round(float(long_), _decimals(short)) - float(short)) < 10 ** -(_decimals(short) + 6)
+
+
+def _lines(text: str) -> list:
+    return [_SPACE.sub(" ", ln).strip() for ln in text.splitlines() if ln.strip()]
+
+
+def format_drift(saved: str, clean: str, float_tol: float = 1e-6) -> Optional[dict]:
+    """How two masked texts that differ print equal values differently, or None when a value
+    differs (or nothing explains the difference). The answer: ``rules`` [(name, library)],
+    ``saved`` and ``clean`` (the first differing line of each, the two forms)."""
+    from .compare import diff_text
+
+    ca, hits_a = _canon(saved)
+    cb, hits_b = _canon(clean)
+    rules = [
+        key for key in {**hits_a, **hits_b}
+        if sorted(hits_a.get(key, [])) != sorted(hits_b.get(key, []))
+    ]
+    la, lb = _lines(ca), _lines(cb)
+    if diff_text(ca, cb, float_tol) is not None:
+        # the numbers that still differ: drift only when each is the same value printed otherwise
+        if len(la) != len(lb):
+            return None
+        rounded = False
+        for x, y in zip(la, lb):
+            if x == y:
+                continue
+            if _NUMBER.sub("#", x) != _NUMBER.sub("#", y):
+                return None
+            nx, ny = _NUMBER.findall(x), _NUMBER.findall(y)
+            if len(nx) != len(ny):
+                return None
+            if not all(_same_value_printed_otherwise(p, q) for p, q in zip(nx, ny)):
+                return None
+            rounded = True
+        if rounded:
+            rules.append(("float formatting", "display precision"))
+    if not rules:
+        return None
+    ra, rb = _lines(saved), _lines(clean)
+    first = (ra[0] if ra else "", rb[0] if rb else "")
+    pair = next(((x, y) for x, y in zip(ra, rb) if x != y), first)
+    return {"rules": rules, "saved": pair[0][:120], "clean": pair[1][:120]}
+
+
+def library_of(rules) -> str:
+    libs = []
+    for _, lib in rules:
+        if lib not in libs:
+            libs.append(lib)
+    return ", ".join(libs)
+
+
+def group_drift(findings: list, saved_nb=None, clean_nb=None) -> list:
+    """One ``format-drift`` finding per rule and notebook (the cells it touched listed in
+    ``cells``), instead of one per output; the saved and current language versions named when
+    they differ."""
+    drift = [f for f in findings if f["kind"] == "format-drift"]
+    if not drift:
+        return findings
+    rest = [f for f in findings if f["kind"] != "format-drift"]
+    groups: dict = {}
+    for f in drift:
+        key = tuple(tuple(r) for r in f["rules"])
+        groups.setdefault(key, []).append(f)
+    lang = _language_change(saved_nb, clean_nb)
+    for key, fs in groups.items():
+        first = fs[0]
+        cells = sorted({f["cell"] for f in fs})
+        names = ", ".join(dict.fromkeys(name for name, _ in key))
+        where = f"cell {cells[0]}" if len(cells) == 1 else f"cells {', '.join(map(str, cells))}"
+        merged = dict(first)
+        merged["cells"] = cells
+        merged["message"] = (
+            f"{where}: equal values print differently ({names}; {library_of(key)}): "
+            f"{first['form_saved']!r} -> {first['form_clean']!r}"
+            + (f" ({len(fs)} outputs)" if len(fs) > 1 else "")
+        )
+        merged["library"] = library_of(key)
+        if lang:
+            merged["message"] += f"; saved with {lang}"
+        rest.append(merged)
+    return rest
+
+
+def _language_change(saved_nb, clean_nb) -> str:
+    def version(nb):
+        if nb is None:
+            return None
+        li = (nb.get("metadata") or {}).get("language_info") or {}
+        return f"{li.get('name', 'python')} {li['version']}" if li.get("version") else None
+
+    a, b = version(saved_nb), version(clean_nb)
+    return f"{a}, run with {b}" if a and b and a != b else ""
