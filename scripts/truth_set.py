@@ -1,4 +1,4 @@
-"""The repeatability-truth test set (issue 18): small real-world-like notebooks, one per case seen
+"""The repeatability-truth test set: small real-world-like notebooks, one per case seen
 on public notebooks, checked for real; prints the README's table (verdict given vs expected, cause
 right / unknown / wrong, seconds per check).
 
