@@ -335,7 +335,7 @@ def _deploy(target, target_cls, tgt, nb_path, to, live, force, reporter, conf, s
     return result
 
 
-def _first_line(detail, limit: int = 300) -> str:
+def _first_line(detail, limit: int = 1000) -> str:
     line = str(detail or "").strip().splitlines()[0] if str(detail or "").strip() else ""
     return line if len(line) <= limit else line[:limit].rsplit(" ", 1)[0] + " ..."
 
