@@ -111,7 +111,13 @@ def test_unsaved_edits_are_warned_about(tmp_path, capsys):
                 nbformat.v4.new_code_cell("%deploy check")]
     path = tmp_path / "analysis.ipynb"
     nbformat.write(nb, path)
+    # the suite's one shell (other tests and fixtures share it): its history is set aside and
+    # restored, never the instance cleared
     shell = InteractiveShell.instance()
+    history = shell.history_manager
+    saved_raw, saved_parsed = list(history.input_hist_raw), list(history.input_hist_parsed)
+    history.input_hist_raw[:] = [""]
+    history.input_hist_parsed[:] = [""]
     try:
         for src in ("x = 1", "y = x + 1"):
             shell.run_cell(src, store_history=True)
@@ -133,4 +139,7 @@ def test_unsaved_edits_are_warned_about(tmp_path, capsys):
         nbformat.write(nb2, other)
         assert unsaved_inputs(shell, other) == 0
     finally:
-        InteractiveShell.clear_instance()
+        history.input_hist_raw[:] = saved_raw
+        history.input_hist_parsed[:] = saved_parsed
+        for name in ("x", "y"):
+            shell.user_ns.pop(name, None)

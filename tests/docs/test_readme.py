@@ -152,3 +152,14 @@ def test_plugin_example_works_through_a_real_entry_point(make_notebook, tmp_path
     assert published and "Hello" in published[0].read_text()
     proc = run_cli("targets", "--json", env=env)
     assert "summary" in [t["name"] for t in json.loads(proc.stdout)["targets"]]
+
+
+def test_every_image_and_file_the_readme_links_exists():
+    import re
+
+    text = (ROOT / "README.md").read_text()
+    links = re.findall(r"\]\(([^)#\s]+)\)", text)
+    local = [link for link in links if "://" not in link and not link.startswith("mailto:")]
+    assert any(link.endswith(".png") for link in local)
+    missing = [link for link in local if not (ROOT / link).exists()]
+    assert not missing, missing
