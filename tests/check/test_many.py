@@ -329,8 +329,10 @@ def _processes_in(folder: Path) -> list:
     return found
 
 
-@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads kernels' folders from /proc (Linux)")
 def test_ctrl_c_stops_every_job_caches_nothing_leaves_no_kernel(tmp_path, deploy_home):
+    from jdtest import need
+
+    need(Path("/proc").is_dir(), "/proc (this test reads kernels' folders from it)", "run on Linux")
     import signal
     import time
 

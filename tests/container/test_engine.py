@@ -244,8 +244,10 @@ def test_a_missing_init_helper_is_one_line_naming_the_package(built, engine, tmp
 
     from jupyter_deploy.container.engine import InitMissing
 
-    if engine.name != "podman":
-        pytest.skip("podman's init_path setting reproduces the missing helper; docker has none")
+    from jdtest import need
+
+    need(engine.name == "podman", "podman (its init_path setting reproduces the missing helper)",
+         "apt-get install -y podman")
     conf = tmp_path / "containers.conf"
     base = Path(engine.conf_path).read_text() if engine.conf_path else "[containers]\n"
     assert "[containers]" in base

@@ -104,8 +104,6 @@ def test_a_killed_process_leaves_its_folder_to_the_next_sweep(deploy_home, tmp_p
 
 
 def test_sigterm_inside_a_hand_off_is_raised_when_it_ends():
-    if sys.platform == "win32":  # pragma: no cover
-        pytest.skip("POSIX signals")
     old = signal.getsignal(signal.SIGTERM)
     stopping.install()
     handed_off = []
