@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import pandas as pd
@@ -38,44 +37,16 @@ def stop_spark():
 
 def run_spark(sql: str, df: pd.DataFrame, table: str = "__jd_sample") -> pd.DataFrame:
     """Load ``df`` as a temporary view (NaN as NULL, as a warehouse holds missing values) with
-    Spark's defaults (ANSI mode on Spark 4), run ``sql`` on it and return the rows."""
-    from pyspark.sql import types as T
+    Spark's defaults (ANSI mode on Spark 4), run ``sql`` on it and return the rows: the same
+    loading and reading the spark backend uses."""
+    from jupyter_deploy.backends.spark import load_frame, to_pandas
 
     spark = spark_session()
-    fields = []
-    for c in df.columns:
-        dt = df[c].dtype
-        if pd.api.types.is_bool_dtype(dt):
-            t = T.BooleanType()
-        elif pd.api.types.is_integer_dtype(dt):
-            t = T.LongType()
-        elif pd.api.types.is_numeric_dtype(dt):
-            t = T.DoubleType()
-        else:
-            t = T.StringType()
-        fields.append(T.StructField(str(c), t, True))
-
-    def cell(v):
-        if v is None or (isinstance(v, float) and math.isnan(v)):
-            return None
-        if isinstance(v, np.generic):
-            v = v.item()
-            if isinstance(v, float) and math.isnan(v):
-                return None
-        return v
-
-    rows = [tuple(cell(v) for v in r) for r in df.astype(object).itertuples(index=False, name=None)]
-    spark.createDataFrame(rows, T.StructType(fields)).createOrReplaceTempView(table)
+    load_frame(spark, df, table)
     try:
-        result = spark.sql(sql)
-        names = result.columns
-        out = pd.DataFrame([tuple(r) for r in result.collect()], columns=names)
+        return to_pandas(spark.sql(sql))
     finally:
         spark.catalog.dropTempView(table)
-    for c in out.columns:
-        if out[c].map(lambda v: hasattr(v, "as_tuple")).any():  # DECIMAL
-            out[c] = out[c].astype(float)
-    return out
 
 
 def prove_on_spark(model, X, tolerance=1e-9) -> dict:
