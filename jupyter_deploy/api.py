@@ -336,7 +336,8 @@ def _deploy(target, target_cls, tgt, nb_path, to, live, force, reporter, conf, s
 
 
 def _first_line(detail, limit: int = 1000) -> str:
-    line = str(detail or "").strip().splitlines()[0] if str(detail or "").strip() else ""
+    text = str(detail or "").strip()
+    line = text.splitlines()[0] if text else ""
     return line if len(line) <= limit else line[:limit].rsplit(" ", 1)[0] + " ..."
 
 
@@ -360,13 +361,10 @@ def failure_hint(failed: list[dict], details: dict) -> str:
     """What to do about failed proofs: the notebook is blamed only when it can be at fault."""
     text = " ".join(str(p.get("detail")) for p in failed)
     names = {p.get("name") for p in failed}
-    blame = next((hint for group, hint in _NOT_THE_NOTEBOOK if names and names <= set(group)),
-                 None)
-    if blame is None:
-        # several kinds failed: name the outside cause if every failure is one of them
-        outside = {n for group, _hint in _NOT_THE_NOTEBOOK for n in group}
-        if names and names <= outside:
-            blame = next(hint for group, hint in _NOT_THE_NOTEBOOK if names & set(group))
+    outside = {n for group, _hint in _NOT_THE_NOTEBOOK for n in group}
+    blame = None
+    if names and names <= outside:  # every failure has a cause outside the notebook: the first
+        blame = next(hint for group, hint in _NOT_THE_NOTEBOOK if names & set(group))
     if blame is not None:
         hint = blame
     elif "signature" in text or "signing key" in text or "not signed" in text:
