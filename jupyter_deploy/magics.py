@@ -56,6 +56,8 @@ def unsaved_inputs(shell, path: Path, last: int = 50) -> int:
     """
     import json
 
+    from .notebook import code_lines, only_deploy
+
     try:  # plain JSON: nbformat's validator would cost seconds of imports here
         raw = list(getattr(shell.history_manager, "input_hist_raw", []) or [])[-last:]
         cells = json.loads(Path(path).read_text(encoding="utf-8")).get("cells", [])
@@ -65,9 +67,7 @@ def unsaved_inputs(shell, path: Path, last: int = 50) -> int:
               else str(c.get("source", ""))).strip()
              for c in cells if isinstance(c, dict) and c.get("cell_type") == "code"}
     # %deploy / %load_ext lines do nothing in the clean run: a new, unsaved one does not matter
-    ran = [src.strip() for src in raw if src and src.strip() and not all(
-        ln.strip().startswith(("%deploy", "%%deploy", "%load_ext", "%reload_ext", "#"))
-        for ln in src.strip().splitlines() if ln.strip())]
+    ran = [src.strip() for src in raw if code_lines(src) and not only_deploy(src)]
     if not any(src in saved for src in ran):
         return 0  # this kernel is not running that notebook (--notebook names another one)
     return sum(1 for src in ran if src not in saved)

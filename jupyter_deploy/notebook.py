@@ -13,6 +13,29 @@ from .errors import NotebookInvalid, NotebookNotFound
 _VOLATILE_CELL_METADATA = {"execution", "collapsed", "scrolled", "jupyter", "ExecuteTime"}
 
 
+# The lines that are jupyter-deploy's own: during a clean re-run they only say they were skipped.
+DEPLOY_MAGICS = ("%deploy", "%%deploy")
+EXTENSION_LINES = ("%load_ext jupyter_deploy", "%reload_ext jupyter_deploy")
+
+
+def code_lines(source) -> list[str]:
+    text = "".join(source) if isinstance(source, list) else str(source or "")
+    return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("#")]
+
+
+def runs_deploy(source) -> bool:
+    """Whether a cell's source has a ``%deploy``/``%%deploy`` line: its outputs are the magic's
+    (not the notebook's), and a clean re-run does not reproduce them."""
+    return any(ln.startswith(DEPLOY_MAGICS) for ln in code_lines(source))
+
+
+def only_deploy(source) -> bool:
+    """Whether every line of a cell is ``%deploy`` or loads the extension (a cell that does
+    nothing for the notebook's results)."""
+    lines = code_lines(source)
+    return bool(lines) and all(ln.startswith(DEPLOY_MAGICS + EXTENSION_LINES) for ln in lines)
+
+
 def resolve_path(path: os.PathLike | str) -> Path:
     p = Path(path).expanduser()
     if not p.exists():

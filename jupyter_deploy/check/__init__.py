@@ -21,6 +21,7 @@ from typing import Optional
 
 from .._version import __version__
 from ..errors import NotebookInvalid
+from ..notebook import runs_deploy
 from ..progress import Reporter
 
 CACHE_ENTRIES_KEPT = 32
@@ -223,7 +224,7 @@ def run_check(notebook, conf, reporter: Reporter, parameters: Optional[dict] = N
         python = None
     elif python is None:
         python = kernel_python(kernel)
-    deploy_cells = {i for i, c in enumerate(run_nb.cells) if _is_deploy_cell(c)}
+    deploy_cells = {i for i, c in enumerate(run_nb.cells) if c.get("cell_type") == "code" and runs_deploy(c.get("source"))}
     findings += [
         f for f in static_findings(run_nb, path.parent, python=python, ignore=conf.ignore_kinds)
         # %deploy cells are meant to be run by the reader, not saved with outputs
@@ -434,14 +435,6 @@ def _verdict_without_run(path, nb, nb_hash, kernel, findings, parameters, starte
         "cached": False,
         "duration": round(time.monotonic() - started, 3),
     }
-
-
-def _is_deploy_cell(cell) -> bool:
-    if cell.get("cell_type") != "code":
-        return False
-    return any(
-        line.lstrip().startswith(("%deploy", "%%deploy")) for line in cell.get("source", "").splitlines()
-    )
 
 
 def _now() -> str:

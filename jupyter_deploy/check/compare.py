@@ -37,6 +37,7 @@ from collections.abc import Iterable
 from html.parser import HTMLParser
 
 from .masks import mask_now, mask_pair, mask_svg_ids, strip_warnings
+from ..notebook import runs_deploy
 
 __all__ = ["MIME_PRIORITY", "compare_notebooks", "compare_runs", "diff_text"]
 
@@ -834,9 +835,6 @@ def _who(label: str) -> str:
     return {"saved": "the saved notebook", "clean": "the clean run"}.get(label, label)
 
 
-_DEPLOY_LINE = re.compile(r"^\s*%%?deploy\b", re.MULTILINE)
-
-
 def _code_cells(nb):
     """(index among all cells, cell) of the code cells; a cell that papermill-style parameter
     injection added (tag ``injected-parameters``) is left out, so indices match the saved notebook."""
@@ -865,7 +863,7 @@ def _cell_pairs(saved_nb, clean_nb, cells, require_outputs):
             continue
         if not s_cell.get("outputs") and not c_cell.get("outputs"):
             continue
-        if _DEPLOY_LINE.search(_text(s_cell.get("source"))):
+        if runs_deploy(s_cell.get("source")):
             continue
         yield i, s_cell, c_cell
 

@@ -24,6 +24,8 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from ..notebook import only_deploy
+
 __all__ = ["KINDS", "static_findings"]
 
 _log = logging.getLogger(__name__)
@@ -134,16 +136,6 @@ def _has_code(src: str) -> bool:
     return any(ln.strip() and not ln.strip().startswith("#") for ln in src.splitlines())
 
 
-def _deploy_only(src: str) -> bool:
-    lines = [ln.strip() for ln in src.splitlines() if ln.strip() and not ln.strip().startswith("#")]
-    return bool(lines) and all(
-        ln.startswith(
-            ("%deploy", "%%deploy", "%load_ext jupyter_deploy", "%reload_ext jupyter_deploy")
-        )
-        for ln in lines
-    )
-
-
 def _order_findings(nb):
     out = []
     cells = list(nb.get("cells", []))
@@ -177,7 +169,7 @@ def _order_findings(nb):
     nonempty = [
         (i, c)
         for i, c in code
-        if _has_code(_source(c)) and not _deploy_only(_source(c)) and not _injected(c)
+        if _has_code(_source(c)) and not only_deploy(_source(c)) and not _injected(c)
     ]
     if nonempty and not counted:
         out.append(
