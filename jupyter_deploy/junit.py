@@ -12,11 +12,11 @@ from __future__ import annotations
 import os
 import re
 import socket
-import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path, PurePosixPath
 
 from .errors import UsageError
+from .files import write_atomic
 
 # XML 1.0 forbids most control characters; tracebacks carry ANSI colour codes.
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -110,17 +110,4 @@ def write_junit(path: os.PathLike, rows: list[dict], summary: dict) -> None:
     """Write the report atomically: a reader never sees half a file."""
     path = Path(path)
     data = junit_xml(rows, summary)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent or "."))
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # what open() would have given, not mkstemp's 0600
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomic(path, data)

@@ -292,30 +292,20 @@ def run_check(notebook, conf, reporter: Reporter, parameters: Optional[dict] = N
         if first.objects or (tmp / "objects").exists():
             ObjectStore.write_index(tmp / "objects", first.objects)
         final = entry
-        report = {
-            "notebook": str(path),
-            "notebook_hash": nb_hash,
-            "kernel": kernel,
-            "verdict": verdict,
-            "reasons": reasons,
-            "findings": findings,
-            "cells": len(nb.cells),
-            "cells_run": first.cells_run,
-            "failed_cells": failed,
-            "runs": len(runs),
-            "parameters": parameters,
-            "outputs_compared": compared,
-            "environment": environment,
-            "objects": first.objects,
-            "executed_path": str(final / "executed.ipynb"),
-            "objects_dir": str(final / "objects") if (tmp / "objects").exists() else None,
+        report = _report(
+            path, nb, nb_hash, kernel, parameters, verdict, reasons, findings,
+            cells_run=first.cells_run,
+            failed_cells=failed,
+            runs=len(runs),
+            outputs_compared=compared,
+            environment=environment,
+            objects=first.objects,
+            executed_path=str(final / "executed.ipynb"),
+            objects_dir=str(final / "objects") if (tmp / "objects").exists() else None,
             # the files the clean run wrote in (its copy of) the notebook's folder
-            "produced_dir": str(final / "produced") if (tmp / "produced").exists() else None,
-            "run_seconds": round(sum(r.duration for r in runs), 3),
-            "checked_at": _now(),
-            "jupyter_deploy": __version__,
-            "cached": False,
-        }
+            produced_dir=str(final / "produced") if (tmp / "produced").exists() else None,
+            run_seconds=round(sum(r.duration for r in runs), 3),
+        )
         (tmp / "report.json").write_text(json.dumps(report, indent=1, default=str))
         os.chmod(tmp / "report.json", 0o600)  # private: outputs may hold what a scan refuses
         _publish(tmp, entry)
@@ -383,7 +373,15 @@ def _verdict_without_run(path, nb, nb_hash, kernel, findings, parameters, starte
 
     verdict, reasons, findings = decide(findings, ())
     findings.sort(key=lambda f: (f.get("cell") if f.get("cell") is not None else -1))
-    return {
+    report = _report(path, nb, nb_hash, kernel, parameters, verdict, reasons, findings)
+    report["duration"] = round(time.monotonic() - started, 3)
+    return report
+
+
+def _report(path, nb, nb_hash, kernel, parameters, verdict, reasons, findings, **run) -> dict:
+    """The check report: one list of keys for a notebook that ran and one that could not (the
+    run's facts in ``run``; without them, what a report says of a notebook that did not run)."""
+    report = {
         "notebook": str(path),
         "notebook_hash": nb_hash,
         "kernel": kernel,
@@ -400,12 +398,17 @@ def _verdict_without_run(path, nb, nb_hash, kernel, findings, parameters, starte
         "objects": [],
         "executed_path": None,
         "objects_dir": None,
+        "produced_dir": None,
         "run_seconds": 0.0,
         "checked_at": _now(),
         "jupyter_deploy": __version__,
         "cached": False,
-        "duration": round(time.monotonic() - started, 3),
     }
+    unknown = set(run) - set(report)
+    if unknown:  # a typo must not add a key silently
+        raise TypeError(f"not report keys: {sorted(unknown)}")
+    report.update(run)
+    return report
 
 
 def _now() -> str:

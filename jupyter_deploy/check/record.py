@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from ..errors import DeployError
+from ..files import write_atomic
 
 
 def write_verdict_metadata(report: dict) -> None:
@@ -23,20 +22,9 @@ def write_verdict_metadata(report: dict) -> None:
     }
     text = json.dumps(raw, indent=1, ensure_ascii=False) + "\n"
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        write_atomic(path, text)
     except OSError as exc:
         raise DeployError(
             f"Cannot record the verdict in {path.name}: its folder is not writable ({exc.strerror}).",
             hint="Run the check without --record, or make the folder writable.",
         ) from exc
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, path.stat().st_mode & 0o777)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise

@@ -11,8 +11,9 @@ from __future__ import annotations
 import html
 import json
 import os
-import uuid
 from pathlib import Path
+
+from ..files import write_atomic
 
 try:  # POSIX
     import fcntl
@@ -101,22 +102,6 @@ def render_index(reports: list[dict], title: str = "Reports") -> str:
     )
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}.tmp"
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
-        raise
-
-
 def write_index(root: os.PathLike | str, title: str = "Reports") -> list[dict]:
     """Rebuild ``index.html`` and ``index.json`` under ``root``; return the reports listed.
 
@@ -142,6 +127,6 @@ def _write_index_locked(root: Path, title: str) -> list[dict]:
                                "main", "slug", "notebook_hash", "parameters")}
         for m in reports
     ]
-    _atomic_write(root / INDEX_JSON, json.dumps(listing, indent=1, default=str))
-    _atomic_write(root / INDEX_HTML, render_index(reports, title))
+    write_atomic(root / INDEX_JSON, json.dumps(listing, indent=1, default=str))
+    write_atomic(root / INDEX_HTML, render_index(reports, title))
     return reports
