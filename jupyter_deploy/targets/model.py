@@ -56,7 +56,7 @@ class ModelTarget(Target):
     sample = Unicode(
         "", help="A notebook variable with sample inputs (e.g. X_test): the input schema and "
         "the expected predictions that every reload is checked against are taken from it.",
-    ).tag(config=True, option=True, object_kind="data")
+    ).tag(config=True, option=True, object_kind="sample", features_of="var")
 
     registry = Unicode(
         "", help="Where to publish: a folder, file://, http(s):// (PUT/GET artefact server) or "
