@@ -21,7 +21,7 @@ from typing import Optional
 
 from .._version import __version__
 from ..errors import NotebookInvalid
-from ..notebook import runs_deploy
+from ..notebook import number_findings, runs_deploy
 from ..progress import Reporter
 
 CACHE_ENTRIES_KEPT = 32
@@ -310,6 +310,7 @@ def run_check(notebook, conf, reporter: Reporter, parameters: Optional[dict] = N
 
         verdict, reasons, findings = decide(findings, tuple(conf.ignore_kinds), flow=CellFlow(nb))
         findings.sort(key=lambda f: (f.get("cell") if f.get("cell") is not None else -1))
+        number_findings(findings, nb)  # JupyterLab's cell numbers and the saved [n] counts
         failed = sorted({f["cell"] for f in findings if f["kind"] == "execution-error"})
 
         executed = tmp / "executed.ipynb"
@@ -412,6 +413,7 @@ def _verdict_without_run(path, nb, nb_hash, kernel, findings, parameters, starte
 
     verdict, reasons, findings = decide(findings, ())
     findings.sort(key=lambda f: (f.get("cell") if f.get("cell") is not None else -1))
+    number_findings(findings, nb)
     return {
         "notebook": str(path),
         "notebook_hash": nb_hash,

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..errors import Cancelled, KernelError
+from ..notebook import cell_name
 from ..progress import Reporter
 
 CLEAN_RUN_ENV = "JUPYTER_DEPLOY_CLEAN_RUN"
@@ -350,7 +351,7 @@ class CleanRun:
                         result.findings.append(
                             _finding(
                                 "timeout", index,
-                                f"cell {index} did not finish within {limit} s (the limit for {what})",
+                                f"{cell_name(index)} did not finish within {limit} s (the limit for {what})",
                                 "Make the cell faster, or raise the limit "
                                 + ("(--timeout)." if total_hit else "(DeployConfig.cell_timeout)."),
                             )
@@ -364,7 +365,7 @@ class CleanRun:
                         result.findings.append(
                             _finding(
                                 "kernel-died", index,
-                                f"the kernel died while running cell {index}",
+                                f"the kernel died while running {cell_name(index)}",
                                 "The cell crashed the kernel process (os._exit, a segfault, or "
                                 "running out of memory).",
                             )
@@ -414,7 +415,7 @@ class CleanRun:
             result.findings.append(
                 _finding(
                     "expected-error", index,
-                    f"cell {index} raised {ename}: {evalue}".rstrip(": ")
+                    f"{cell_name(index)} raised {ename}: {evalue}".rstrip(": ")
                     + " (as in the saved notebook)",
                     "The saved notebook shows the same error, so it is reproduced, not new; if it "
                     "is not meant to be there, fix the cell.",
@@ -428,7 +429,7 @@ class CleanRun:
         result.findings.append(
             _finding(
                 "execution-error", index,
-                f"cell {index} raised {ename}: {evalue}".strip().rstrip(":"),
+                f"{cell_name(index)} raised {ename}: {evalue}".strip().rstrip(":"),
                 "The notebook does not run top to bottom in a fresh kernel; fix "
                 "this cell (the findings before it often say why).",
                 ename=ename, evalue=evalue, raised_in=_raising_library(err),
@@ -442,7 +443,7 @@ class CleanRun:
             result.stopped_at = index
         result.cells_run = index
         result.duration = time.monotonic() - started
-        self.reporter(self.label, index + 1, len(result.nb.cells), f"stopped at cell {index}")
+        self.reporter(self.label, index + 1, len(result.nb.cells), f"stopped at {cell_name(index)}")
         return result
 
     @staticmethod

@@ -22,6 +22,28 @@ export function findingCell(f: IFinding): number | null {
   return typeof f.cell === 'number' && f.cell >= 0 ? f.cell : null;
 }
 
+/**
+ * JupyterLab's number of a finding's cell: counted from 1 over every cell, markdown too, as the
+ * status bar's "Cell 11/11" (the `cell` field stays the 0-based index, for going to it).
+ */
+export function cellNumber(f: IFinding): number | null {
+  const index = findingCell(f);
+  if (index === null) {
+    return null;
+  }
+  return typeof f.cell_number === 'number' ? f.cell_number : index + 1;
+}
+
+/** "Cell 11 [7]": the cell as a person finds it, with its saved execution count when known. */
+export function cellLabel(f: IFinding): string {
+  const n = cellNumber(f);
+  if (n === null) {
+    return '';
+  }
+  const count = f.execution_count;
+  return `Cell ${n}` + (typeof count === 'number' ? ` [${count}]` : '');
+}
+
 /** Whether a finding has a saved-vs-clean diff to open. */
 export function hasDiff(f: IFinding): boolean {
   return (

@@ -6,6 +6,7 @@ import { Widget } from '@lumino/widgets';
 import { DeployRequestError, IFinding, IHistoryRecord, IJob, IProof, ITarget } from './api';
 import {
   VERDICT_TEXT,
+  cellLabel,
   findingCell,
   fraction,
   hasDiff,
@@ -333,9 +334,11 @@ export class DeployPanel extends Widget {
     const cell = findingCell(f);
     const text = `${f.message}`;
     if (cell !== null) {
+      const where = cellLabel(f);
       const b = button(text, 'jp-deploy-finding-link', () => this.host.gotoCell(cell),
-        `Go to cell ${cell}: ${f.message}`);
+        `Go to ${where}: ${f.message}`);
       b.dataset.cell = String(cell);
+      b.prepend(el('span', 'jp-deploy-cell-badge', where));
       li.appendChild(b);
     } else {
       li.appendChild(el('div', 'jp-deploy-finding-text', text));

@@ -31,8 +31,9 @@ function transport(posted: any[] = []): Transport {
         progress: { stage: 'done', done: 2, total: 2, message: '' }, error: null,
         magic: '%deploy check',
         result: { verdict: 'not-repeatable', reasons: ['cell 1 differs'], findings: [
-          { kind: 'output-diff', cell: 1, severity: 'error', message: 'cell 1: output differs',
-            hint: 'seed it', saved: 'a', clean: 'b', diff: '-a\n+b' }] } }, 202);
+          { kind: 'output-diff', cell: 1, cell_number: 2, execution_count: 5, severity: 'error',
+            message: 'cell 2: output differs', hint: 'seed it', saved: 'a', clean: 'b',
+            diff: '-a\n+b' }] } }, 202);
     }
     return body({ code: 'x', message: 'x', hint: '' }, 404);
   };
@@ -79,6 +80,10 @@ describe('DeployPanel', () => {
     await new Promise(r => setTimeout(r, 0));
     expect(host.save).toHaveBeenCalled();
     expect(q('.jp-deploy-verdict').textContent).toBe('Not repeatable');
+    // the cell as JupyterLab numbers it, with its saved count; going to it uses the index
+    expect(q('.jp-deploy-finding-link .jp-deploy-cell-badge').textContent).toBe('Cell 2 [5]');
+    expect(q('.jp-deploy-finding-link').getAttribute('aria-label')).toBe(
+      'Go to Cell 2 [5]: cell 2: output differs');
     q('.jp-deploy-finding-link').click();
     expect(host.gotoCell).toHaveBeenCalledWith(1);
     q('.jp-deploy-show-diff').click();
