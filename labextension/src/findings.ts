@@ -1,5 +1,5 @@
 /** Pure helpers to present check results, results and history. */
-import { IFinding } from './api';
+import { IFinding, IOpenAction } from './api';
 
 export const VERDICT_TEXT: Record<string, string> = {
   repeatable: 'Repeatable',
@@ -42,6 +42,18 @@ export function cellLabel(f: IFinding): string {
   }
   const count = f.execution_count;
   return `Cell ${n}` + (typeof count === 'number' ? ` [${count}]` : '');
+}
+
+/** The Open button's text and tooltip for how a deploy result opens. */
+export function openLabel(a: IOpenAction): [string, string] {
+  switch (a.kind) {
+    case 'lab':
+      return ['Open', `Open ${a.path || 'the folder'} in JupyterLab`];
+    case 'served':
+      return ['Open', `Open ${a.path} (read-only: it is outside JupyterLab's folder)`];
+    default:
+      return ['Open', `Open ${a.url} in a new tab`];
+  }
 }
 
 /** Whether a finding has a saved-vs-clean diff to open. */
