@@ -174,6 +174,9 @@ test.describe.serial('jupyter-deploy sidebar', () => {
     const wallClock = page.locator(`${SIDEBAR} .jp-deploy-finding[data-kind="wall-clock"] button.jp-deploy-finding-link`);
     const cell = Number(await wallClock.getAttribute('data-cell'));
     expect(cell).toBeGreaterThan(0);
+    // it names the cell as JupyterLab numbers it (from 1, markdown counted), with its saved count
+    await expect(wallClock.locator('.jp-deploy-cell-badge')).toHaveText(
+      new RegExp(`^Cell ${cell + 1}( \\[\\d+\\])?$`));
     await wallClock.click();
     await expect.poll(() => activeCellIndex(page)).toBe(cell);
     const activeCell = page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell.jp-mod-active');
