@@ -8,6 +8,7 @@ reports long work through one ``progress`` callable (see :mod:`jupyter_deploy.pr
     deploy(target, notebook, options)    -> the hand-off result (destination, proofs, ...)
     history(notebook=None)               -> past checks and deployments, newest first
     targets(), backends()                -> installed plugins with their option schemas
+    check_schema()                       -> the check's options (one definition for every front end)
     objects(notebook)                    -> the deployable objects of the notebook's clean run
     load(name, version), models()        -> read the model registry
     to_sql(model, table, dialect)        -> a fitted model as SQL text
@@ -20,14 +21,20 @@ import shutil
 from pathlib import Path
 from typing import Any, Optional
 
-from . import plugins
-from .config import DeployConfig, deploy_config, get_config
+from . import plugins, stopping, tmp
+from .bundle import Proof
+from .config import DeployConfig, copy_config, deploy_config
 from .errors import Cancelled, DeployError, NotRepeatable, UsageError
 from .history import History
+from .notebook import resolve_path
+from .options import validate_check_options
+from .plugin import DeployContext, ObjectSource
+from .plugin import magic_line as _magic_line
 from .progress import as_reporter
 
 __all__ = [
     "check",
+    "check_schema",
     "deploy",
     "history",
     "targets",
@@ -42,8 +49,11 @@ __all__ = [
 ]
 
 
-def _config(config: Optional[DeployConfig]) -> DeployConfig:
-    return config if config is not None else deploy_config()
+def _config(config: Optional[DeployConfig], **overrides) -> DeployConfig:
+    """The caller's config (a copy: a call's overrides never change it), else the files'."""
+    if config is None:
+        return deploy_config(**overrides)
+    return copy_config(config, **overrides)
 
 
 # ------------------------------------------------------------------------------------ check
@@ -60,6 +70,7 @@ def check(
     record: bool = False,
     kernel: Optional[str] = None,
     write_metadata: bool = False,
+    options: Optional[dict] = None,
     progress=None,
     cancel=None,
     config: Optional[DeployConfig] = None,
@@ -74,25 +85,19 @@ def check(
 
     ``parameters`` are injected papermill-style after the cell tagged ``parameters``.
     ``kernel`` runs the notebook with that kernel instead of the one its metadata names.
+    ``options`` gives the check's options by name instead (``{"cell_timeout": 5}``: the traits
+    of :class:`~jupyter_deploy.config.DeployConfig` tagged ``check_option``), as the REST job and
+    the front ends do; either way they apply to this call only, never to ``config``.
     The user's notebook is never modified, unless ``write_metadata`` records the verdict in its
     metadata. ``record`` appends the check to the history.
     """
-    from . import tmp
     from .check import run_check
 
-    conf = _config(config)
-    overrides = {
-        "runs": runs,
-        "total_timeout": timeout,
-        "cell_timeout": cell_timeout,
-        "use_cache": use_cache,
-        "kernel": kernel,
-    }
-    for key, value in overrides.items():
-        if value is not None:
-            setattr(conf, key, value)
-    if conf.runs < 1:
-        raise UsageError("runs must be at least 1.", hint="Use --runs 1 or --runs 2.")
+    given = {"runs": runs, "total_timeout": timeout, "cell_timeout": cell_timeout,
+             "use_cache": use_cache, "kernel": kernel}
+    given = {k: v for k, v in given.items() if v is not None}
+    given.update(options or {})
+    conf = _config(config, **validate_check_options(given))
     reporter = as_reporter(progress, cancel)
     with tmp.session(conf.home_path):  # the clean run's sandbox lives there
         report = run_check(notebook, conf, reporter, parameters=parameters or {})
@@ -144,9 +149,12 @@ def _choose_backend(kind: str, to: Optional[str], default: str):
     return plugins.backend_class(default)
 
 
-def _make_plugin(cls, options: dict):
+def _make_plugin(cls, options: dict, conf: Optional[DeployConfig] = None):
+    """A target or backend with the user's ``options`` on top of ``conf``'s config (files,
+    ``%config``), and ``conf`` itself as its ``deploy_config`` (where state lives)."""
     from traitlets import TraitError
 
+    conf = conf if conf is not None else deploy_config()
     unknown = sorted(set(options) - set(cls.option_names()))
     if unknown:
         known = ", ".join(cls.option_names())
@@ -155,7 +163,7 @@ def _make_plugin(cls, options: dict):
             hint=f"Its options are: {known}.",
         )
     try:
-        return cls(config=get_config(), **options)
+        return cls(config=conf.config, deploy_config=conf, **options)
     except TraitError as exc:
         first = str(exc).splitlines()[0]
         raise UsageError(
@@ -165,19 +173,69 @@ def _make_plugin(cls, options: dict):
         ) from exc
 
 
-def validate_options(target: str, options: dict) -> None:
-    """Refuse unknown options and values of the wrong type before any work starts."""
-    _make_plugin(plugins.target_class(target), dict(options or {}))
+def _split_options(target_cls, backend_cls, options: dict) -> tuple[dict, dict]:
+    """The user's flat options -> (the target's, the chosen backend's). An option of another
+    backend (``--alias`` when ``--to`` picks a backend without aliases) is refused by name."""
+    traits = target_cls.all_option_traits()
+    unknown = sorted(set(options) - set(traits))
+    if unknown:
+        raise UsageError(
+            f"Unknown option(s) for {target_cls.plugin_name}: {', '.join(unknown)}.",
+            hint=f"Its options are: {', '.join(traits)}.",
+        )
+    own, theirs = {}, {}
+    for name, value in options.items():
+        owner, trait = traits[name]
+        if owner is None:
+            own[name] = value
+        elif name in backend_cls.option_names():
+            theirs[name] = value
+        else:
+            flag = "--" + trait.metadata.get("flag", name.replace("_", "-"))
+            raise UsageError(
+                f"{flag} is an option of the {owner.plugin_name} backend, but this "
+                f"{target_cls.plugin_name} goes to the {backend_cls.plugin_name} backend.",
+                hint=f"Leave {flag} out, or give a --to that the {owner.plugin_name} backend "
+                "takes.",
+            )
+    return own, theirs
 
 
-def validate_destination(target: str, to: Optional[str]):
+def _one_destination(target_cls, options: dict, to: Optional[str]) -> tuple[dict, Optional[str]]:
+    """``--to`` is the one destination: an option named like one of the target's other
+    spellings of it (``registry``, ``out``: older clients and saved forms send them) becomes
+    ``to``; two different destinations are refused."""
+    options = dict(options)
+    for name in getattr(target_cls, "destination_flags", ()):
+        value = options.pop(name, None)
+        if value in (None, ""):
+            continue
+        if to and str(value) != str(to):
+            raise UsageError(
+                f"Two destinations: --{name} {value} and --to {to}.",
+                hint=f"Give one: --{name} and --to are the same for {target_cls.plugin_name}.")
+        to = str(value)
+    return options, to
+
+
+def validate_options(target: str, options: dict, to: Optional[str] = None) -> None:
+    """Refuse unknown options and values of the wrong type before any work starts (the
+    target's own and those of the backend ``to`` picks)."""
+    target_cls = plugins.target_class(target)
+    options, to = _one_destination(target_cls, dict(options or {}), to)
+    backend_cls = _choose_backend(target_cls.kind(), to, target_cls.default_backend)
+    own, theirs = _split_options(target_cls, backend_cls, dict(options or {}))
+    _make_plugin(target_cls, own)
+    _make_plugin(backend_cls, theirs)
+
+
+def validate_destination(target: str, to: Optional[str], config: Optional[DeployConfig] = None):
     """The backend class that will take ``target``'s bundle to ``to``; an unsupported scheme
     (or a destination the backend refuses up front, such as a folder that is not a knowledge
     repo) raises at once, before any check runs."""
     target_cls = plugins.target_class(target)
-    kind = getattr(target_cls, "bundle_kind", None) or target
-    backend_cls = _choose_backend(kind, to, target_cls.default_backend)
-    backend_cls.preflight(to)
+    backend_cls = _choose_backend(target_cls.kind(), to, target_cls.default_backend)
+    backend_cls.preflight(to or backend_cls.default_destination(_config(config)))
     return backend_cls
 
 
@@ -201,34 +259,42 @@ def deploy(
     it off and proves the result. ``live`` is the live session's namespace, when there is one:
     targets compare the clean run's objects with it.
     """
-    from . import tmp
-    from .notebook import resolve_path
 
     conf = _config(config)
     reporter = as_reporter(progress, cancel)
-    options = dict(options or {})
     target_cls = plugins.target_class(target)
-    tgt = _make_plugin(target_cls, options)
+    kind = target_cls.kind()
+    options, to = _one_destination(target_cls, dict(options or {}), to)
+    # The destination decides the backend, and the options go to the target or to it; an
+    # unsupported --to or a bad option fails now, before the check starts a kernel.
+    backend_cls = _choose_backend(kind, to, target_cls.default_backend)
+    own, theirs = _split_options(target_cls, backend_cls, options)
+    tgt = _make_plugin(target_cls, own, conf)
+    backend = _make_plugin(backend_cls, theirs, conf)
     nb_path = resolve_path(notebook)
-    # The destination decides the backend: an unsupported --to fails now, before the check
-    # starts a kernel, not after minutes of clean re-run.
-    kind = getattr(target_cls, "bundle_kind", None) or target
-    early_backend = validate_destination(target, to)
+    backend_cls.preflight(to or backend_cls.default_destination(conf))
+    backend.validate(to)
     # What was handed off so far: a cancel (or a stopped worker) reports exactly this.
-    state: dict = {"stage": "check", "handoff": None, "report": None}
+    state: dict = {"stage": "check", "handoff": None, "report": None,
+                   "line": lambda: _line(target, target_cls, tgt, backend, to)}
     try:
         with tmp.session(conf.home_path):
             return _deploy(target, target_cls, tgt, nb_path, to, live, force, reporter, conf, state,
-                           kind, early_backend)
+                           kind, backend)
     except (Cancelled, KeyboardInterrupt) as exc:  # an interrupted kernel or Ctrl-C too
         raise _cancelled(exc, target, target_cls, tgt, nb_path, to, conf, state) from None
 
 
+def _line(target, target_cls, tgt, backend, to) -> str:
+    """The %deploy line of this deploy: the target's options and the backend's, and --to."""
+
+    values = {**tgt.option_values(), **backend.option_values()}
+    return _magic_line(target, values, target_cls.options_schema(), to)
+
+
 def _deploy(target, target_cls, tgt, nb_path, to, live, force, reporter, conf, state,
-            kind, early_backend) -> dict:
-    from . import stopping, tmp
+            kind, backend) -> dict:
     from .check.objects import ObjectStore
-    from .targets.base import DeployContext, ObjectSource, magic_line as _magic_line
 
     report = check(nb_path, parameters=tgt.check_parameters(), progress=reporter, config=conf)
     state["report"] = report
@@ -255,6 +321,8 @@ def _deploy(target, target_cls, tgt, nb_path, to, live, force, reporter, conf, s
             config=conf,
             force=force,
             live_session=live is not None,
+            destination=to,
+            backend_options=backend.option_values(),
         )
         tgt.validate(ctx)
         reporter("build", 0, 1, f"building the {target} bundle")
@@ -262,9 +330,10 @@ def _deploy(target, target_cls, tgt, nb_path, to, live, force, reporter, conf, s
         bundle.write_manifest()
         reporter("build", 1, 1, f"{target} bundle built")
 
-        backend_cls = (early_backend if bundle.kind == kind
-                       else _choose_backend(bundle.kind, to, target_cls.default_backend))
-        backend = _make_plugin(backend_cls, {})
+        if bundle.kind != kind:  # a target may build another kind than it usually does
+            backend = _make_plugin(_choose_backend(bundle.kind, to, target_cls.default_backend),
+                                   {}, conf)
+        backend_cls = type(backend)
         reporter("publish", 0, 1, f"handing off with {backend_cls.plugin_name}")
         state["stage"] = "publish"
         with stopping.shielded():  # a stop waits for the hand-off: then we know what it wrote
@@ -280,15 +349,13 @@ def _deploy(target, target_cls, tgt, nb_path, to, live, force, reporter, conf, s
         try:
             backend.settle(bundle, handoff, proofs, reporter)
         except DeployError as exc:
-            from .targets.base import Proof
-
             proofs.append(Proof("promote", False, f"could not make it current: {exc.one_line()}"))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
     proof_json = [p.to_json() for p in proofs]
     ok = all(p["ok"] for p in proof_json)
-    line = _magic_line(target, tgt.option_values(), target_cls.options_schema(), to)
+    line = state["line"]()
     rec = History(conf.history_path).append(
         {
             "action": "deploy",
@@ -401,7 +468,6 @@ class _Unstoppable:
 
 def _cancelled(exc, target, target_cls, tgt, nb_path, to, conf, state) -> Cancelled:
     """The Cancelled a deploy raises: what was handed off (and recorded), and what was not."""
-    from .targets.base import magic_line as _magic_line
 
     handoff = state.get("handoff")
     stage = state.get("stage")
@@ -427,7 +493,7 @@ def _cancelled(exc, target, target_cls, tgt, nb_path, to, conf, state) -> Cancel
             "summary": f"cancelled during {stage}, unverified: {handoff.summary or handoff.destination}",
             "proofs": [],
             "details": details,
-            "magic": _magic_line(target, tgt.option_values(), target_cls.options_schema(), to),
+            "magic": state["line"](),
         }
     )
     return Cancelled(
@@ -463,6 +529,13 @@ def targets() -> dict:
     return {"targets": ok, "broken": broken}
 
 
+def check_schema() -> dict:
+    """The JSON schema of the check's options (``runs``, ``cell_timeout``, ``kernel``...)."""
+    from .options import check_schema as _schema
+
+    return _schema()
+
+
 def backends() -> dict:
     ok, broken = plugins.describe(plugins.BACKENDS)
     return {"backends": ok, "broken": broken}
@@ -486,9 +559,8 @@ def objects(notebook: os.PathLike | str, *, config: Optional[DeployConfig] = Non
 
 def magic_line(target: str, options: dict, to: Optional[str] = None) -> str:
     """The ``%deploy`` line equivalent to deploying with ``options``."""
-    from .targets.base import magic_line as _magic_line
-
     cls = plugins.target_class(target)
+    options, to = _one_destination(cls, dict(options or {}), to)
     return _magic_line(target, options, cls.options_schema(), to)
 
 

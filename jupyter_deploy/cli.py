@@ -22,7 +22,15 @@ from typing import Optional
 
 from . import plugins
 from .errors import DeployError, UsageError
-from .options import ArgumentParser, _HelpShown, add_plugin_arguments, options_from
+from .options import (
+    ArgumentParser,
+    _HelpShown,
+    add_check_arguments,
+    add_destination_argument,
+    add_plugin_arguments,
+    check_options_from,
+    options_from,
+)
 
 USAGE_CODES = {
     "usage", "notebook-not-found", "notebook-invalid", "unknown-plugin", "path-not-allowed",
@@ -85,13 +93,7 @@ def cmd_check(argv) -> int:
                        "repeatable).")
     p.add_argument("notebook", nargs="+", help="Notebooks, folders (searched recursively) or "
                    "quoted globs ('**/*.ipynb').")
-    p.add_argument("--runs", type=int, default=None, help="Clean runs to make (2 separates "
-                   "nondeterminism from hidden state).")
-    p.add_argument("--timeout", type=int, default=None, help="Seconds the whole run may take.")
-    p.add_argument("--cell-timeout", type=int, default=None, help="Seconds one cell may take.")
-    p.add_argument("--kernel", default=None, help="Run with this kernel instead of the "
-                   "notebook's own (e.g. python3 for a notebook saved with python2).")
-    p.add_argument("--no-cache", action="store_true", help="Run even if the notebook is unchanged.")
+    add_check_arguments(p)  # --runs, --timeout, --cell-timeout, --kernel, --no-cache
     p.add_argument("--record", action="store_true",
                    help="Record the verdict in the notebook's metadata (the only change made to it).")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
@@ -123,10 +125,7 @@ def cmd_check(argv) -> int:
         from .junit import check_writable
 
         check_writable(ns.junit)
-    options = dict(runs=ns.runs, timeout=ns.timeout, cell_timeout=ns.cell_timeout,
-                   kernel=ns.kernel,
-                   use_cache=False if ns.no_cache else None, parameters=params,
-                   write_metadata=ns.record)
+    options = dict(options=check_options_from(ns), parameters=params, write_metadata=ns.record)
     from .many import is_glob
 
     single = (len(ns.notebook) == 1 and ns.shard is None and not is_glob(ns.notebook[0])
@@ -222,25 +221,13 @@ def cmd_models(argv) -> int:
     p.add_argument("--json", action="store_true")
     ns = p.parse_args(argv)
     from . import api
+    from .render import models_text
 
     rows = api.models(ns.name, registry=ns.registry)
     if ns.json:
         _print_json(rows)
         return 0
-    if not rows:
-        print("No models yet." if not ns.name else f"No model named {ns.name!r}.")
-        return 0
-    keys = [k for k in ("name", "version", "status", "aliases", "created", "model_class", "verdict")
-            if any(k in r for r in rows)]
-    print("  ".join(f"{k:<18}" for k in keys))
-    for r in rows:
-        vals = []
-        for k in keys:
-            v = r.get(k, "")
-            if isinstance(v, (list, tuple)):
-                v = ",".join(map(str, v))
-            vals.append(f"{str(v)[:40]:<18}")
-        print("  ".join(vals))
+    print(models_text(rows, ns.name))
     return 0
 
 
@@ -270,8 +257,7 @@ def cmd_target(name: str, argv) -> int:
     p = ArgumentParser(prog=f"jupyter deploy {name}", description=cls.describe()["description"])
     p.add_argument("notebook", help="The notebook to deploy (it is checked first).")
     add_plugin_arguments(p, cls, positional=False)
-    p.add_argument("--to", help="Where to hand it off (a folder, a URL...); default: the "
-                   f"{cls.default_backend} backend's default place.")
+    add_destination_argument(p, cls)
     p.add_argument("--force", action="store_true",
                    help="Deploy even if the notebook is not repeatable (recorded as forced).")
     p.add_argument("--json", action="store_true", help="Print the result as one JSON object.")

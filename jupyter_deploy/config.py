@@ -20,7 +20,13 @@ CONFIG_FILE_NAME = "jupyter_deploy_config"
 
 
 class DeployConfig(Configurable):
-    """Where jupyter-deploy keeps its state, and how the clean re-run behaves."""
+    """Where jupyter-deploy keeps its state, and how the clean re-run behaves.
+
+    The traits tagged ``check_option`` are also the check's options: one definition gives
+    ``jupyter deploy check`` and ``%deploy check`` their flags (``--runs``, ``--timeout``,
+    ``--cell-timeout``, ``--kernel``, ``--no-cache``), the REST job's fields, the sidebar's check
+    form and the equivalent ``%deploy check`` line (:mod:`jupyter_deploy.options`).
+    """
 
     home = Unicode(
         help="""Folder for jupyter-deploy's own state: the deployment history, the check cache,
@@ -40,12 +46,12 @@ class DeployConfig(Configurable):
     cell_timeout = Int(
         600,
         help="Seconds one cell may run during a clean re-run before the check stops it.",
-    ).tag(config=True)
+    ).tag(config=True, check_option=True)
 
     total_timeout = Int(
         3600,
         help="Seconds the whole clean re-run may take before the check stops it.",
-    ).tag(config=True)
+    ).tag(config=True, check_option=True, flag="timeout")
 
     startup_timeout = Int(
         60, help="Seconds to wait for the clean kernel to start."
@@ -69,15 +75,16 @@ class DeployConfig(Configurable):
         names (like nbconvert's --ExecutePreprocessor.kernel_name): for a notebook saved with a
         kernel that is not installed here, e.g. python3 for a notebook saved with python2.
         Empty: the notebook's own kernel.""",
-    ).tag(config=True)
+    ).tag(config=True, check_option=True, advanced=True)
 
     runs = Int(1, help="How many clean re-runs the check makes (2 separates nondeterminism "
-               "from hidden state).").tag(config=True)
+               "from hidden state).").tag(config=True, check_option=True)
 
     use_cache = Bool(
         True,
-        help="Answer from the verdict cache when the notebook and its environment are unchanged.",
-    ).tag(config=True)
+        help="Answer from the verdict cache when the notebook and its environment are unchanged "
+        "(--no-cache re-runs it anyway).",
+    ).tag(config=True, check_option=True, flag="cache")
 
     keep_objects = Bool(
         True,
@@ -164,17 +171,30 @@ def set_session_config(cfg: Config) -> None:
     _session_config = cfg
 
 
-def get_config() -> Config:
+def get_config(extra: Config | None = None) -> Config:
+    """Config files, then the session's config, then ``extra`` (an IPython shell's config, where
+    ``%config DeployConfig.cell_timeout = 3`` lands)."""
     cfg = Config()
     cfg.merge(file_config())
     cfg.merge(_session_config)
+    if extra is not None:
+        cfg.merge(extra)
     return cfg
 
 
-def deploy_config(**overrides) -> DeployConfig:
-    """A ``DeployConfig`` from files and session config, with explicit overrides on top."""
-    conf = DeployConfig(config=get_config())
+def deploy_config(extra: Config | None = None, **overrides) -> DeployConfig:
+    """A ``DeployConfig`` from files, session config and ``extra``, with explicit overrides on
+    top. Its ``.config`` is the merged config, which targets and backends are created with."""
+    conf = DeployConfig(config=get_config(extra))
     for key, value in overrides.items():
         if value is not None:
             setattr(conf, key, value)
     return conf
+
+
+def copy_config(conf: DeployConfig, **overrides) -> DeployConfig:
+    """An independent copy of ``conf`` (same config, same values) with ``overrides`` on top: a
+    call's ``--runs 2`` must not change the session's settings."""
+    values = {name: getattr(conf, name) for name in conf.trait_names(config=True)}
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return DeployConfig(config=conf.config, **values)

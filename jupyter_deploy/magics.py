@@ -14,71 +14,21 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 from typing import Optional
 
 from IPython.core.error import UsageError as IPythonUsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
 from .errors import DeployError
-
-CLEAN_RUN_ENV = "JUPYTER_DEPLOY_CLEAN_RUN"  # same value as check.run.CLEAN_RUN_ENV, kept light
-
-
-def notebook_path(shell, explicit: Optional[str] = None) -> Path:
-    """The notebook this kernel runs: --notebook, else what Jupyter or VS Code tells the kernel."""
-    from .errors import UsageError
-
-    if explicit:
-        return Path(explicit).expanduser().resolve()
-    candidates = []
-    vsc = shell.user_ns.get("__vsc_ipynb_file__") if shell is not None else None
-    if vsc:
-        candidates.append(Path(vsc))
-    session = os.environ.get("JPY_SESSION_NAME")
-    if session:
-        p = Path(session)
-        candidates += [p, Path.cwd() / p.name] if p.is_absolute() else [Path.cwd() / p, Path.cwd() / p.name]
-    for c in candidates:
-        if c.suffix == ".ipynb" and c.is_file():
-            return c.resolve()
-    raise UsageError(
-        "Cannot tell which notebook this kernel belongs to.",
-        hint="Add --notebook PATH (the .ipynb file, saved), e.g. %deploy check --notebook analysis.ipynb",
-    )
-
-
-def unsaved_inputs(shell, path: Path, last: int = 50) -> int:
-    """How many of the cells this kernel ran last are not in the notebook as saved on disk.
-
-    The check and every deploy read the saved file, not the live notebook: a cell edited and run
-    but not saved (or the very cell running ``%deploy``) shows up here.
-    """
-    import json
-
-    from .notebook import code_lines, only_deploy
-
-    try:  # plain JSON: nbformat's validator would cost seconds of imports here
-        raw = list(getattr(shell.history_manager, "input_hist_raw", []) or [])[-last:]
-        cells = json.loads(Path(path).read_text(encoding="utf-8")).get("cells", [])
-    except Exception:  # noqa: BLE001 - no history or unreadable file: nothing to warn about
-        return 0
-    saved = {("".join(c.get("source", "")) if isinstance(c.get("source"), list)
-              else str(c.get("source", ""))).strip()
-             for c in cells if isinstance(c, dict) and c.get("cell_type") == "code"}
-    # %deploy / %load_ext lines do nothing in the clean run: a new, unsaved one does not matter
-    ran = [src.strip() for src in raw if code_lines(src) and not only_deploy(src)]
-    if not any(src in saved for src in ran):
-        return 0  # this kernel is not running that notebook (--notebook names another one)
-    return sum(1 for src in ran if src not in saved)
-
-
-def warn_if_unsaved(shell, path: Path) -> None:
-    n = unsaved_inputs(shell, path)
-    if n:
-        print(f"Warning: {n} cell(s) this kernel ran are not in {path.name} as saved: the check "
-              "reads the saved file, so unsaved edits are not part of it. Save the notebook "
-              "(Ctrl+S) first to check what you see.", file=sys.stderr)
+# notebook_path and unsaved_inputs stay importable from here
+from .session import (  # noqa: F401 (notebook_path, unsaved_inputs: re-exported)
+    CLEAN_RUN_ENV,
+    notebook_path,
+    register_config,
+    session_config,
+    unsaved_inputs,
+    warn_if_unsaved,
+)
 
 
 class _Bar:
@@ -171,10 +121,7 @@ class DeployMagics(Magics):
             if command == "history":
                 return self._history(rest)
             if command == "models":
-                from .cli import cmd_models
-
-                cmd_models(rest)
-                return None
+                return self._models(rest)
             return self._deploy(command, rest)
         except _HelpShown as shown:
             if shown.args[0]:
@@ -188,25 +135,22 @@ class DeployMagics(Magics):
 
     def _check(self, argv):
         from . import api
-        from .options import ArgumentParser
+        from .options import ArgumentParser, add_check_arguments, check_options_from
         from .render import check_html, check_text
 
         p = ArgumentParser(prog="%deploy check")
         p.add_argument("--notebook")
-        p.add_argument("--runs", type=int)
-        p.add_argument("--timeout", type=int)
-        p.add_argument("--kernel")
-        p.add_argument("--no-cache", action="store_true")
-        p.add_argument("--record", action="store_true")
+        add_check_arguments(p)  # --runs, --timeout, --cell-timeout, --kernel, --no-cache
+        p.add_argument("--record", action="store_true",
+                       help="Record the verdict in the notebook's metadata.")
         ns = p.parse_args(argv)
         path = notebook_path(self.shell, ns.notebook)
         warn_if_unsaved(self.shell, path)
         bar = _Bar()
         try:
             report = api.check(
-                path, runs=ns.runs, timeout=ns.timeout, kernel=ns.kernel,
-                use_cache=False if ns.no_cache else None, record=True,
-                write_metadata=ns.record, progress=bar,
+                path, options=check_options_from(ns), record=True, write_metadata=ns.record,
+                progress=bar, config=session_config(self.shell),
             )
         finally:
             bar.close()
@@ -223,8 +167,19 @@ class DeployMagics(Magics):
         p.add_argument("--limit", type=int, default=20)
         ns = p.parse_args(argv)
         nb = None if ns.all else notebook_path(self.shell, ns.notebook)
-        records = api.history(nb, limit=ns.limit)
+        records = api.history(nb, limit=ns.limit, config=session_config(self.shell))
         return _Rich(history_text(records), history_html(records))
+
+    def _models(self, argv):
+        from . import api
+        from .options import ArgumentParser
+        from .render import models_text
+
+        p = ArgumentParser(prog="%deploy models")
+        p.add_argument("name", nargs="?")
+        p.add_argument("--registry", help="Registry folder or URL (default: the configured one).")
+        ns = p.parse_args(argv)
+        print(models_text(api.models(ns.name, registry=ns.registry), ns.name))
 
     def _deploy(self, target: str, argv):
         from . import api, plugins
@@ -240,7 +195,7 @@ class DeployMagics(Magics):
         try:
             result = api.deploy(
                 target, path, options=options, to=ns.to, force=ns.force,
-                live=self.shell.user_ns, progress=bar,
+                live=self.shell.user_ns, progress=bar, config=session_config(self.shell),
             )
         finally:
             bar.close()
@@ -248,6 +203,7 @@ class DeployMagics(Magics):
 
 
 def load_ipython_extension(ipython):
+    register_config(ipython)
     ipython.register_magics(DeployMagics)
 
 

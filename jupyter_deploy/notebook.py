@@ -72,10 +72,10 @@ def resolve_path(path: os.PathLike | str) -> Path:
     return p.resolve()
 
 
-def read(path: os.PathLike | str):
-    """Read and validate a notebook as nbformat 4; raise a one-line error otherwise."""
-    import nbformat
-
+def read_json(path: os.PathLike | str) -> dict:
+    """The notebook file's JSON, plainly parsed (no nbformat import: the cache path and the
+    unsaved-edit warning stay fast); a missing, unreadable or non-JSON file is a one-line
+    NotebookInvalid / NotebookNotFound."""
     p = resolve_path(path)
     try:
         raw = p.read_bytes()
@@ -93,6 +93,18 @@ def read(path: os.PathLike | str):
             f"{p.name} is JSON but not a notebook (no 'cells').",
             hint="Give a Jupyter .ipynb file.",
         )
+    return data
+
+
+def read(path: os.PathLike | str, data: dict | None = None):
+    """Read and validate a notebook as nbformat 4; raise a one-line error otherwise. ``data``
+    is the file's JSON when the caller has already read it (:func:`read_json`): the file is
+    parsed once per check or deploy."""
+    import nbformat
+
+    p = resolve_path(path)
+    if data is None:
+        data = read_json(p)
     major = data.get("nbformat")
     if major != 4:
         raise NotebookInvalid(
@@ -159,5 +171,6 @@ def _joined_output(output: dict) -> dict:
 
 
 def kernel_name(nb) -> str | None:
-    ks = nb.metadata.get("kernelspec") or {}
+    """The kernel the notebook's metadata names (a NotebookNode or its plain JSON)."""
+    ks = (nb.get("metadata") or {}).get("kernelspec") or {}
     return ks.get("name")

@@ -173,3 +173,21 @@ def history_html(records: list[dict]) -> str:
     return ("<table><thead><tr><th>time</th><th>action</th><th>target</th><th>status</th>"
             "<th>verdict</th><th style='text-align:left'>where</th></tr></thead><tbody>"
             + "".join(rows) + "</tbody></table>")
+
+
+def models_text(rows: list[dict], name: str | None = None) -> str:
+    """The registry's models (or one model's versions) as a plain-text table."""
+    if not rows:
+        return "No models yet." if not name else f"No model named {name!r}."
+    keys = [k for k in ("name", "version", "status", "aliases", "created", "model_class", "verdict")
+            if any(k in r for r in rows)]
+    out = ["  ".join(f"{k:<18}" for k in keys)]
+    for r in rows:
+        vals = []
+        for k in keys:
+            v = r.get(k, "")
+            if isinstance(v, (list, tuple)):
+                v = ",".join(map(str, v))
+            vals.append(f"{str(v)[:40]:<18}")
+        out.append("  ".join(vals))
+    return "\n".join(out)

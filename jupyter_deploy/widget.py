@@ -8,7 +8,7 @@ its proofs, the history of this notebook, and the equivalent ``%deploy`` line wi
 puts it in a new cell.
 
 Like every front end, it calls only :mod:`jupyter_deploy.api` (plus
-:func:`jupyter_deploy.magics.notebook_path` to find the notebook). Long work runs in a background
+:func:`jupyter_deploy.session.notebook_path` to find the notebook). Long work runs in a background
 thread, so the kernel stays responsive and the widgets update as it goes; ``cancel`` stops it
 between steps. This module imports ipywidgets and is imported only when the panel is asked for.
 """
@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import html
 import shlex
-import sys
 import threading
 import traceback
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Callable, Optional
 
 import ipywidgets as W
 
@@ -237,10 +236,16 @@ def _style(widget, **kw):
 class DeployPanel(W.VBox):
     """The whole check-and-deploy flow for one notebook, as ipywidgets."""
 
+    def _config(self):
+        """Config files plus what ``%config`` set in the shell (as the magics use)."""
+        from .session import session_config
+
+        return session_config(self.shell)
+
     @classmethod
     def for_shell(cls, shell) -> "DeployPanel":
         """The panel for the notebook that ``shell`` (an IPython shell) belongs to."""
-        from .magics import notebook_path
+        from .session import notebook_path
 
         path, problem = None, None
         try:
@@ -604,7 +609,7 @@ class DeployPanel(W.VBox):
         def job():
             notebook = self.notebook(text)
             report = api.check(notebook, record=True, progress=self._on_progress,
-                               cancel=self._cancel)
+                               cancel=self._cancel, config=self._config())
             from .render import check_html
 
             self.last_report = report
@@ -644,7 +649,7 @@ class DeployPanel(W.VBox):
             from .render import result_html
 
             result = api.deploy(target, notebook, live=self.namespace, progress=self._on_progress,
-                                cancel=self._cancel, **kwargs)
+                                cancel=self._cancel, config=self._config(), **kwargs)
             self.last_result = result
             self.result_output.value = result_html(result)
 
@@ -669,7 +674,7 @@ class DeployPanel(W.VBox):
             self.history_output.value = f"<small style='color:{GREY}'>No notebook yet.</small>"
             return
         try:
-            records = api.history(Path(text).expanduser(), limit=10)
+            records = api.history(Path(text).expanduser(), limit=10, config=self._config())
         except DeployError as exc:
             self.history_output.value = f"<small style='color:{RED}'>{html.escape(exc.one_line())}</small>"
             return

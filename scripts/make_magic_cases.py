@@ -1,5 +1,5 @@
 """Write labextension/src/__tests__/magic_cases_targets.json: one `%deploy` line per option of
-every built-in target, as the Python builder writes it from the target's real schema.
+every built-in target (and of the check), as the Python builder writes it from the real schema.
 
 The sidebar's jest suite (magic.spec.ts) asserts the TypeScript builder writes the same lines
 from the same schemas, and tests/server/test_magic_parity.py asserts that every line parses in
@@ -41,7 +41,7 @@ def sample_value(name: str, spec: dict):
 
 def render() -> str:
     from jupyter_deploy import plugins
-    from jupyter_deploy.targets.base import magic_line
+    from jupyter_deploy.plugin import magic_line
 
     schemas, cases = {}, []
     for target in BUILTIN:
@@ -63,7 +63,19 @@ def render() -> str:
         cases.append({"target": target, "option": "*", "options": everything,
                       "to": "/tmp/some where", "expected": magic_line(target, everything, schema,
                                                                       "/tmp/some where")})
-    return json.dumps({"schemas": schemas, "cases": cases}, indent=1) + "\n"
+    # the check's options: one line per option and one with all of them (options.check_line)
+    from jupyter_deploy.options import check_line, check_schema
+
+    cschema = check_schema()
+    check_cases = []
+    cprops = cschema["properties"]
+    for name, spec in cprops.items():
+        options = {name: sample_value(name, spec)}
+        check_cases.append({"option": name, "options": options, "expected": check_line(options)})
+    everything = {n: sample_value(n, s) for n, s in cprops.items()}
+    check_cases.append({"option": "*", "options": everything, "expected": check_line(everything)})
+    return json.dumps({"schemas": schemas, "cases": cases, "check_schema": cschema,
+                       "check_cases": check_cases}, indent=1) + "\n"
 
 
 if __name__ == "__main__":

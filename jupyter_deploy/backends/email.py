@@ -26,7 +26,8 @@ from urllib.parse import parse_qs, unquote
 from traitlets import Bool, Enum, Float, Int, Unicode
 
 from ..errors import BackendError, UsageError
-from ..targets.base import Backend, Bundle, Handoff, Proof
+from ..bundle import Bundle, Handoff, Proof, ReportSpec
+from ..plugin import Backend
 
 _DATA_IMG = re.compile(
     r"""src=(["'])data:(image/(?:png|jpeg|jpg|gif|webp|svg\+xml));base64,([A-Za-z0-9+/=\s]+)\1""",
@@ -162,12 +163,13 @@ class EmailBackend(Backend):
         from email.utils import formatdate, make_msgid
 
         man = bundle.manifest
-        main = man.get("main") or "report.html"
+        spec = bundle.spec_as(ReportSpec)
+        main = spec.main or "report.html"
         html = (bundle.path / "report.html").read_text(encoding="utf-8")
         body, images = inline_images(_SCRIPT.sub("", html))
-        title = man.get("title") or "Report"
+        title = spec.title or "Report"
         msg = EmailMessage()
-        msg["Subject"] = subject or self.subject.format(title=title, created=man.get("created", ""))
+        msg["Subject"] = subject or self.subject.format(title=title, created=spec.created)
         msg["From"] = sender
         msg["To"] = ", ".join(to)
         if cc:
@@ -177,7 +179,7 @@ class EmailBackend(Backend):
         msg["X-Jupyter-Deploy-Notebook-Hash"] = str(man.get("notebook_hash", ""))
         lines = [
             title,
-            f"by {man.get('author', '')}, {man.get('created', '')}",
+            f"by {spec.author}, {spec.created}",
             f"verdict: {man.get('verdict', '')}" + (" (FORCED)" if man.get("forced") else ""),
             f"notebook: {Path(str(man.get('notebook', ''))).name} ({str(man.get('notebook_hash', ''))[:16]})",
             "",
@@ -291,7 +293,7 @@ class EmailBackend(Backend):
         dest = "mailto:" + ",".join(accepted)
         return Handoff(
             destination=dest,
-            summary=f"report {bundle.manifest.get('title', '')!r} mailed to {len(accepted)} "
+            summary=f"report {bundle.spec_as(ReportSpec).title!r} mailed to {len(accepted)} "
             f"recipient(s) via {where}",
             details={
                 "server": where,

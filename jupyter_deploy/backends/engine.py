@@ -13,20 +13,23 @@ import shlex
 from pathlib import Path
 from typing import ClassVar, Optional
 
+from traitlets import Bool, Enum, Int, Unicode
+
 from ..errors import UsageError
 from ..progress import Reporter
-from ..targets.base import Backend, Bundle, Handoff, Proof
+from ..bundle import Bundle, ContainerSpec, Handoff, Proof
+from ..plugin import Backend
 
 
-def _out_path(destination: Optional[str], opts: dict) -> Path:
+def _out_path(destination: Optional[str], spec: ContainerSpec) -> Path:
     if destination:
         dest = destination[len("file://"):] if destination.startswith("file://") else destination
         if "://" in dest:
             raise UsageError(f"The container target writes to a folder, not {destination}.",
                              hint="Give --out DIR (a local folder); push images with --push.")
         return Path(dest).expanduser().resolve()
-    if opts.get("out"):
-        return Path(opts["out"])
+    if spec.out:
+        return Path(spec.out)
     raise UsageError("No folder to write the build context to.", hint="Pass --out DIR.")
 
 
@@ -49,22 +52,60 @@ class ContainerEngineBackend(Backend):
     accepts: ClassVar[tuple[str, ...]] = ("container",)
     schemes: ClassVar[tuple[str, ...]] = ()
 
+    # Named build_image because the flag --build reads better; the trait names the act.
+    build_image = Bool(
+        False, help="Also build the image with podman or docker, run it and prove it answers "
+        "as the notebook.",
+    ).tag(config=True, option=True, flag="build")
+
+    engine = Enum(
+        ["auto", "podman", "docker"], default_value="auto",
+        help="Container engine for --build: podman, docker, or auto (the first that works).",
+    ).tag(config=True, option=True)
+
+    push = Unicode(
+        "", help="After building, push the image to this REGISTRY/IMAGE:TAG (implies --build).",
+    ).tag(config=True, option=True)
+
+    port = Int(
+        0, help="Host port (on 127.0.0.1) the proof publishes the running image on; 0 picks "
+        "a free one.",
+    ).tag(config=True, option=True, advanced=True)
+
+    overwrite = Bool(
+        False, help="Replace files in the destination folder that differ from the generated "
+        "ones.",
+    ).tag(config=True, option=True)
+
+    def validate(self, destination: Optional[str]) -> None:
+        from ..container.engine import PortInUse, port_free
+
+        if not 0 <= self.port <= 65535:
+            raise UsageError(f"--port {self.port} is not a port number.",
+                             hint="Use 1-65535, or 0 to pick a free port.")
+        if (self.build_image or self.push) and self.port and not port_free(self.port):
+            raise PortInUse(
+                f"Port {self.port} on 127.0.0.1 is already in use, so the built image cannot be "
+                "proven there.",
+                hint="Pass another --port, or leave it out to pick a free one.",
+            )
+
     def publish(self, bundle: Bundle, destination: Optional[str], reporter: Reporter) -> Handoff:
         from ..container.context import sync
         from ..container.engine import EngineError, detect
         from ..container.proof import prove_image, prove_local
 
-        opts = dict(bundle.manifest.get("container") or {})
-        if bundle.kind != "container" or not opts:
+        if bundle.kind != "container" or not (bundle.spec or bundle.manifest.get("container")):
             raise UsageError("The container-engine backend takes container bundles only.",
                              hint="Deploy with the container target.")
-        out = _out_path(destination, opts)
-        name = opts.get("name") or "model"
-        image = opts.get("image") or f"localhost/{name}:latest"
-        base_image = opts.get("base_image") or ""
-        base_given = bool(opts.get("base_image_given"))
+        spec = bundle.spec_as(ContainerSpec)
+        out = _out_path(destination, spec)
+        name = spec.name or "model"
+        image = spec.image or f"localhost/{name}:latest"
+        base_image = spec.base_image or ""
+        base_given = spec.base_image_given
         reporter("publish", 0, 1, f"writing the build context to {out}")
-        plan = sync(bundle.path, out, overwrite=bool(opts.get("overwrite")))
+        plan = sync(bundle.path, out, overwrite=self.overwrite)
         details: dict = {
             "out": str(out),
             "image": image,
@@ -80,16 +121,16 @@ class ContainerEngineBackend(Backend):
         details["local"] = local_details
         local_ok = all(p.ok for p in local)
 
-        want_image = bool(opts.get("build") or opts.get("push"))
+        want_image = bool(self.build_image or self.push)
         engine = None
         engine_problem = None
         if want_image:
             try:
-                engine = detect(opts.get("engine") or "auto")
+                engine = detect(self.engine or "auto")
             except EngineError as exc:
                 engine_problem = exc.message
         engine_name = engine.name if engine else (
-            opts.get("engine") if opts.get("engine") not in (None, "", "auto") else "podman")
+            self.engine if self.engine not in (None, "", "auto") else "podman")
         build_cmd = build_command(engine_name, out, image, base_image, base_given)
         if engine is not None and engine.conf_path:
             build_cmd = f"CONTAINERS_CONF={shlex.quote(engine.conf_path)} {build_cmd}"
@@ -109,7 +150,7 @@ class ContainerEngineBackend(Backend):
         elif want_image:
             img_proofs, img_details = prove_image(
                 out, engine, tag=image, base_image=base_image if base_given else "",
-                port=int(opts.get("port") or 0), push=opts.get("push") or "",
+                port=int(self.port or 0), push=self.push or "",
                 reporter=reporter)
             proofs += img_proofs
             details["container"] = img_details

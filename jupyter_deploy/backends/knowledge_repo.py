@@ -32,7 +32,8 @@ from urllib.parse import unquote, urlparse
 from traitlets import Unicode
 
 from ..errors import BackendError, UsageError
-from ..targets.base import MANIFEST, Backend, Bundle, Handoff, Proof, sha256_file
+from ..bundle import MANIFEST, Bundle, Handoff, Proof, ReportSpec, sha256_file
+from ..plugin import Backend
 
 
 class KnowledgeRepoError(BackendError):
@@ -107,9 +108,8 @@ def claim_root(root: Path, *, write: bool = True) -> str:
 
 def _root_from(destination: str | None) -> Path:
     if not destination:
-        from ..config import deploy_config
-
-        return deploy_config().reports_path
+        raise UsageError("No knowledge repo to publish to.",
+                         hint="Give --to FOLDER (the configured one is used by default).")
     if destination.lower().startswith("file://"):
         parsed = urlparse(destination)
         if parsed.netloc not in ("", "localhost"):
@@ -158,8 +158,14 @@ class KnowledgeRepoBackend(Backend):
         return True  # a plain folder path
 
     @classmethod
+    def default_destination(cls, deploy_config) -> str:
+        return str(deploy_config.reports_path)
+
+    @classmethod
     def preflight(cls, destination: str | None) -> None:
         """Refuse a folder that is not ours before the check runs (nothing written)."""
+        if not destination:
+            return
         try:
             claim_root(_root_from(destination), write=False)
         except OSError:
@@ -169,9 +175,10 @@ class KnowledgeRepoBackend(Backend):
         from ..report.index import METADATA, REPORTS, write_index
         from ..report.slug import slugify, timestamp
 
-        root = _root_from(destination)
+        root = _root_from(destination or self.default_destination(self.deploy_config))
         man = bundle.manifest
-        slug = slugify(man.get("slug") or man.get("title") or "report")
+        spec = bundle.spec_as(ReportSpec)
+        slug = slugify(spec.slug or spec.title or "report")
         stamp = timestamp()
         try:
             claim_root(root)
@@ -241,11 +248,11 @@ class KnowledgeRepoBackend(Backend):
                 "out; nothing was published.",
             ) from exc
         reporter("publish", 2, 2, "index rebuilt")
-        main = man.get("main") or "report.html"
+        main = spec.main or "report.html"
         report_file = final / main
         return Handoff(
             destination=str(final),
-            summary=f"report {man.get('title', slug)!r} in {root} ({slug}/{version})",
+            summary=f"report {spec.title or slug!r} in {root} ({slug}/{version})",
             url=report_file.resolve().as_uri(),
             details={
                 "root": str(root),

@@ -15,8 +15,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar, Optional
 
+from traitlets import Bool, Unicode, validate
+
+from ..bundle import Bundle, Handoff, ModelSpec, Proof
+from ..plugin import Backend, checked_trait
 from ..progress import Reporter
-from ..targets.base import Backend, Bundle, Handoff, Proof
 
 
 class RegistryBackend(Backend):
@@ -33,6 +36,28 @@ class RegistryBackend(Backend):
         "sftp", "ssh", "webdav", "hdfs", "ftp",
     )
 
+    default_registry = Unicode(
+        "", help="Where models go when no --to is given: a folder or URL (as --to takes). "
+        "Default: the registry folder under DeployConfig.home.",
+    ).tag(config=True)
+
+    alias = Unicode(
+        "", help="Move this alias (production, staging...) to the version written, once every "
+        "proof passed.",
+    ).tag(config=True, option=True)
+
+    isolated = Bool(
+        False, help="Also verify in a fresh virtual environment built from requirements.txt only "
+        "(proves the pinned requirements are enough; takes longer).",
+    ).tag(config=True, option=True)
+
+    @validate("alias")
+    def _check_alias(self, proposal):
+        """A bad alias is refused when the options are set, before any clean re-run."""
+        from ..model.registry import validate_alias
+
+        return checked_trait(validate_alias, proposal["value"])
+
     @classmethod
     def claims(cls, destination: Optional[str], kind: str) -> bool:
         if kind not in cls.accepts or not destination:
@@ -43,19 +68,19 @@ class RegistryBackend(Backend):
             return ":" not in destination or (len(head) == 1 and head.isalpha())
         return destination.split("://", 1)[0].lower() in cls.schemes
 
+    @classmethod
+    def default_destination(cls, deploy_config) -> str:
+        configured = cls(config=deploy_config.config, deploy_config=deploy_config).default_registry
+        return configured or str(deploy_config.registry_path)
+
     def publish(self, bundle: Bundle, destination: Optional[str], reporter: Reporter) -> Handoff:
         from ..model.registry import open_registry
 
-        opts = bundle.manifest.get("model") or {}
-        target = destination or opts.get("registry")
-        if not target:
-            from ..config import deploy_config
-
-            target = str(deploy_config().registry_path)
-        registry = open_registry(target)
-        art = bundle.path / opts.get("artefact", "artefact")
-        name = opts["name"]
-        alias = opts.get("alias")
+        spec = bundle.spec_as(ModelSpec)
+        registry = open_registry(destination or self.default_destination(self.deploy_config))
+        art = bundle.path / spec.artefact
+        name = spec.name
+        alias = self.alias or None
         reporter("publish", 0, 2, f"publishing {name} to {registry.url}")
         res = registry.publish(art, name=name, reporter=reporter, pending=True)
         version = res["version"]
@@ -74,7 +99,6 @@ class RegistryBackend(Backend):
         summary = f"{name} v{version} in {registry.url}"
         if res["reused"]:
             summary += " (identical to the existing version: reused)"
-        opts["published"] = details
         return Handoff(destination=res["uri"], summary=summary, details=details)
 
     def verify(self, bundle: Bundle, handoff: Handoff, reporter: Reporter) -> list[Proof]:
@@ -82,7 +106,6 @@ class RegistryBackend(Backend):
         from ..model.registry import open_registry
         from ..model.verify import verify_fresh, verify_isolated
 
-        opts = bundle.manifest.get("model") or {}
         d = handoff.details
         registry = open_registry(d["registry"])
         proofs = []
@@ -101,7 +124,7 @@ class RegistryBackend(Backend):
                 f"{handoff.destination}: {res.get('detail')} (python -I, {res.get('seconds')} s)",
                 res,
             ))
-            if opts.get("isolated"):
+            if self.isolated:
                 reporter("verify", 1, 2, "building a fresh virtual environment from "
                          "requirements.txt")
                 res = verify_isolated(folder)

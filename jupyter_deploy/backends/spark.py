@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import ClassVar, Optional
 
 from ..errors import BackendError
-from ..targets.base import Backend, Bundle, Handoff, Proof
+from ..bundle import Bundle, Handoff, Proof, SqlSpec
+from ..plugin import Backend
 
 VERIFY_TABLE = "__jd_verify_sample"
 
@@ -155,29 +156,29 @@ class SparkBackend(Backend):
     def publish(self, bundle: Bundle, destination: Optional[str], reporter) -> Handoff:
         from ..sql.identifiers import table as table_ref
 
-        meta = bundle.manifest.get("sql", {})
+        meta = bundle.spec_as(SqlSpec)
         engine_sql = bundle.path / "engines" / "spark.sql"
         if not engine_sql.is_file():
             raise BackendError("This bundle carries no Spark SQL (it was built by an older version).",
                                hint="Deploy the notebook again.")
         sql = engine_sql.read_text().strip().rstrip(";")
-        view = meta.get("view") or (meta.get("table", "t") + "_predictions")
+        view = meta.view or ((meta.table or "t") + "_predictions")
         view_sql = table_ref(view).sql(dialect="spark")
-        table_sql = table_ref(meta["table"]).sql(dialect="spark")
+        table_sql = table_ref(meta.table).sql(dialect="spark")
         reporter("publish", 0, 3, "starting Spark")
         spark = self._spark(destination)
         self._url = destination
         try:
-            reporter("publish", 1, 3, f"running the SQL on {meta['table']}")
+            reporter("publish", 1, 3, f"running the SQL on {meta.table}")
             try:
                 spark.sql(f"SELECT * FROM {table_sql} WHERE 1 = 0").collect()
             except Exception as exc:  # noqa: BLE001
-                raise BackendError(f"The table {meta['table']} cannot be read in {destination}: {_first(exc)}",
+                raise BackendError(f"The table {meta.table} cannot be read in {destination}: {_first(exc)}",
                                    hint="Create it (or load the data) in that catalog first, or give the right --table.") from None
             try:
                 spark.sql(f"SELECT * FROM ({sql}) AS __jd LIMIT 5").collect()
             except Exception as exc:  # noqa: BLE001
-                raise BackendError(f"The model's SQL does not run on {meta['table']} in {destination}: {_first(exc)}",
+                raise BackendError(f"The model's SQL does not run on {meta.table} in {destination}: {_first(exc)}",
                                    hint="Nothing was changed. Check the table's columns match the model's "
                                    "features (--columns maps them).") from None
             spark.sql(f"CREATE OR REPLACE VIEW {view_sql} AS {sql}")
@@ -187,8 +188,8 @@ class SparkBackend(Backend):
             raise
         return Handoff(
             destination=f"{destination}#{view}",
-            summary=f"view {view} over {meta['table']} in the Spark catalog of {destination}",
-            details={"url": destination, "view": view, "dialect": "spark", "table": meta["table"]},
+            summary=f"view {view} over {meta.table} in the Spark catalog of {destination}",
+            details={"url": destination, "view": view, "dialect": "spark", "table": meta.table},
         )
 
     def verify(self, bundle: Bundle, handoff: Handoff, reporter) -> list[Proof]:
@@ -197,7 +198,7 @@ class SparkBackend(Backend):
         from ..sql.identifiers import table as table_ref
         from .database import _compare
 
-        meta = bundle.manifest.get("sql", {})
+        meta = bundle.spec_as(SqlSpec)
         try:
             spark = self._spark(getattr(self, "_url", None) or handoff.details["url"])
             sample = pd.read_parquet(bundle.path / "sample.parquet")
@@ -208,11 +209,11 @@ class SparkBackend(Backend):
                 got = to_pandas(spark.sql(sql)).sort_values("__jd_row").reset_index(drop=True)
             finally:
                 spark.catalog.dropTempView(VERIFY_TABLE)
-            view = table_ref(meta.get("view") or meta["table"] + "_predictions").sql(dialect="spark")
+            view = table_ref(meta.view or meta.table + "_predictions").sql(dialect="spark")
             n_view = spark.sql(f"SELECT COUNT(*) AS n FROM {view}").collect()[0]["n"]
             ok, detail = _compare(got, want, meta)
-            detail += f"; the view returns {int(n_view)} rows from {meta['table']}"
-            return [Proof("spark-view", ok, detail, {"dialect": "spark", "view": meta.get("view")})]
+            detail += f"; the view returns {int(n_view)} rows from {meta.table}"
+            return [Proof("spark-view", ok, detail, {"dialect": "spark", "view": meta.view})]
         except Exception as exc:  # noqa: BLE001 - a failed check is a failed proof, not a crash
             return [Proof("spark-view", False, f"could not verify the view on Spark: {_first(exc)}")]
         finally:

@@ -22,9 +22,10 @@ from urllib.parse import urljoin, urlparse
 
 from traitlets import Bool, Enum, Float, Int, Unicode
 
+from ..bundle import Bundle, Handoff, Proof, ReportSpec
 from ..errors import BackendError, UsageError
-from ..http import RETRY_STATUS
-from ..targets.base import Backend, Bundle, Handoff, Proof
+from ..http import RETRY_STATUS, request_error
+from ..plugin import Backend
 
 
 class WebPublishError(BackendError):
@@ -89,7 +90,7 @@ class WebBackend(Backend):
         from ..report.slug import slugify, timestamp
 
         if destination.endswith("/"):
-            slug = slugify(bundle.manifest.get("slug") or bundle.manifest.get("title") or "report")
+            slug = slugify(bundle.spec_as(ReportSpec).slug or bundle.spec_as(ReportSpec).title or "report")
             return destination + f"{slug}-{timestamp()}{Path(main).suffix}"
         return destination
 
@@ -101,7 +102,7 @@ class WebBackend(Backend):
         name = Path(urlparse(url).path).name
         if name and Path(name).suffix == Path(main).suffix:
             return name
-        slug = slugify(bundle.manifest.get("slug") or bundle.manifest.get("title") or "report")
+        slug = slugify(bundle.spec_as(ReportSpec).slug or bundle.spec_as(ReportSpec).title or "report")
         return slug + Path(main).suffix
 
     def publish(self, bundle: Bundle, destination: str | None, reporter) -> Handoff:
@@ -117,7 +118,7 @@ class WebBackend(Backend):
                 hint="Set $JUPYTER_DEPLOY_WEB_TOKEN (or _USER/_PASSWORD), or c.WebBackend.token "
                 "in a config file.",
             )
-        main = bundle.manifest.get("main") or "report.html"
+        main = bundle.spec_as(ReportSpec).main or "report.html"
         path = bundle.path / main
         data = path.read_bytes()
         digest = hashlib.sha256(data).hexdigest()
@@ -133,20 +134,11 @@ class WebBackend(Backend):
             else:
                 resp = session.post(url, files={self.form_field: (self._filename(bundle, url, main), data, ctype)},
                                     headers={"X-Content-SHA256": digest}, timeout=self.timeout)
-        except requests.exceptions.RetryError as exc:
-            raise WebPublishError(
-                f"The web server kept failing for {url} (gave up after {self.retries} retries): {exc}",
-                hint="Check the server; nothing was published.",
-            ) from exc
-        except requests.exceptions.SSLError as exc:
-            raise WebPublishError(
-                f"TLS failed for {url}: {exc}",
-                hint="Set c.WebBackend.ca_bundle to your internal CA's certificate file.",
-            ) from exc
         except requests.exceptions.RequestException as exc:
-            raise WebPublishError(
-                f"Could not reach {url} (after {self.retries} retries): {type(exc).__name__}.",
-                hint="Check the URL and that the server is up; nothing was published.",
+            raise request_error(
+                exc, WebPublishError, server="the web server", url=url, method=self.method,
+                attempts=self.retries + 1, nothing="Nothing was published.",
+                tls_hint="Set c.WebBackend.ca_bundle to your internal CA's certificate file.",
             ) from exc
         finally:
             session.close()
@@ -168,7 +160,7 @@ class WebBackend(Backend):
         return Handoff(
             destination=final,
             url=final,
-            summary=f"report {bundle.manifest.get('title', '')!r} uploaded to {final}",
+            summary=f"report {bundle.spec_as(ReportSpec).title!r} uploaded to {final}",
             details={"status": resp.status_code, "method": self.method, "sha256": digest,
                      "bytes": len(data), "upload_url": url},
         )

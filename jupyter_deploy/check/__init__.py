@@ -20,35 +20,15 @@ from pathlib import Path
 from typing import Optional
 
 from .._version import __version__
-from ..errors import NotebookInvalid
-from ..notebook import number_findings, runs_deploy
+from ..notebook import (
+    content_hash, kernel_name, number_findings, read, read_json, resolve_path, runs_deploy,
+)
 from ..progress import Reporter
 
 CACHE_ENTRIES_KEPT = 32
 #: entries used within this many seconds are kept whatever their number, so that a repository of
 #: hundreds of notebooks checked in CI (jupyter deploy check FOLDER) finds all of them next time
 CACHE_KEEP_SECONDS = 7 * 24 * 3600
-
-
-def _raw_notebook(path: Path) -> dict:
-    from ..notebook import resolve_path
-
-    path = resolve_path(path)
-    try:
-        data = json.loads(path.read_bytes().decode("utf-8", errors="replace"))
-    except ValueError as exc:
-        raise NotebookInvalid(
-            f"{path.name} is not a notebook: its JSON is invalid ({exc}).",
-            hint="Open it in a text editor, or restore it from a backup or version control.",
-        ) from exc
-    except OSError as exc:
-        raise NotebookInvalid(f"Cannot read {path}: {exc.strerror}.", hint="Check its permissions.")
-    return data
-
-
-def _kernel_name(nb) -> Optional[str]:
-    ks = (nb.get("metadata") or {}).get("kernelspec") or {}
-    return ks.get("name")
 
 
 #: a quoted string in a code cell: a candidate path the notebook reads
@@ -134,25 +114,20 @@ def _env_fingerprint(kernel: Optional[str]) -> tuple[str, Optional[str]]:
 
 
 def _locate(notebook, conf, parameters: dict):
-    from ..notebook import content_hash, resolve_path
-
     path = resolve_path(notebook)
-    raw = _raw_notebook(path)
+    raw = read_json(path)
     if raw.get("nbformat") != 4:
-        # read() gives the precise error; keep the cache path free of validation cost
-        from ..notebook import read
-
-        read(path)
+        read(path, raw)  # the precise error; the cache path stays free of validation cost
     nb_hash = content_hash(raw)  # plain JSON: the cache path never imports nbformat
-    fp, python = _env_fingerprint(getattr(conf, "kernel", "") or _kernel_name(raw))
+    fp, python = _env_fingerprint(getattr(conf, "kernel", "") or kernel_name(raw))
     key = _cache_key(nb_hash, fp, parameters, conf, input_files(raw, path.parent))
-    return path, nb_hash, python, conf.cache_path / "check" / key
+    return path, nb_hash, python, conf.cache_path / "check" / key, raw
 
 
 def cached_report(notebook, conf, parameters: Optional[dict] = None) -> Optional[dict]:
     """The cached report for the notebook's current content, or None."""
     try:
-        _, _, _, entry = _locate(notebook, conf, parameters or {})
+        _, _, _, entry, _ = _locate(notebook, conf, parameters or {})
     except Exception:
         return None
     return _read_entry(entry)
@@ -172,7 +147,7 @@ def _read_entry(entry: Path) -> Optional[dict]:
 def run_check(notebook, conf, reporter: Reporter, parameters: Optional[dict] = None) -> dict:
     parameters = dict(parameters or {})
     started = time.monotonic()
-    path, nb_hash, python, entry = _locate(notebook, conf, parameters)
+    path, nb_hash, python, entry, raw = _locate(notebook, conf, parameters)
 
     if conf.use_cache:
         report = _read_entry(entry)
@@ -186,9 +161,7 @@ def run_check(notebook, conf, reporter: Reporter, parameters: Optional[dict] = N
             reporter("cache", 1, 1, f"unchanged since the last check: {report['verdict']}")
             return report
 
-    from ..notebook import kernel_name, read
-
-    nb = read(path)  # full validation only when we actually run it
+    nb = read(path, raw)  # full validation only when we actually run it
     kernel = conf.kernel or kernel_name(nb)
     findings: list[dict] = []
     if conf.kernel:

@@ -17,6 +17,7 @@ import re
 from typing import Optional
 
 from ..notebook import cell_name
+from .textdiff import diff_text
 
 __all__ = ["DriftRule", "RULES", "format_drift", "group_drift"]
 
@@ -99,8 +100,6 @@ def format_drift(saved: str, clean: str, float_tol: float = 1e-6) -> Optional[di
     """How two masked texts that differ print equal values differently, or None when a value
     differs (or nothing explains the difference). The answer: ``rules`` [(name, library)],
     ``saved`` and ``clean`` (the first differing line of each, the two forms)."""
-    from .compare import diff_text
-
     ca, hits_a = _canon(saved)
     cb, hits_b = _canon(clean)
     rules = [

@@ -30,8 +30,8 @@ from typing import Optional
 from ..errors import Cancelled, KernelError
 from ..notebook import cell_name
 from ..progress import Reporter
+from ..session import CLEAN_RUN_ENV
 
-CLEAN_RUN_ENV = "JUPYTER_DEPLOY_CLEAN_RUN"
 _MARK = "__jupyter_deploy_epilogue__"
 
 # Runs first, in the clean kernel, silently: remember which modules were already loaded.
@@ -353,7 +353,9 @@ class CleanRun:
                                 "timeout", index,
                                 f"{cell_name(index)} did not finish within {limit} s (the limit for {what})",
                                 "Make the cell faster, or raise the limit "
-                                + ("(--timeout)." if total_hit else "(DeployConfig.cell_timeout)."),
+                                + ("(--timeout, or DeployConfig.total_timeout)." if total_hit
+                                   else "(--cell-timeout, or DeployConfig.cell_timeout: "
+                                   "%config DeployConfig.cell_timeout = 1200)."),
                             )
                         )
                         return self._stop(result, index, started)

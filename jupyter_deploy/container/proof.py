@@ -8,7 +8,7 @@ predictions, a bad request answered 422, the server stopped with SIGTERM.
 Step 2 (with an engine): the image built, run with ``--init`` on a 127.0.0.1 port, the same
 comparisons against the container, its id and size recorded, then stopped and removed.
 
-Each check is a :class:`~jupyter_deploy.targets.base.Proof`; nothing here raises for a failed
+Each check is a :class:`~jupyter_deploy.bundle.Proof`; nothing here raises for a failed
 check (a failed check is a proof with ``ok=False`` and the reason), only for misuse.
 """
 
@@ -26,7 +26,7 @@ import uuid
 from pathlib import Path
 from typing import Callable, Optional
 
-from ..targets.base import Proof
+from ..bundle import Proof
 from .engine import Engine, EngineError, free_port, last_error_line, tail
 
 HEALTH_TIMEOUT = 90.0

@@ -8,7 +8,8 @@ which case the clean run's model is deployed and the difference is recorded as a
 from __future__ import annotations
 
 from ..errors import TargetError, UnsupportedModel, VerificationFailed
-from ..targets.base import DeployContext, Proof
+from ..bundle import Proof
+from ..plugin import DeployContext
 
 LIVE_ROWS = 1000
 

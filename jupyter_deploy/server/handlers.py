@@ -194,7 +194,7 @@ def _targets_and_backends() -> dict:
     t = api.targets()
     b = api.backends()
     return {"targets": t["targets"], "backends": b["backends"],
-            "broken": t["broken"] + b["broken"]}
+            "broken": t["broken"] + b["broken"], "check": api.check_schema()}
 
 
 class TargetsHandler(DeployHandler):

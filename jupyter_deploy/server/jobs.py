@@ -95,8 +95,10 @@ class Job:
         self.options: dict = spec.get("options") or {}
         self.to: Optional[str] = spec.get("to") or None
         self.force = bool(spec.get("force"))
-        self.runs = int(spec.get("runs") or 1)
-        self.no_cache = bool(spec.get("no_cache"))
+        # the check's options by trait name ({"runs": 2, "use_cache": false, "kernel": ...})
+        self.check_options: dict = dict(spec.get("check_options") or {})
+        self.runs = int(self.check_options.get("runs") or 1)
+        self.no_cache = self.check_options.get("use_cache") is False
         self.magic = magic
         self.state = "queued"
         self.progress = {"stage": "queued", "done": 0, "total": 0, "message": "waiting to start"}
@@ -125,8 +127,7 @@ class Job:
             "options": self.options,
             "to": self.to,
             "force": self.force,
-            "runs": self.runs,
-            "no_cache": self.no_cache,
+            "check_options": self.check_options,
         }
 
     def to_json(self) -> dict:
@@ -157,9 +158,25 @@ class Job:
         return out
 
 
-def check_magic(runs: int, no_cache: bool = False) -> str:
-    line = "%deploy check" + (f" --runs {runs}" if runs and runs != 1 else "")
-    return line + (" --no-cache" if no_cache else "")
+def _check_options(body: dict) -> dict:
+    """The check's options of a job request: ``check_options`` by trait name (the ``check``
+    schema of ``GET /jupyter-deploy/targets``), plus the older ``runs`` and ``no_cache`` fields.
+    Unknown names and wrong types are a 400; runs is bounded to 1..5 here."""
+    from ..options import validate_check_options
+
+    given = body.get("check_options") or {}
+    if not isinstance(given, dict):
+        raise UsageError("check_options must be a JSON object.", hint='For example {"runs": 2}.')
+    given = dict(given)
+    if body.get("runs") is not None:
+        given.setdefault("runs", body.get("runs"))
+    if body.get("no_cache"):
+        given.setdefault("use_cache", False)
+    runs = given.get("runs", 1)
+    if not isinstance(runs, int) or isinstance(runs, bool) or runs < 1 or runs > 5:
+        raise UsageError("runs must be an integer from 1 to 5.", hint="Use 1, or 2 to separate "
+                         "nondeterminism from hidden state.")
+    return validate_check_options(given)
 
 
 class JobManager:
@@ -184,16 +201,11 @@ class JobManager:
         options = body.get("options") or {}
         if not isinstance(options, dict):
             raise UsageError("options must be a JSON object.", hint='For example {"name": "churn"}.')
-        runs = body.get("runs", 1)
-        if runs is None:
-            runs = 1
-        if not isinstance(runs, int) or isinstance(runs, bool) or runs < 1 or runs > 5:
-            raise UsageError("runs must be an integer from 1 to 5.", hint="Use 1, or 2 to separate "
-                             "nondeterminism from hidden state.")
+        check_options = _check_options(body)
         to = body.get("to")
         if to is not None and not isinstance(to, str):
             raise UsageError("to must be a string or null.", hint="For example a folder path or URL.")
-        spec = dict(body, options=options, runs=runs, to=to or None)
+        spec = dict(body, options=options, check_options=check_options, to=to or None)
         if action == "deploy":
             target = body.get("target")
             if not isinstance(target, str) or not target:
@@ -201,7 +213,7 @@ class JobManager:
             from .. import api
 
             # unknown plugin -> 404, broken -> 500, unknown options or wrong types -> 400
-            api.validate_options(target, options)
+            api.validate_options(target, options, to or None)
             try:
                 magic = api.magic_line(target, options, to or None)
             except (TypeError, AttributeError, ValueError) as exc:
@@ -212,9 +224,10 @@ class JobManager:
             if spec.get("force"):
                 magic += " --force"
         else:
+            from ..options import check_line
+
             spec["target"] = None
-            spec["no_cache"] = bool(body.get("no_cache"))
-            magic = check_magic(runs, spec["no_cache"])
+            magic = check_line(check_options)
         return spec, notebook, magic
 
     def running_on(self, notebook: str) -> Optional[Job]:

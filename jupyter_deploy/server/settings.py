@@ -123,7 +123,9 @@ def confine_request(body: Any, root_dir: str, allowed: list[str]) -> Any:
         except Exception:  # noqa: BLE001 - validate() reports unknown or broken targets
             return body
         options = dict(options)
-        for name in cls.class_traits(destination=True):
+        # a target's other names for --to (registry, out), and options a plugin tags so
+        names = set(getattr(cls, "destination_flags", ())) | set(cls.class_traits(destination=True))
+        for name in sorted(names):
             if options.get(name):
                 options[name] = confine_destination(root_dir, options[name], allowed,
                                                     what=f"option {name}")

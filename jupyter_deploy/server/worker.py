@@ -3,7 +3,7 @@
 The server starts ``python -m jupyter_deploy.server.worker`` with a JSON spec on stdin::
 
     {"action": "check" | "deploy", "notebook": "/abs/path.ipynb", "target": "model",
-     "options": {...}, "to": null, "force": false, "runs": 1}
+     "options": {...}, "to": null, "force": false, "check_options": {"runs": 1}}
 
 and reads one JSON object per line from stdout::
 
@@ -115,8 +115,7 @@ def _run(spec: dict, events: _Events, api) -> int:
         if action == "check":
             result = api.check(
                 notebook,
-                runs=spec.get("runs") or None,
-                use_cache=False if spec.get("no_cache") else None,
+                options=spec.get("check_options") or {},
                 record=True,
                 progress=progress,
             )

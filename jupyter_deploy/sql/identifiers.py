@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Sequence, Union
 
+# The dialects offered (CLI choices, the sidebar's list, the docs): one name each.
 DIALECTS = (
     "duckdb",
     "sqlite",
@@ -21,8 +22,8 @@ DIALECTS = (
     "trino",
 )
 
-# Spellings people use for the same dialect.
-_ALIASES = {
+# Spellings people use for the same dialect (accepted, written as the canonical name).
+ALIASES = {
     "postgresql": "postgres",
     "pg": "postgres",
     "sqlserver": "tsql",
@@ -38,7 +39,7 @@ def normalize_dialect(dialect: str) -> str:
     from ..errors import UsageError
 
     name = (dialect or "duckdb").strip().lower()
-    name = _ALIASES.get(name, name)
+    name = ALIASES.get(name, name)
     try:
         from sqlglot.dialects.dialect import Dialect
 

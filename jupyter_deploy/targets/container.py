@@ -14,10 +14,11 @@ import shlex
 from pathlib import Path
 from typing import ClassVar
 
-from traitlets import Bool, Enum, Int, Unicode
+from traitlets import Bool, Int, Unicode
 
 from ..errors import UsageError
-from .base import Bundle, DeployContext, Target
+from ..bundle import Bundle, ContainerSpec
+from ..plugin import DeployContext, Target
 
 
 _SUMMARY = (
@@ -33,6 +34,10 @@ class ContainerTarget(Target):
     plugin_name: ClassVar[str] = "container"
     default_backend: ClassVar[str] = "container-engine"
     needs_object: ClassVar[bool] = True
+    destination_flags: ClassVar[tuple[str, ...]] = ("out",)
+    destination_help: ClassVar[str] = (
+        "Folder for the build context (--out is the same). Default: deployed/container/<name>/ "
+        "next to the notebook. Existing different files there are an error unless --overwrite.")
 
     var = Unicode(
         "", help="The notebook variable holding the fitted model (e.g. clf).",
@@ -47,26 +52,6 @@ class ContainerTarget(Target):
         "and the predictions it must reproduce are taken from it.",
     ).tag(config=True, option=True, object_kind="sample", features_of="var")
 
-    out = Unicode(
-        "", help="Folder for the build context. Default: deployed/container/<name>/ next to "
-        "the notebook. Existing different files there are an error unless --overwrite.",
-    ).tag(config=True, option=True, destination=True)
-
-    # Named build_image because Target.build is the build method; its flag is --build.
-    build_image = Bool(
-        False, help="Also build the image with podman or docker, run it and prove it answers "
-        "as the notebook.",
-    ).tag(config=True, option=True, flag="build")
-
-    engine = Enum(
-        ["auto", "podman", "docker"], default_value="auto",
-        help="Container engine for --build: podman, docker, or auto (the first that works).",
-    ).tag(config=True, option=True)
-
-    push = Unicode(
-        "", help="After building, push the image to this REGISTRY/IMAGE:TAG (implies --build).",
-    ).tag(config=True, option=True)
-
     base_image = Unicode(
         "", help="Base image of the Dockerfile. Default: python:<the notebook's Python "
         "major.minor>-slim; any Debian-like image with python3 and venv works.",
@@ -76,15 +61,6 @@ class ContainerTarget(Target):
         "", help="Tag of the built image. Default: localhost/<name>:<model version or content "
         "hash>.",
     ).tag(config=True, option=True, advanced=True)
-
-    port = Int(
-        0, help="Host port (on 127.0.0.1) the proof publishes the running image on; 0 picks "
-        "a free one.",
-    ).tag(config=True, option=True, advanced=True)
-
-    overwrite = Bool(
-        False, help="Replace files in --out that differ from the generated ones.",
-    ).tag(config=True, option=True)
 
     parquet = Bool(
         False, help="Add pyarrow so that the batch entry point reads and writes Parquet (a "
@@ -104,14 +80,15 @@ class ContainerTarget(Target):
     # ------------------------------------------------------------------------------ checks
 
     def out_dir(self, ctx: DeployContext) -> Path:
-        if self.out:  # relative to the current folder, like any command-line path
-            return Path(self.out).expanduser().resolve()
+        dest = ctx.destination
+        if dest:  # relative to the current folder, like any command-line path
+            dest = dest[len("file://"):] if dest.startswith("file://") else dest
+            return Path(dest).expanduser().resolve()
         base = ctx.notebook.parent if ctx.notebook else Path.cwd()
         return (base / "deployed" / "container" / self.name).resolve()
 
     def validate(self, ctx: DeployContext) -> None:
         from ..container.context import check_name
-        from ..container.engine import PortInUse, port_free
 
         if not self.var:
             raise UsageError("container needs the variable holding the model.",
@@ -120,20 +97,11 @@ class ContainerTarget(Target):
             raise UsageError("container needs --name.",
                              hint="e.g. %deploy container clf --name churn")
         check_name(self.name)
-        if not 0 <= self.port <= 65535:
-            raise UsageError(f"--port {self.port} is not a port number.",
-                             hint="Use 1-65535, or 0 to pick a free port.")
         if self.max_body_mb < 1:
             raise UsageError("--max-body-mb must be at least 1.", hint="e.g. --max-body-mb 10")
         out = self.out_dir(ctx)
         if out.exists() and not out.is_dir():
             raise UsageError(f"--out {out} is a file, not a folder.", hint="Give a folder path.")
-        if (self.build_image or self.push) and self.port and not port_free(self.port):
-            raise PortInUse(
-                f"Port {self.port} on 127.0.0.1 is already in use, so the built image cannot be "
-                "proven there.",
-                hint="Pass another --port, or leave it out to pick a free one.",
-            )
 
     def regenerate_command(self, ctx: DeployContext, out: Path) -> str:
         nb = ctx.notebook
@@ -178,7 +146,8 @@ class ContainerTarget(Target):
             pickled=pickled, extra=ctx.kernel_facts(),
         )
         out = self.out_dir(ctx)
-        engine_name = self.engine if self.engine != "auto" else "podman"
+        engine = ctx.backend_options.get("engine") or "auto"
+        engine_name = engine if engine != "auto" else "podman"
         image = self.image or default_image(self.name, meta)
         opts = ContextOptions(
             name=self.name,
@@ -199,24 +168,19 @@ class ContainerTarget(Target):
             bundle.path, ["README.md", "model/README.md", "model/sample.json",
                           "model/metadata.json"],
             f"the container context of {self.name}", ctx=ctx)
-        bundle.manifest["container"] = {
-            "name": self.name,
-            "var": self.var,
-            "sample": self.sample or None,
-            "out": str(out),
-            "build": bool(self.build_image or self.push),
-            "engine": self.engine,
-            "push": self.push or None,
-            "base_image": written["base_image"],
-            "base_image_given": bool(self.base_image),
-            "image": image,
-            "port": self.port,
-            "overwrite": bool(self.overwrite),
-            "content_sha256": meta.get("content_sha256"),
-            "model_class": meta.get("model_class"),
-            "requirements": meta.get("requirements"),
-            "files": written["files"],
-        }
+        bundle.set_spec(ContainerSpec(
+            name=self.name,
+            var=self.var,
+            sample=self.sample or None,
+            out=str(out),
+            base_image=written["base_image"],
+            base_image_given=bool(self.base_image),
+            image=image,
+            content_sha256=meta.get("content_sha256") or "",
+            model_class=meta.get("model_class") or "",
+            requirements=meta.get("requirements") or [],
+            files=written["files"],
+        ))
         reporter("build", 3, 3, f"{self.name}: build context with {len(written['files'])} files")
         bundle.proofs.extend(proofs)
         return bundle

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from traitlets import Bool, Dict, TraitError, Unicode, validate
+from traitlets import Dict, Unicode, validate
 
 from ..errors import UsageError
-from .base import Bundle, DeployContext, Target
+from ..bundle import Bundle, ModelSpec
+from ..plugin import DeployContext, Target, checked_trait
 
 _SUMMARY = (
     "The trained model as a versioned artefact (cloudpickle + metadata with hashes + pinned "
@@ -44,6 +45,10 @@ class ModelTarget(Target):
     plugin_name: ClassVar[str] = "model"
     default_backend: ClassVar[str] = "registry"
     needs_object: ClassVar[bool] = True
+    destination_flags: ClassVar[tuple[str, ...]] = ("registry",)
+    destination_help: ClassVar[str] = (
+        "Where to publish (--registry is the same): a folder, file://, http(s):// (PUT/GET "
+        "artefact server) or an fsspec URL (s3://...). Default: the configured registry folder.")
 
     var = Unicode(
         "", help="The notebook variable holding the fitted model (e.g. clf).",
@@ -58,15 +63,6 @@ class ModelTarget(Target):
         "the expected predictions that every reload is checked against are taken from it.",
     ).tag(config=True, option=True, object_kind="sample", features_of="var")
 
-    registry = Unicode(
-        "", help="Where to publish: a folder, file://, http(s):// (PUT/GET artefact server) or "
-        "an fsspec URL (s3://...). Default: the configured registry folder.",
-    ).tag(config=True, option=True, destination=True)
-
-    alias = Unicode(
-        "", help="Move this alias (production, staging...) to the version written.",
-    ).tag(config=True, option=True)
-
     description = Unicode(
         "", help="A sentence about the model for its card and the registry listing.",
     ).tag(config=True, option=True)
@@ -74,11 +70,6 @@ class ModelTarget(Target):
     metric = Dict(
         default_value={}, help="Metrics recorded with the model: --metric auc=0.91 "
         "--metric f1=0.8 (numbers are stored as numbers).",
-    ).tag(config=True, option=True)
-
-    isolated = Bool(
-        False, help="Also verify in a fresh virtual environment built from requirements.txt only "
-        "(proves the pinned requirements are enough; takes longer).",
     ).tag(config=True, option=True)
 
     @classmethod
@@ -90,39 +81,24 @@ class ModelTarget(Target):
             "schema": cls.options_schema(),
             "default_backend": cls.default_backend,
             "needs_object": cls.needs_object,
+            "destination_flags": list(cls.destination_flags),
+            "destination_help": cls.destination_help,
         }
 
     @validate("name")
     def _check_name(self, proposal):
-        return self._checked(proposal["value"], "name")
+        """Refuse a bad name when the options are set, before any clean re-run."""
+        from ..model.registry import validate_name
 
-    @validate("alias")
-    def _check_alias(self, proposal):
-        return self._checked(proposal["value"], "alias")
-
-    @staticmethod
-    def _checked(value, what):
-        """Refuse a bad name or alias when the options are set, before any clean re-run."""
-        from ..errors import DeployError
-        from ..model.registry import validate_alias, validate_name
-
-        if not value:
-            return value
-        try:
-            (validate_name if what == "name" else validate_alias)(value)
-        except DeployError as exc:
-            raise TraitError(exc.one_line()) from None
-        return value
+        return checked_trait(validate_name, proposal["value"])
 
     def validate(self, ctx: DeployContext) -> None:
-        from ..model.registry import validate_alias, validate_name
+        from ..model.registry import validate_name
 
         if not self.var:
             raise UsageError("model needs the variable holding the model.",
                              hint="e.g. %deploy model clf --name churn --sample X_test")
         validate_name(self.name)
-        if self.alias:
-            validate_alias(self.alias)
 
     def build(self, ctx: DeployContext) -> Bundle:
         from ..model.artefact import write_artefact
@@ -166,18 +142,14 @@ class ModelTarget(Target):
         bundle.manifest["secrets_allowed"] = allowed
         reporter("build", 3, 3, f"{self.name}: {meta['model_class']}, "
                  f"{len(meta['requirements'])} requirements, {meta['sample_rows']} sample rows")
-        registry = self.registry or str(ctx.config.registry_path)
-        bundle.manifest["model"] = {
-            "name": self.name,
-            "var": self.var,
-            "sample": self.sample or None,
-            "registry": registry,
-            "alias": self.alias or None,
-            "isolated": bool(self.isolated),
-            "artefact": "artefact",
-            "content_sha256": meta["content_sha256"],
-            "model_class": meta["model_class"],
-            "requirements": meta["requirements"],
-        }
+        bundle.set_spec(ModelSpec(
+            name=self.name,
+            var=self.var,
+            sample=self.sample or None,
+            artefact="artefact",
+            content_sha256=meta["content_sha256"],
+            model_class=meta["model_class"],
+            requirements=meta["requirements"],
+        ))
         bundle.proofs.extend(proofs)
         return bundle

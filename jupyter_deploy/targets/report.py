@@ -17,7 +17,8 @@ from typing import ClassVar
 from traitlets import Bool, Dict, Enum, Float, List, Unicode
 
 from ..errors import TargetError, UsageError
-from .base import Bundle, DeployContext, Target
+from ..bundle import Bundle, ReportSpec
+from ..plugin import DeployContext, Target
 
 
 def _git_user() -> str:
@@ -269,27 +270,25 @@ class ReportTarget(Target):
                         timeout=self.pdf_timeout)
             main = "report.pdf"
         shown, _ = render.key_packages(env)
-        bundle.manifest.update(
-            {
-                "title": title,
-                "author": author,
-                "created": created,
-                "tags": list(self.tags),
-                "parameters": params,
-                "format": self.format,
-                "no_input": self.no_input,
-                "main": main,
-                "slug": self.slug or slugify(title),
-                "forced": forced,
-                "reasons": info["reasons"],
-                # every secret-scan finding let through, and what allowed it (never a value)
-                "secrets_allowed": allowed,
-                "environment_summary": {
-                    "python": env.get("python"),
-                    "platform": env.get("platform"),
-                    "packages": shown,
-                },
-            }
-        )
+        bundle.manifest["forced"] = forced
+        # every secret-scan finding let through, and what allowed it (never a value)
+        bundle.manifest["secrets_allowed"] = allowed
+        bundle.set_spec(ReportSpec(
+            title=title,
+            author=author,
+            created=created,
+            tags=list(self.tags),
+            parameters=params,
+            format=self.format,
+            no_input=self.no_input,
+            main=main,
+            slug=self.slug or slugify(title),
+            reasons=info["reasons"],
+            environment_summary={
+                "python": env.get("python"),
+                "platform": env.get("platform"),
+                "packages": shown,
+            },
+        ))
         reporter("build", 3, 3, f"report rendered ({main})")
         return bundle

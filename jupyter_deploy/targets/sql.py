@@ -11,23 +11,13 @@ from __future__ import annotations
 import json
 from typing import ClassVar
 
-from traitlets import Dict, Enum, List, Unicode
+from traitlets import Dict, List, TraitError, Unicode, validate
 
-from ..errors import UsageError, VerificationFailed
-from .base import Bundle, DeployContext, Proof, Target
+from ..bundle import Bundle, Proof, SqlSpec
+from ..errors import DeployError, UsageError, VerificationFailed
+from ..plugin import DeployContext, Target
+from ..sql.identifiers import DIALECTS, normalize_dialect
 
-DIALECT_CHOICES = (
-    "duckdb",
-    "sqlite",
-    "postgres",
-    "postgresql",
-    "mysql",
-    "bigquery",
-    "snowflake",
-    "spark",
-    "tsql",
-    "trino",
-)
 # engines the bundle carries ready-to-run SQL for (the database backend picks its own)
 ENGINE_DIALECTS = ("duckdb", "sqlite", "postgres", "spark")
 VERIFY_TABLE = "__jd_verify_sample"
@@ -56,9 +46,10 @@ class SQLTarget(Target):
     table = Unicode("", help="The table (or SCHEMA.TABLE) the query reads the features from.").tag(
         config=True, option=True, required=True
     )
-    dialect = Enum(
-        list(DIALECT_CHOICES), default_value="duckdb", help="The SQL dialect to write."
-    ).tag(config=True, option=True)
+    dialect = Unicode(
+        "duckdb", help="The SQL dialect to write: " + ", ".join(DIALECTS) + " (postgresql, "
+        "mssql and other usual spellings are accepted; any dialect sqlglot writes works).",
+    ).tag(config=True, option=True, choices=DIALECTS)
     sample = Unicode(
         "",
         help="A notebook variable with rows to prove the SQL on (e.g. X_test). Without it, the "
@@ -77,6 +68,14 @@ class SQLTarget(Target):
     name = Unicode("", help="File stem of the .sql file (default: the view name).").tag(
         config=True, option=True, advanced=True
     )
+
+    @validate("dialect")
+    def _one_name_per_dialect(self, proposal):
+        """postgresql -> postgres, mssql -> tsql: one name in the bundle, the line and history."""
+        try:
+            return normalize_dialect(proposal["value"])
+        except DeployError as exc:
+            raise TraitError(exc.one_line()) from None
 
     # ------------------------------------------------------------------------------------
     def validate(self, ctx: DeployContext) -> None:
@@ -159,24 +158,24 @@ class SQLTarget(Target):
         _write_expected(bundle, model, sample, comp)
         reporter("build", 3, 4, "bundle written")
         bundle.proofs.extend(proofs)
-        bundle.manifest["sql"] = {
-            "file": f"{stem}.sql",
-            "dialect": dialect,
-            "table": self.table,
-            "view": view,
-            "columns": comp.columns,
-            "keep": list(self.keep),
-            "outputs": comp.outputs,
-            "classes": [str(c) for c in comp.classes] if comp.classes is not None else None,
-            "kind": comp.kind,
-            "model": type(model).__name__,
-            "variable": self.var,
-            "sql_chars": len(comp.sql),
-            "max_abs_error": result["max_abs_error"],
-            "label_agreement": result["label_agreement"],
-            "rows_checked": result["rows_checked"],
-            "tolerance": result["tolerance"],
-        }
+        bundle.set_spec(SqlSpec(
+            file=f"{stem}.sql",
+            dialect=dialect,
+            table=self.table,
+            view=view,
+            columns=comp.columns,
+            keep=list(self.keep),
+            outputs=comp.outputs,
+            classes=[str(c) for c in comp.classes] if comp.classes is not None else None,
+            kind_of_model=comp.kind,
+            model=type(model).__name__,
+            variable=self.var,
+            sql_chars=len(comp.sql),
+            max_abs_error=result["max_abs_error"],
+            label_agreement=result["label_agreement"],
+            rows_checked=result["rows_checked"],
+            tolerance=result["tolerance"],
+        ))
         reporter("build", 4, 4, "done")
         return bundle
 

@@ -22,6 +22,9 @@ export interface ITarget {
   schema: IOptionsSchema;
   needs_object: boolean;
   default_backend: string;
+  /** What --to means for this target (a registry, a folder...), and its other flag names. */
+  destination_help?: string;
+  destination_flags?: string[];
   [key: string]: unknown;
 }
 
@@ -37,6 +40,8 @@ export interface ITargetsReply {
   targets: ITarget[];
   backends: IBackend[];
   broken: { name: string; error: string }[];
+  /** The check's options (DeployConfig traits tagged check_option): the form and the line. */
+  check?: IOptionsSchema;
 }
 
 export interface IObjectInfo {
@@ -99,6 +104,8 @@ export interface IJobRequest {
   force?: boolean;
   runs?: number;
   no_cache?: boolean;
+  /** The check's options by name ({"runs": 2, "use_cache": false, "kernel": "python3"}). */
+  check_options?: Record<string, unknown>;
 }
 
 /**

@@ -113,7 +113,7 @@ export function magicLine(
   for (const [key, value] of Object.entries(options)) {
     const spec = props[key] || {};
     if (spec['x-cli-positional'] && value !== null && value !== undefined && value !== '') {
-      parts.push(pyStr(value, spec.type));
+      parts.push(shellQuote(pyStr(value, spec.type)));
     }
   }
   for (const [key, value] of Object.entries(options)) {
@@ -155,11 +155,25 @@ export function magicLine(
   return line;
 }
 
-/** The `%deploy check` line. */
+/** The `%deploy check` line (without the server's schema: runs and --no-cache only). */
 export function checkLine(runs = 1, noCache = false): string {
   return (
     '%deploy check' + (runs && runs !== 1 ? ` --runs ${runs}` : '') + (noCache ? ' --no-cache' : '')
   );
+}
+
+/**
+ * The `%deploy check` line from the check's schema (the server's `check`), with the options in
+ * the schema's order, as Python's `options.check_line` writes it.
+ */
+export function checkLineFor(schema: IOptionsSchema, values: Record<string, unknown>): string {
+  const ordered: Record<string, unknown> = {};
+  for (const name of Object.keys(schema.properties || {})) {
+    if (name in values) {
+      ordered[name] = values[name];
+    }
+  }
+  return magicLine('check', ordered, schema);
 }
 
 const LOAD_EXT = /^\s*%(re)?load_ext\s+jupyter_deploy\b/m;

@@ -14,6 +14,7 @@ import {
   ITarget,
   TERMINAL
 } from './api';
+import { IOptionsSchema } from './magic';
 
 export type Phase = 'loading' | 'ready' | 'no-server' | 'error';
 
@@ -85,6 +86,8 @@ export class DeployModel {
   serverError: DeployRequestError | null = null;
   version = '';
   targets: ITarget[] = [];
+  /** The check's option schema, from the server (the same definition as the CLI's flags). */
+  checkSchema: IOptionsSchema | null = null;
   backends: IBackend[] = [];
   broken: { name: string; error: string }[] = [];
 
@@ -138,6 +141,7 @@ export class DeployModel {
       this.version = (await this.api.version()).version;
       const reply = await this.api.targets();
       this.targets = orderTargets(reply.targets);
+      this.checkSchema = reply.check || null;
       this.backends = reply.backends;
       this.broken = reply.broken;
       this.phase = 'ready';
@@ -223,10 +227,18 @@ export class DeployModel {
   }
 
   /** Check the current notebook. `prepare` runs first (the panel saves the notebook). */
-  check(prepare?: () => Promise<void>, runs = 1, noCache = false): Promise<IJob | null> {
+  check(
+    prepare?: () => Promise<void>,
+    runs = 1,
+    noCache = false,
+    options: Record<string, unknown> = {}
+  ): Promise<IJob | null> {
     const request: IJobRequest = { action: 'check', path: '', runs };
     if (noCache) {
       request.no_cache = true;
+    }
+    if (Object.keys(options).length) {
+      request.check_options = { ...options };
     }
     return this.start(request, prepare);
   }

@@ -28,7 +28,7 @@ import {
   verdictClass
 } from './findings';
 import { SchemaForm } from './form';
-import { checkLine, magicLine } from './magic';
+import { checkLine, checkLineFor, IOptionsSchema, jsonEqual, magicLine } from './magic';
 import { ChangeKind, DeployModel } from './model';
 
 export interface IPanelHost {
@@ -107,6 +107,8 @@ export class DeployPanel extends Widget {
   private cardsFor = '';
   private revealed = '';
   private noCache = el('input');
+  // The check's other options (runs, timeouts, kernel), built from the server's schema.
+  private checkForm: SchemaForm | null = null;
   private lastDeployTarget: string | null = null;
   firstPaint: number | null = null;
 
@@ -245,13 +247,73 @@ export class DeployPanel extends Widget {
     const code = el('code', 'jp-deploy-magic-line', line);
     row.appendChild(code);
     row.appendChild(
-      button('Insert', 'jp-deploy-secondary jp-deploy-insert', () => this.host.insertLine(line),
+      // the line as shown when clicked (a form may have changed it since)
+      button('Insert', 'jp-deploy-secondary jp-deploy-insert',
+        () => this.host.insertLine(code.textContent || line),
         `Insert "${line}" as a new cell below the active one`)
     );
     return row;
   }
 
   // ------------------------------------------------------------------------- check
+
+  /** The check's options other than --no-cache, as a form from the server's schema. */
+  private checkOptionsForm(): SchemaForm | null {
+    const schema = this.model.checkSchema;
+    if (!schema || !schema.properties) {
+      return null;
+    }
+    if (!this.checkForm) {
+      const props = { ...schema.properties };
+      delete props.use_cache; // the checkbox above
+      const advanced: Record<string, unknown> = {};
+      for (const [name, spec] of Object.entries(props)) {
+        advanced[name] = { ...spec, 'x-advanced': true }; // behind "More options"
+      }
+      const sub: IOptionsSchema = { ...schema, properties: advanced as IOptionsSchema['properties'] };
+      this.checkForm = new SchemaForm(sub, { id: 'check' });
+      this.checkForm.onChange = () => {
+        const line = this.checkSection.querySelector('.jp-deploy-magic-line');
+        if (line) {
+          line.textContent = this.checkMagic();
+        }
+      };
+    }
+    return this.checkForm;
+  }
+
+  /** The values the check form sets (null when one is invalid: the form shows why). */
+  private checkOptions(): Record<string, unknown> | null {
+    if (this.checkForm && !this.checkForm.validate()) {
+      return null;
+    }
+    return this.changedCheckOptions();
+  }
+
+  /** Only what differs from the schema's defaults: the server's own config decides the rest. */
+  private changedCheckOptions(): Record<string, unknown> {
+    const values = this.checkForm ? this.checkForm.values() : {};
+    const props = this.model.checkSchema?.properties || {};
+    const out: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(values)) {
+      if (!('default' in (props[name] || {})) || !jsonEqual(props[name].default, value)) {
+        out[name] = value;
+      }
+    }
+    return out;
+  }
+
+  private checkMagic(): string {
+    const schema = this.model.checkSchema;
+    if (!schema) {
+      return checkLine(1, this.noCache.checked);
+    }
+    const values = this.changedCheckOptions();
+    if (this.noCache.checked) {
+      values.use_cache = false;
+    }
+    return checkLineFor(schema, values);
+  }
 
   private renderCheck(): void {
     const s = this.checkSection;
@@ -264,7 +326,10 @@ export class DeployPanel extends Widget {
     s.hidden = false;
     s.appendChild(el('h3', 'jp-deploy-heading', 'Repeatability'));
     const run = button('Check repeatability', 'jp-deploy-primary jp-deploy-run-check', () => {
-      void this.model.check(() => this.host.save(), 1, this.noCache.checked);
+      const options = this.checkOptions();
+      if (options !== null) {
+        void this.model.check(() => this.host.save(), 1, this.noCache.checked, options);
+      }
     });
     s.appendChild(run);
     const row = el('div', 'jp-deploy-field jp-deploy-field-inline');
@@ -277,7 +342,11 @@ export class DeployPanel extends Widget {
     s.appendChild(row);
     const job = state.check;
     const active = state.active && state.active.action === 'check' ? state.active : null;
-    const line = this.magicRow(active?.magic || checkLine(1, this.noCache.checked));
+    const form = this.checkOptionsForm();
+    if (form) {
+      s.appendChild(form.node);
+    }
+    const line = this.magicRow(active?.magic || this.checkMagic());
     this.noCache.onchange = () => this.renderCheck();
     s.appendChild(line);
     if (active) {
@@ -603,6 +672,8 @@ export class DeployPanel extends Widget {
     to.placeholder = target.default_backend
       ? `default: ${target.default_backend}`
       : 'a folder, URL, …';
+    // The one destination: what it means for this target (--registry / --out are the same).
+    to.title = target.destination_help || '';
     toRow.appendChild(toLabel);
     toRow.appendChild(to);
     body.appendChild(toRow);

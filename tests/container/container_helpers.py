@@ -35,7 +35,7 @@ def make_ctx(tmp_path: Path, objects: dict, *, clean=None, force=False, notebook
     """A DeployContext over given objects (the clean run's when ``clean`` is given)."""
     from jupyter_deploy.config import deploy_config
     from jupyter_deploy.progress import Reporter
-    from jupyter_deploy.targets.base import DeployContext, ObjectSource
+    from jupyter_deploy.plugin import DeployContext, ObjectSource
 
     nb = notebook or tmp_path / "nb.ipynb"
     if not nb.exists():

@@ -35,13 +35,16 @@ def built(churn, base_image, engine, tmp_path_factory):
     model, X = churn
     tmp = tmp_path_factory.mktemp("built")
     ctx = make_ctx(tmp, {"clf": model, "X_test": X.head(20)})
-    target = ContainerTarget(var="clf", name="churn-e2e", sample="X_test", build_image=True,
-                             engine=engine.name, base_image=base_image, out=str(tmp / "out"))
+    target = ContainerTarget(var="clf", name="churn-e2e", sample="X_test", base_image=base_image)
+    backend = ContainerEngineBackend(build_image=True, engine=engine.name)
+    ctx.destination = str(tmp / "out")
+    ctx.backend_options = backend.option_values()
     target.validate(ctx)
+    backend.validate(ctx.destination)
     bundle = target.build(ctx)
     bundle.write_manifest()
     start = time.monotonic()
-    handoff = ContainerEngineBackend().publish(bundle, None, Reporter())
+    handoff = backend.publish(bundle, ctx.destination, Reporter())
     handoff.details["publish_seconds"] = round(time.monotonic() - start, 1)
     print(f"\nbuild+prove: {handoff.details['publish_seconds']} s; "
           f"{json.dumps({k: handoff.details.get('container', {}).get(k) for k in ('build_seconds', 'image_size', 'image_id')})}")

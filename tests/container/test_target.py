@@ -17,16 +17,29 @@ from jupyter_deploy.progress import Reporter
 from jupyter_deploy.targets.container import ContainerTarget
 
 
+def split(ctx, out=None, **options):
+    """The flat options a user gives -> the target and the backend, as api.deploy splits them
+    (--out is --to: the context's destination)."""
+    from jupyter_deploy.api import _split_options
+
+    own, theirs = _split_options(ContainerTarget, ContainerEngineBackend, options)
+    backend = ContainerEngineBackend(**theirs)
+    ctx.destination = out
+    ctx.backend_options = backend.option_values()
+    return ContainerTarget(**own), backend
+
+
 def deploy(ctx, **options):
     """What api.deploy does after the check: build, manifest, publish (in a fresh workdir)."""
     import uuid
 
     ctx.workdir = ctx.workdir.parent / f"work-{uuid.uuid4().hex[:8]}"
-    target = ContainerTarget(**options)
+    target, backend = split(ctx, **options)
     target.validate(ctx)
+    backend.validate(ctx.destination)
     bundle = target.build(ctx)
     bundle.write_manifest()
-    handoff = ContainerEngineBackend().publish(bundle, None, Reporter())
+    handoff = backend.publish(bundle, None, Reporter())
     return bundle, handoff
 
 
@@ -39,8 +52,12 @@ def test_plugins_are_registered():
     assert props["var"]["x-cli-positional"] is True and props["var"]["x-object-kind"] == "estimator"
     assert props["sample"]["x-object-kind"] == "sample"
     assert props["engine"]["enum"] == ["auto", "podman", "docker"]
-    for key in ("out", "build_image", "push", "base_image", "port", "overwrite"):
+    for key in ("build_image", "push", "base_image", "port", "overwrite"):
         assert props[key]["description"], key
+    # the backend's options are offered with the target's, and say whose they are
+    assert props["engine"]["x-backend"] == "container-engine" and "x-backend" not in props["var"]
+    # one destination: --to (--out is the same flag), described once
+    assert "out" not in props and "--out is the same" in ContainerTarget.destination_help
 
 
 def test_deploy_writes_the_context_and_proves_it_in_a_fresh_venv(churn, tmp_path):
@@ -95,7 +112,7 @@ def test_an_uninstallable_requirement_fails_the_proof_with_the_installer_message
         churn, tmp_path):
     model, X = churn
     ctx = make_ctx(tmp_path, {"clf": model, "X": X.head(5)})
-    target = ContainerTarget(var="clf", name="churn", sample="X", out=str(tmp_path / "out"))
+    target, _backend = split(ctx, var="clf", name="churn", sample="X", out=str(tmp_path / "out"))
     bundle = target.build(ctx)
     req = bundle.path / "requirements.txt"
     req.write_text(req.read_text() + "jupyter-deploy-no-such-package-xyz==0.0.1\n")
@@ -135,10 +152,11 @@ def test_port_in_use_is_refused_before_anything_is_built(churn, tmp_path):
         s.bind(("127.0.0.1", 0))
         s.listen(1)
         port = s.getsockname()[1]
-        target = ContainerTarget(var="clf", name="churn", sample="X", build_image=True, port=port,
-                                 out=str(tmp_path / "out"))
+        target, backend = split(ctx, var="clf", name="churn", sample="X", build_image=True,
+                                port=port, out=str(tmp_path / "out"))
+        target.validate(ctx)
         with pytest.raises(PortInUse, match=f"Port {port} on 127.0.0.1 is already in use"):
-            target.validate(ctx)
+            backend.validate(ctx.destination)
     assert not (tmp_path / "out").exists() and not list(tmp_path.glob("work*"))
 
 
@@ -151,7 +169,9 @@ def test_port_in_use_is_refused_before_anything_is_built(churn, tmp_path):
 def test_bad_options(options, words, tmp_path):
     ctx = make_ctx(tmp_path, {})
     with pytest.raises(UsageError, match=words):
-        ContainerTarget(**options).validate(ctx)
+        target, backend = split(ctx, **options)
+        target.validate(ctx)
+        backend.validate(ctx.destination)
 
 
 def test_out_that_is_a_file_and_unknown_variable(churn, tmp_path):
@@ -162,7 +182,8 @@ def test_out_that_is_a_file_and_unknown_variable(churn, tmp_path):
     afile = tmp_path / "afile"
     afile.write_text("x")
     with pytest.raises(UsageError, match="is a file"):
-        ContainerTarget(var="clf", name="churn", out=str(afile)).validate(ctx)
+        split(ctx, var="clf", name="churn", out=str(afile))[0].validate(ctx)
+    ctx.destination = None
     with pytest.raises(VariableNotFound, match="nope"):
         ContainerTarget(var="nope", name="churn").build(ctx)
     with pytest.raises(Exception, match="not a model with a predict method"):
@@ -213,7 +234,7 @@ def test_build_flag_on_the_command_line_and_in_the_magic():
                     "push": "reg.example/churn:1"}
     with pytest.raises(UsageError, match="invalid choice"):
         parser.parse_args(["clf", "--name", "x", "--engine", "lxc"])
-    from jupyter_deploy.targets.base import magic_line
+    from jupyter_deploy.plugin import magic_line
 
     line = magic_line("container", {"var": "clf", "name": "churn", "build_image": True},
                       ContainerTarget.options_schema())

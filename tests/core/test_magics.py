@@ -143,3 +143,56 @@ def test_unsaved_edits_are_warned_about(tmp_path, capsys):
         history.input_hist_parsed[:] = saved_parsed
         for name in ("x", "y"):
             shell.user_ns.pop(name, None)
+
+
+def test_config_cell_timeout_bounds_the_next_check(make_notebook):
+    """``%config DeployConfig.cell_timeout = 3`` reaches the check the next ``%deploy check``
+    runs (a real kernel running the magic, and a real clean kernel running a 60 s cell)."""
+    import time
+
+    target = make_notebook(["import time\ntime.sleep(60)\nprint('done')"], name="slow.ipynb",
+                           execute=False)
+    started = time.monotonic()
+    nb, _ = run_in_kernel(
+        make_notebook,
+        ["%load_ext jupyter_deploy",
+         "%config DeployConfig.cell_timeout = 3",
+         f"%deploy check --notebook {target} --no-cache",
+         "%config DeployConfig.cell_timeout",
+         f"%deploy check --notebook {target} --no-cache --cell-timeout 2 --runs 1",
+         "%config DeployConfig.cell_timeout"],
+        name="driver.ipynb",
+    )
+    took = time.monotonic() - started
+    first = outputs_text(nb.cells[2])
+    assert "did not finish within 3 s" in first, first
+    assert "Not repeatable" in first or "not-repeatable" in first or "not repeatable" in first
+    # the value %config set stays; a flag given to one line applies to that line only
+    assert "3" in outputs_text(nb.cells[3])
+    assert "did not finish within 2 s" in outputs_text(nb.cells[4])
+    assert outputs_text(nb.cells[5]).strip() == "3"
+    assert took < 55, f"the 60 s cell was not stopped ({took:.0f} s)"
+
+
+def test_config_reaches_targets_and_backends(tmp_path):
+    """``%config`` (any config: ``ModelTarget``, ``RegistryBackend``...) reaches the plugins the
+    api creates, and the backend gets the call's DeployConfig, not a global one."""
+    from traitlets.config import Config
+
+    from jupyter_deploy import api, plugins
+    from jupyter_deploy.config import deploy_config
+
+    extra = Config({"ModelTarget": {"description": "from config"},
+                    "RegistryBackend": {"alias": "staging"},
+                    "DeployConfig": {"home": str(tmp_path / "home")}})
+    conf = deploy_config(extra=extra)
+    target = api._make_plugin(plugins.target_class("model"), {}, conf)
+    assert target.description == "from config"
+    backend = api._make_plugin(plugins.backend_class("registry"), {}, conf)
+    assert backend.deploy_config is conf and backend.alias == "staging"
+    assert backend.default_destination(conf) == str(tmp_path / "home" / "registry")
+    extra["RegistryBackend"]["default_registry"] = str(tmp_path / "team")
+    assert plugins.backend_class("registry").default_destination(
+        deploy_config(extra=extra)) == str(tmp_path / "team")
+    # options given by the caller win over config
+    assert api._make_plugin(plugins.backend_class("registry"), {"alias": "prod"}, conf).alias == "prod"

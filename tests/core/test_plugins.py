@@ -41,7 +41,7 @@ def test_third_party_target_and_broken_plugin(tmp_path):
         broken = jd_demo_plugin_missing:Nothing
         """), """
         from traitlets import Unicode
-        from jupyter_deploy.targets.base import Target
+        from jupyter_deploy.plugin import Target
 
         class EchoTarget(Target):
             plugin_name = "echo"

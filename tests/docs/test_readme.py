@@ -121,8 +121,8 @@ def test_config_example_is_a_valid_config_file(tmp_path, monkeypatch):
         from jupyter_deploy.config import deploy_config, get_config
         from jupyter_deploy import plugins
         conf = deploy_config()
-        model = plugins.target_class("model")(config=get_config())
-        print(conf.cell_timeout, conf.float_tolerance, conf.ignore_kinds, model.registry)
+        registry = plugins.backend_class("registry").default_destination(conf)
+        print(conf.cell_timeout, conf.float_tolerance, conf.ignore_kinds, registry)
     """)
     proc = subprocess.run([PYTHON, "-c", code], cwd=tmp_path, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr

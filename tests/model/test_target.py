@@ -18,7 +18,7 @@ from jupyter_deploy.errors import (
 )
 from jupyter_deploy.model import list_models, load
 from jupyter_deploy.progress import Reporter
-from jupyter_deploy.targets.base import DeployContext, ObjectSource
+from jupyter_deploy.plugin import DeployContext, ObjectSource
 from mworkers import fitted
 
 
@@ -43,13 +43,16 @@ def make_ctx(tmp_path, clean=None, live=None, force=False, verdict="repeatable")
 
 def deploy(tmp_path, options, ctx, to=None, verify=True):
     """What api.deploy does after the check: build, publish, verify, settle."""
-    target = plugins.target_class("model")(**options)
+    from jupyter_deploy.api import _split_options
+
+    target_cls, backend_cls = plugins.target_class("model"), plugins.backend_class("registry")
+    own, theirs = _split_options(target_cls, backend_cls, options)
+    target = target_cls(**own)
     target.validate(ctx)
     bundle = target.build(ctx)
     bundle.write_manifest()
-    backend_cls = plugins.backend_class("registry")
     assert backend_cls.claims(to, "model") or to is None
-    backend = backend_cls()
+    backend = backend_cls(**theirs)
     handoff = backend.publish(bundle, to, ctx.reporter)
     proofs = list(bundle.proofs)
     if verify:
@@ -70,7 +73,10 @@ def test_plugins_are_wired():
     assert props["var"]["x-cli-positional"] and props["var"]["x-object-kind"] == "estimator"
     assert props["sample"]["x-object-kind"] == "sample"
     assert set(d["schema"]["required"]) == {"var", "name"}
-    assert {"registry", "alias", "description", "metric", "isolated"} <= set(props)
+    assert {"alias", "description", "metric", "isolated"} <= set(props)
+    # one destination: --to (--registry is the same flag), no registry option besides it
+    assert "registry" not in props and d["destination_flags"] == ["registry"]
+    assert props["alias"]["x-backend"] == "registry"
     for url in ("/srv/models", "file:///srv/m", "memory://m", "s3://b/m", "https://repo/m"):
         assert RegistryBackend.claims(url, "model")
     assert not RegistryBackend.claims("/srv/models", "report")

@@ -69,7 +69,7 @@ def make_ctx(executed: Path, tmp_path: Path, *, verdict="repeatable", force=Fals
     """A DeployContext as api.deploy builds one, around an executed copy made by a real kernel."""
     from jupyter_deploy.config import deploy_config
     from jupyter_deploy.progress import Reporter
-    from jupyter_deploy.targets.base import DeployContext, ObjectSource
+    from jupyter_deploy.plugin import DeployContext, ObjectSource
 
     nb_path = notebook or executed
     workdir = tmp_path / "work"

@@ -170,7 +170,7 @@ def test_full_disk_leaves_no_half_written_report(report_bundle, tmp_path, how):
         from pathlib import Path
         from jupyter_deploy.backends.knowledge_repo import KnowledgeRepoBackend
         from jupyter_deploy.progress import Reporter
-        from jupyter_deploy.targets.base import Bundle
+        from jupyter_deploy.bundle import Bundle
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, ({size // 2}, {size // 2}))
         b = Bundle("report", Path({str(report_bundle.path)!r}), {report_bundle.manifest!r})
@@ -204,7 +204,7 @@ def test_concurrent_publishers_are_all_listed(report_bundle, tmp_path):
         from pathlib import Path
         from jupyter_deploy.backends.knowledge_repo import KnowledgeRepoBackend
         from jupyter_deploy.progress import Reporter
-        from jupyter_deploy.targets.base import Bundle
+        from jupyter_deploy.bundle import Bundle
         b = Bundle("report", Path({str(report_bundle.path)!r}), {report_bundle.manifest!r})
         for _ in range(3):
             KnowledgeRepoBackend().publish(b, {str(repo)!r}, Reporter())

@@ -147,7 +147,7 @@ def test_unreachable_server(report_bundle):
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()
-    with pytest.raises(WebPublishError, match="Could not reach"):
+    with pytest.raises(WebPublishError, match="Cannot reach the web server"):
         _fast(retries=1).publish(report_bundle, f"http://127.0.0.1:{port}/r.html", Reporter())
 
 

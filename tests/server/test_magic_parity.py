@@ -7,7 +7,7 @@ the ``expected`` lines of the same file; this test asserts the Python one still 
 import json
 from pathlib import Path
 
-from jupyter_deploy.targets.base import magic_line
+from jupyter_deploy.plugin import magic_line
 
 CASES = Path(__file__).parents[2] / "labextension" / "src" / "__tests__" / "magic_cases.json"
 
@@ -64,11 +64,30 @@ def test_every_shown_line_parses_in_the_magic_to_the_same_options():
             assert spec.get("x-cli-positional") or (target, name) in seen, (target, name)
 
 
+def test_every_check_line_parses_in_the_magic_and_the_cli_to_the_same_options():
+    """The check's options come from one definition (DeployConfig's check_option traits): the
+    line the sidebar shows for them parses back in ``%deploy check`` and ``jupyter deploy
+    check`` to the same options, and every option has a case."""
+    from jupyter_deploy.options import (ArgumentParser, add_check_arguments, check_options_from,
+                                        check_schema, split_line)
+
+    data = json.loads(TARGET_CASES.read_text())
+    seen = set()
+    for case in data["check_cases"]:
+        argv = split_line(case["expected"])
+        assert argv[:2] == ["%deploy", "check"]
+        p = ArgumentParser(prog="%deploy check")
+        add_check_arguments(p)
+        assert check_options_from(p.parse_args(argv[2:])) == case["options"], case["expected"]
+        seen.add(case["option"])
+    assert set(check_schema()["properties"]) <= seen
+
+
 def test_a_false_boolean_whose_default_is_true_is_written_as_no_flag():
     from jupyter_deploy.options import ArgumentParser, add_plugin_arguments, options_from, split_line
     from traitlets import Bool
 
-    from jupyter_deploy.targets.base import Target
+    from jupyter_deploy.plugin import Target
 
     class Probe(Target):
         plugin_name = "probe"

@@ -53,7 +53,11 @@ async def test_version(jp_fetch):
 
 async def test_targets_lists_targets_backends_and_schemas(jp_fetch):
     data = await fetch_json(jp_fetch, "jupyter-deploy", "targets")
-    assert set(data) == {"targets", "backends", "broken"}
+    assert set(data) == {"targets", "backends", "broken", "check"}
+    # the check's options, from the one definition the CLI's and the magic's flags come from
+    assert {"runs", "cell_timeout", "total_timeout", "kernel", "use_cache"} == set(
+        data["check"]["properties"])
+    assert data["check"]["properties"]["total_timeout"]["x-flag"] == "timeout"
     # Every target that loads is described with its option schema; one that fails to import
     # is listed under "broken" with the reason, and does not hide the others.
     for target in data["targets"]:
@@ -69,7 +73,7 @@ async def test_targets_shows_a_registered_plugin(jp_fetch):
     from traitlets import Unicode
 
     from jupyter_deploy import plugins
-    from jupyter_deploy.targets.base import Target
+    from jupyter_deploy.plugin import Target
 
     class EchoTarget(Target):
         plugin_name = "echo"

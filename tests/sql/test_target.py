@@ -18,7 +18,7 @@ from sklearn.preprocessing import StandardScaler
 from jupyter_deploy.backends.database import DatabaseBackend, SQLFileBackend
 from jupyter_deploy.errors import BackendError, UnsupportedModel, UsageError, VerificationFailed
 from jupyter_deploy.progress import Reporter
-from jupyter_deploy.targets.base import DeployContext, ObjectSource
+from jupyter_deploy.plugin import DeployContext, ObjectSource
 from jupyter_deploy.targets.sql import SQLTarget
 from jupyter_deploy.sql import to_sql
 from sqlhelpers import data

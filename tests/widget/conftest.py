@@ -10,7 +10,8 @@ from traitlets import Bool, Dict, Enum, Float, Int, List, Unicode
 
 from jupyter_deploy import plugins
 from jupyter_deploy.errors import BackendError
-from jupyter_deploy.targets.base import Backend, Handoff, Proof, Target
+from jupyter_deploy.bundle import Handoff, Proof
+from jupyter_deploy.plugin import Backend, Target
 
 
 class EchoTarget(Target):

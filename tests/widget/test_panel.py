@@ -447,7 +447,7 @@ def test_a_plugin_with_odd_options_still_gets_a_form(shell, monkeypatch, make_no
     from traitlets import Int, List, Unicode, Union
 
     from jupyter_deploy import plugins
-    from jupyter_deploy.targets.base import Target
+    from jupyter_deploy.plugin import Target
 
     class OddTarget(Target):
         plugin_name = "odd"

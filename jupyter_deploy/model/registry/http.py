@@ -17,6 +17,7 @@ import os
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from ...errors import RegistryError
+from ...http import request_error
 from .base import Store
 
 TOKEN_ENV = "JUPYTER_DEPLOY_REGISTRY_TOKEN"
@@ -61,26 +62,9 @@ class HTTPStore(Store):
 
         try:
             return self.session.request(method, self._u(path), timeout=self.timeout, **kw)
-        except requests.exceptions.RetryError as exc:
-            code = _status_of(exc)
-            raise RegistryError(
-                f"The registry {self.url} answered {method} {path} with HTTP {code} "
-                f"{self.retries + 1} times.",
-                hint="The artefact server is failing; try again later or check its logs. "
-                "Nothing was published.",
-            ) from exc
-        except requests.exceptions.ConnectionError as exc:
-            raise RegistryError(
-                f"Cannot reach the registry {self.url} ({_reason(exc)}).",
-                hint="Check the URL and that the artefact server is running and reachable.",
-            ) from exc
-        except requests.exceptions.Timeout as exc:
-            raise RegistryError(
-                f"The registry {self.url} did not answer {method} {path} in time.",
-                hint="Check the server, or try again later.",
-            ) from exc
         except requests.exceptions.RequestException as exc:
-            raise RegistryError(f"HTTP error talking to {self.url}: {exc}") from exc
+            raise request_error(exc, RegistryError, server="the registry", url=self.url,
+                                method=f"{method} {path}", attempts=self.retries + 1) from exc
 
     def _fail(self, resp, method: str, path: str):
         code = resp.status_code
@@ -144,19 +128,3 @@ class HTTPStore(Store):
             pass
 
 
-def _status_of(exc) -> str:
-    reason = getattr(exc.args[0], "reason", None) if exc.args else None
-    text = str(reason or exc)
-    import re
-
-    m = re.search(r"too many (\d{3}) error", text)
-    return m.group(1) if m else "5xx"
-
-
-def _reason(exc) -> str:
-    text = str(exc)
-    for marker in ("Connection refused", "Name or service not known", "timed out",
-                   "No route to host", "Temporary failure in name resolution"):
-        if marker in text:
-            return marker.lower()
-    return text.splitlines()[0][:120]

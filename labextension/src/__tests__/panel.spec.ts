@@ -1,6 +1,8 @@
 import { DeployAPI, Transport } from '../api';
 import { DeployModel } from '../model';
 import { DeployPanel, IPanelHost } from '../panel';
+// the server's real check schema (scripts/make_magic_cases.py writes it from DeployConfig)
+import generated from './magic_cases_targets.json';
 
 const schema = {
   properties: {
@@ -10,7 +12,7 @@ const schema = {
   required: ['variable']
 };
 
-function transport(posted: any[] = []): Transport {
+function transport(posted: any[] = [], check?: unknown): Transport {
   return async (path, init) => {
     if (init.method === 'POST' && init.body) {
       posted.push(JSON.parse(String(init.body)));
@@ -20,7 +22,7 @@ function transport(posted: any[] = []): Transport {
     if (p === 'version') return body({ version: '1' });
     if (p === 'targets') {
       return body({ targets: [{ name: 'model', description: 'A model', schema, needs_object: true,
-        default_backend: 'registry' }], backends: [], broken: [] });
+        default_backend: 'registry' }], backends: [], broken: [], check });
     }
     if (p === 'history') return body({ records: [] });
     if (p === 'objects') {
@@ -216,6 +218,54 @@ describe('DeployPanel errors', () => {
     expect(toggle.open).toBe(false);
     expect(toggle.querySelector('summary')!.textContent).toBe('Show the log');
     expect(toggle.querySelector('pre')!.textContent).toContain('Error: pull access denied');
+    panel.dispose();
+  });
+
+  it('builds the check options from the server schema: form, line and job agree', async () => {
+    const posted: any[] = [];
+    const host: IPanelHost = {
+      save: jest.fn(async () => undefined),
+      insertLine: jest.fn(),
+      gotoCell: jest.fn(),
+      openDiff: jest.fn(),
+      confirm: jest.fn(async () => true),
+      open: jest.fn()
+    };
+    const api = new DeployAPI(transport(posted, (generated as any).check_schema));
+    const model = new DeployModel({ api, sleep: async () => undefined });
+    const panel = new DeployPanel(model, host);
+    document.body.appendChild(panel.node);
+    await model.init();
+    await model.setNotebook('nb.ipynb');
+    const q = (sel: string) => panel.node.querySelector(sel) as HTMLElement;
+    const check = q('.jp-deploy-check');
+    // runs, timeouts and kernel are behind "More options"; --no-cache stays the checkbox
+    const kernel = check.querySelector('details [name="kernel"]') as HTMLInputElement;
+    const cellTimeout = check.querySelector('details [name="cell_timeout"]') as HTMLInputElement;
+    expect(kernel).not.toBeNull();
+    expect(cellTimeout).not.toBeNull();
+    expect(check.querySelector('[name="use_cache"]')).toBeNull();
+    kernel.value = 'python3';
+    kernel.dispatchEvent(new Event('input'));
+    cellTimeout.value = '5';
+    cellTimeout.dispatchEvent(new Event('input'));
+    const noCache = q('#jp-deploy-no-cache') as HTMLInputElement;
+    noCache.checked = true;
+    noCache.dispatchEvent(new Event('change'));
+    const line = '%deploy check --cell-timeout 5 --kernel python3 --no-cache';
+    expect(q('.jp-deploy-check .jp-deploy-magic-line').textContent).toBe(line);
+    // the form keeps its values across re-renders, and Insert takes the line as shown
+    expect((check.querySelector('details [name="kernel"]') as HTMLInputElement).value).toBe(
+      'python3');
+    q('.jp-deploy-check .jp-deploy-insert').click();
+    expect(host.insertLine).toHaveBeenCalledWith(line);
+    q('.jp-deploy-run-check').click();
+    await new Promise(r => setTimeout(r, 0));
+    await new Promise(r => setTimeout(r, 0));
+    const job = posted.find(b => b.action === 'check');
+    // only what differs from the defaults goes to the server (its own config decides the rest)
+    expect(job.check_options).toEqual({ cell_timeout: 5, kernel: 'python3' });
+    expect(job.no_cache).toBe(true);
     panel.dispose();
   });
 });
