@@ -545,14 +545,16 @@ def objects(notebook: os.PathLike | str, *, config: Optional[DeployConfig] = Non
     """The deployable objects (estimators, data frames, arrays) of the notebook's last clean run.
 
     Answers from the check cache only; returns [] when the notebook has not been checked in its
-    current state.
+    current state. Each carries ``fits`` (the option kinds it can be picked for) and data its
+    ``sample_for`` (the models it is a sample of): see :mod:`jupyter_deploy.objkinds`.
     """
     from .check import cached_report
+    from .objkinds import annotate
 
     report = cached_report(notebook, _config(config))
     if not report:
         return []
-    return report.get("objects", [])
+    return annotate(report.get("objects", []))
 
 
 def magic_line(target: str, options: dict, to: Optional[str] = None) -> str:

@@ -161,15 +161,18 @@ def _first_finding(findings: list[dict]) -> Optional[dict]:
 
 
 def finding_line(f: dict) -> str:
-    """``cell 3 output-diff: stdout differs ... (likely cause: unseeded-random in cell 1)``."""
-    where = "" if f.get("cell") is None else f"cell {f['cell']} "
+    """``cell 4 output-diff: stdout differs ... (likely cause: unseeded-random in cell 2)``
+    (cells numbered as JupyterLab numbers them, from 1)."""
+    from .notebook import cell_name
+
+    where = "" if f.get("cell") is None else f"{cell_name(f['cell'])} "
     msg = " ".join(str(f.get("message", "")).split())
-    if where and msg.startswith(f"cell {f['cell']}: "):
-        msg = msg[len(f"cell {f['cell']}: "):]
+    if where and msg.startswith(f"{cell_name(f['cell'])}: "):
+        msg = msg[len(f"{cell_name(f['cell'])}: "):]
     if f.get("causes"):
         c = f["causes"][0]
         msg += f" (likely cause: {c['kind']}" + (
-            f" in cell {c['cell']})" if c.get("cell") is not None else ")"
+            f" in {cell_name(c['cell'])})" if c.get("cell") is not None else ")"
         )
     return f"{where}{f.get('kind', '?')}: {msg}"
 

@@ -18,6 +18,30 @@ DEPLOY_MAGICS = ("%deploy", "%%deploy")
 EXTENSION_LINES = ("%load_ext jupyter_deploy", "%reload_ext jupyter_deploy")
 
 
+def cell_name(index: int) -> str:
+    """How a message names the cell at 0-based ``index``: JupyterLab's number, counted from 1
+    over every cell (markdown too), as its status bar's "Cell 11/11" shows it. A finding's
+    ``cell`` field stays the 0-based index (for links); see :func:`number_findings`."""
+    return f"cell {index + 1}"
+
+
+def number_findings(findings: list, nb) -> list:
+    """Give each finding that points at a cell the number a person sees: ``cell_number``
+    (JupyterLab's, from 1) and, when the saved notebook has one, the cell's ``execution_count``
+    (the ``[7]`` beside it). Changes the findings in place and returns them."""
+    cells = (nb.get("cells") if isinstance(nb, dict) else getattr(nb, "cells", None)) or []
+    for f in findings:
+        i = f.get("cell")
+        if not isinstance(i, int) or isinstance(i, bool) or i < 0:
+            continue
+        f["cell_number"] = i + 1
+        if i < len(cells):
+            count = cells[i].get("execution_count")
+            if isinstance(count, int):
+                f["execution_count"] = count
+    return findings
+
+
 def code_lines(source) -> list[str]:
     text = "".join(source) if isinstance(source, list) else str(source or "")
     return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("#")]

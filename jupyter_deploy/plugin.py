@@ -195,7 +195,8 @@ def trait_schema(trait: TraitType) -> dict:
         except TypeError:
             pass
     meta = trait.metadata
-    for key in ("widget", "object_kind", "placeholder", "required", "cli_positional", "advanced", "flag"):
+    for key in ("widget", "object_kind", "placeholder", "required", "cli_positional", "advanced", "flag",
+                "features_of"):
         if key in meta:
             schema["x-" + key.replace("_", "-")] = meta[key]
     return schema

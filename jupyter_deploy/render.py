@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import html
 
+from .notebook import cell_name
+
 VERDICT_MARK = {
     "repeatable": "✔ repeatable",
     "repeatable-with-warnings": "⚠ repeatable with warnings",
@@ -17,7 +19,28 @@ VERDICT_COLOUR = {
 
 
 def _cell(f) -> str:
-    return "-" if f.get("cell") is None else str(f["cell"])
+    """The cell as a person finds it: JupyterLab's number (from 1, every cell counted, as in
+    its "Cell 11/11") and the saved execution count, "11 [7]"; "-" for the whole notebook."""
+    i = f.get("cell")
+    if not isinstance(i, int):
+        return "-"
+    number = f.get("cell_number") or i + 1
+    count = f.get("execution_count")
+    return f"{number} [{count}]" if isinstance(count, int) else str(number)
+
+
+def _cell_title(f) -> str:
+    """A tooltip that says what the cell column's numbers are."""
+    if not isinstance(f.get("cell"), int):
+        return ""
+    text = f"Cell {f.get('cell_number') or f['cell'] + 1} in JupyterLab"
+    if isinstance(f.get("execution_count"), int):
+        text += f", saved as [{f['execution_count']}]"
+    return f" title='{html.escape(text)}'"
+
+
+def _cause_where(c) -> str:
+    return f" in {cell_name(c['cell'])}" if isinstance(c.get("cell"), int) else ""
 
 
 def check_text(report: dict, *, diffs: bool = True) -> str:
@@ -25,22 +48,22 @@ def check_text(report: dict, *, diffs: bool = True) -> str:
     findings = report.get("findings", [])
     if findings:
         width = max(len(f["kind"]) for f in findings)
-        lines.append(f"{'cell':>4}  {'kind':<{width}}  message")
+        cw = max([4] + [len(_cell(f)) for f in findings])
+        lines.append(f"{'cell':>{cw}}  {'kind':<{width}}  message")
         for f in findings:
             msg = f["message"]
             if f.get("causes"):
                 c = f["causes"][0]
-                where = f" in cell {c['cell']}" if c.get("cell") is not None else ""
-                msg += f"  [likely cause: {c['kind']}{where}]"
+                msg += f"  [likely cause: {c['kind']}{_cause_where(c)}]"
             elif f.get("cause_unknown") and f.get("cause") != "unordered-iteration":
                 ruled = "; ".join(f.get("ruled_out") or [])
                 msg += f"  [cause unknown; ruled out: {ruled}]" if ruled else "  [cause unknown]"
-            lines.append(f"{_cell(f):>4}  {f['kind']:<{width}}  {msg}")
+            lines.append(f"{_cell(f):>{cw}}  {f['kind']:<{width}}  {msg}")
             if diffs and f.get("diff"):
                 for d in f["diff"].splitlines()[:12]:
-                    lines.append(f"{'':>4}  {'':<{width}}  | {d}")
+                    lines.append(f"{'':>{cw}}  {'':<{width}}  | {d}")
             if f.get("hint") and f.get("severity") == "error":
-                lines.append(f"{'':>4}  {'':<{width}}  -> {f['hint']}")
+                lines.append(f"{'':>{cw}}  {'':<{width}}  -> {f['hint']}")
     name = report.get("notebook", "").rsplit("/", 1)[-1]
     took = report.get("duration")
     tail = " (from cache)" if report.get("cached") else (f" in {took:.1f} s" if took else "")
@@ -54,8 +77,7 @@ def check_html(report: dict) -> str:
         msg = html.escape(f["message"])
         if f.get("causes"):
             c = f["causes"][0]
-            msg += f"<br><small>likely cause: {html.escape(c['kind'])}"
-            msg += f" in cell {c['cell']}</small>" if c.get("cell") is not None else "</small>"
+            msg += f"<br><small>likely cause: {html.escape(c['kind'])}{_cause_where(c)}</small>"
         elif f.get("cause_unknown") and f.get("cause") != "unordered-iteration":
             ruled = "; ruled out: " + "; ".join(f["ruled_out"]) if f.get("ruled_out") else ""
             msg += f"<br><small>cause unknown{html.escape(ruled)}</small>"
@@ -65,7 +87,7 @@ def check_html(report: dict) -> str:
             msg += f"<br><small>&rarr; {html.escape(f['hint'])}</small>"
         colour = "#cf222e" if f.get("severity") == "error" else "#9a6700"
         rows.append(
-            f"<tr><td style='text-align:right'>{_cell(f)}</td>"
+            f"<tr><td style='text-align:right;white-space:nowrap'{_cell_title(f)}>{_cell(f)}</td>"
             f"<td style='color:{colour};white-space:nowrap'>{html.escape(f['kind'])}</td>"
             f"<td style='text-align:left'>{msg}</td></tr>"
         )

@@ -17,15 +17,14 @@ from __future__ import annotations
 
 import html
 import shlex
-import sys
 import threading
 import traceback
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Callable, Optional
 
 import ipywidgets as W
 
-from . import api
+from . import api, objkinds
 from .errors import DeployError, UsageError
 
 RED = "#cf222e"
@@ -44,39 +43,32 @@ _IPYTHON_NAMES = {"In", "Out", "exit", "quit", "get_ipython", "open"}
 # ----------------------------------------------------------------------- the live namespace
 
 
-def _is_estimator(obj) -> bool:
-    if isinstance(obj, type) or not hasattr(obj, "fit"):
-        return False
-    try:
-        return callable(getattr(obj, "fit", None)) and (
-            callable(getattr(obj, "predict", None)) or callable(getattr(obj, "transform", None))
-        )
-    except Exception:  # noqa: BLE001 - an object whose attributes raise is not a model
-        return False
+def live_objects(namespace: dict) -> list[dict]:
+    """The deployable objects in ``namespace``, described and annotated as the server describes
+    the clean run's (one table of kinds: :mod:`jupyter_deploy.objkinds`), sorted by name.
 
-
-def _is_data(obj) -> bool:
-    # Only look at libraries the session already imported: never import pandas for this.
-    pd = sys.modules.get("pandas")
-    if pd is not None and isinstance(obj, (pd.DataFrame, pd.Series)):
-        return True
-    np = sys.modules.get("numpy")
-    return np is not None and isinstance(obj, np.ndarray)
-
-
-OBJECT_KINDS: dict[str, Callable[[Any], bool]] = {"estimator": _is_estimator, "data": _is_data}
-
-
-def live_objects(namespace: dict) -> dict[str, list[str]]:
-    """The names in ``namespace`` of each object kind ("estimator", "data"), sorted."""
-    found: dict[str, list[str]] = {kind: [] for kind in OBJECT_KINDS}
+    Only libraries the session already imported are looked at: nothing is imported for this.
+    """
+    found = []
     for name, obj in list(namespace.items()):
         if name.startswith("_") or name in _IPYTHON_NAMES:
             continue
-        for kind, test in OBJECT_KINDS.items():
-            if test(obj):
-                found[kind].append(name)
-    return {kind: sorted(names) for kind, names in found.items()}
+        kind = objkinds.kind_of(obj)
+        if kind is not None:
+            found.append(objkinds.describe(name, obj, kind))
+    return objkinds.annotate(sorted(found, key=lambda d: d["name"]))
+
+
+def choices_for(objects: list[dict], wanted, model: Optional[str] = None) -> list[str]:
+    """The names of ``objects`` an option asking for ``wanted`` offers; a sample option (whose
+    schema names the model option in ``x-features-of``) offers only the samples of ``model``
+    when that model is among ``objects``."""
+    words = wanted if isinstance(wanted, (list, tuple)) else [wanted]
+    names = [d["name"] for d in objects if set(words) & set(d.get("fits", ()))]
+    if model and "sample" in words and any(d["name"] == model for d in objects):
+        names = [n for n in names if any(d["name"] == n and model in d.get("sample_for", ())
+                                         for d in objects)]
+    return names
 
 
 # --------------------------------------------------------------------------- the progress bar
@@ -128,12 +120,13 @@ def _label(name: str, required: bool) -> str:
 class Field:
     """One option of a target: its schema, its widget, and how to read a value out of it."""
 
-    def __init__(self, name: str, spec: dict, required: bool, choices: dict[str, list[str]]):
+    def __init__(self, name: str, spec: dict, required: bool, objects: list[dict]):
         self.name = name
         self.spec = spec
         self.required = required
         self.kind = spec.get("type", "string")
         self.object_kind = spec.get("x-object-kind")
+        self.features_of = spec.get("x-features-of")  # the model option a sample option follows
         self.default = spec.get("default")
         common = dict(
             description=_label(name, required),
@@ -142,9 +135,9 @@ class Field:
             layout=W.Layout(width="auto", max_width="46em"),
         )
         placeholder = spec.get("x-placeholder", "")
-        if self.object_kind in OBJECT_KINDS:
+        if self.picks_objects:
             self.widget = W.Dropdown(**common)
-            self.set_choices(choices.get(self.object_kind, []))
+            self.set_choices(choices_for(objects, self.object_kind))
         elif "enum" in spec:
             values = list(spec["enum"])
             value = self.default if self.default in values else (values[0] if values else None)
@@ -170,8 +163,8 @@ class Field:
 
     def _show_help(self) -> None:
         text = html.escape(self.spec.get("description", ""))
-        if self.object_kind in OBJECT_KINDS and not self.choices:
-            what = {"estimator": "fitted model", "data": "DataFrame, Series or array"}[self.object_kind]
+        if self.picks_objects and not self.choices:
+            what = objkinds.WORDS.get(self.object_kind, self.object_kind)
             text += (f" <span style='color:{AMBER}'>No {what} in this session yet: run the cell "
                      "that makes it, then &#8635;.</span>")
         self.help.value = f"<div style='color:{GREY};font-size:85%;line-height:1.3'>{text}</div>"
@@ -192,6 +185,11 @@ class Field:
             self._show_help()
 
     @property
+    def picks_objects(self) -> bool:
+        """Whether this option is a picker of the notebook's objects (its kind is known)."""
+        return isinstance(self.object_kind, str) and self.object_kind in objkinds.ACCEPTS
+
+    @property
     def choices(self) -> list[str]:
         """The object names offered (without the "(none)" entry)."""
         return [v for _, v in self.widget.options if v]
@@ -199,7 +197,7 @@ class Field:
     def value(self):
         """The option value as the target takes it; None when the field is left empty."""
         raw = self.widget.value
-        if self.object_kind in OBJECT_KINDS:
+        if self.picks_objects:
             return raw or None
         if self.kind == "array":
             items = [p.strip() for p in str(raw).split(",") if p.strip()]
@@ -265,6 +263,7 @@ class DeployPanel(W.VBox):
         self._lock = threading.Lock()
         self._job_name = ""
         self.fields: dict[str, Field] = {}
+        self.objects: list[dict] = []
         self.last_report: Optional[dict] = None
         self.last_result: Optional[dict] = None
         self.last_error: Optional[str] = None
@@ -390,16 +389,20 @@ class DeployPanel(W.VBox):
             return
         schema = info.get("schema", {})
         required = set(schema.get("required", []))
-        choices = live_objects(self.namespace)
+        self.objects = live_objects(self.namespace)
         self.fields = {}
         for name, spec in self._ordered(schema).items():
             try:
-                self.fields[name] = Field(name, spec, name in required, choices)
+                self.fields[name] = Field(name, spec, name in required, self.objects)
             except Exception:  # noqa: BLE001 - an odd schema from a plugin: offer plain text
                 plain = {k: v for k, v in spec.items() if k in ("description", "x-placeholder")}
-                self.fields[name] = Field(name, {**plain, "type": "string"}, name in required, choices)
+                self.fields[name] = Field(name, {**plain, "type": "string"}, name in required, self.objects)
+        self._follow_models()
         for f in self.fields.values():
             f.widget.observe(lambda _c: self.update_line(), names="value")
+        for f in self.fields.values():
+            if f.features_of in self.fields:  # a sample follows its model's features
+                self.fields[f.features_of].widget.observe(lambda _c: self._follow_models(), names="value")
         main = [f.box for f in self.fields.values() if not f.spec.get("x-advanced")]
         more = [f.box for f in self.fields.values() if f.spec.get("x-advanced")]
         if more:
@@ -431,11 +434,21 @@ class DeployPanel(W.VBox):
 
     def refresh_objects(self) -> None:
         """Re-read the live namespace into the object pickers."""
-        choices = live_objects(self.namespace)
+        self.objects = live_objects(self.namespace)
         for f in self.fields.values():
-            if f.object_kind in OBJECT_KINDS:
-                f.set_choices(choices.get(f.object_kind, []))
+            if f.picks_objects and not f.features_of:
+                f.set_choices(choices_for(self.objects, f.object_kind))
+        self._follow_models()
         self.update_line()
+
+    def _follow_models(self) -> None:
+        """Offer in each sample option only the data that fits the model its model option
+        holds (its columns are the model's features); any 2-D data when none is chosen."""
+        for f in self.fields.values():
+            if f.picks_objects and f.features_of:
+                model = self.fields.get(f.features_of)
+                chosen = model.widget.value if model is not None else None
+                f.set_choices(choices_for(self.objects, f.object_kind, chosen or None))
 
     def options(self) -> dict:
         """The options the form sets (empty fields and unchanged defaults left out)."""

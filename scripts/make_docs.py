@@ -32,7 +32,7 @@ def _type(spec: dict) -> str:
 def _config_only(kind: str, name: str, cls_name: str) -> list[str]:
     """Settings that are config-only (credentials, servers, paths to tools): c.Class.trait."""
     from jupyter_deploy import plugins
-    from jupyter_deploy.targets.base import trait_schema
+    from jupyter_deploy.plugin import trait_schema
 
     cls = plugins.target_class(name) if kind == "Targets" else plugins.backend_class(name)
     traits = {
@@ -62,7 +62,7 @@ def render() -> str:
         "",
     ]
     from jupyter_deploy.config import DeployConfig
-    from jupyter_deploy.targets.base import trait_schema
+    from jupyter_deploy.plugin import trait_schema
 
     lines += ["## General settings (`DeployConfig`)", "",
               "| setting | type | default | what it does |", "|---|---|---|---|"]

@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Optional
 
 from .._version import __version__
-from ..notebook import content_hash, kernel_name, read, read_json, resolve_path, runs_deploy
+from ..notebook import (
+    content_hash, kernel_name, number_findings, read, read_json, resolve_path, runs_deploy,
+)
 from ..progress import Reporter
 
 CACHE_ENTRIES_KEPT = 32
@@ -281,6 +283,7 @@ def run_check(notebook, conf, reporter: Reporter, parameters: Optional[dict] = N
 
         verdict, reasons, findings = decide(findings, tuple(conf.ignore_kinds), flow=CellFlow(nb))
         findings.sort(key=lambda f: (f.get("cell") if f.get("cell") is not None else -1))
+        number_findings(findings, nb)  # JupyterLab's cell numbers and the saved [n] counts
         failed = sorted({f["cell"] for f in findings if f["kind"] == "execution-error"})
 
         executed = tmp / "executed.ipynb"
@@ -373,6 +376,7 @@ def _verdict_without_run(path, nb, nb_hash, kernel, findings, parameters, starte
 
     verdict, reasons, findings = decide(findings, ())
     findings.sort(key=lambda f: (f.get("cell") if f.get("cell") is not None else -1))
+    number_findings(findings, nb)
     report = _report(path, nb, nb_hash, kernel, parameters, verdict, reasons, findings)
     report["duration"] = round(time.monotonic() - started, 3)
     return report

@@ -37,7 +37,7 @@ from collections.abc import Iterable
 from html.parser import HTMLParser
 
 from .masks import mask_now, mask_pair, mask_svg_ids, strip_warnings
-from ..notebook import runs_deploy
+from ..notebook import cell_name, runs_deploy
 from .textdiff import DIFF_LIMIT, _norm, _short, _who, diff_text
 
 __all__ = ["MIME_PRIORITY", "compare_notebooks", "compare_runs", "diff_text"]
@@ -730,7 +730,7 @@ def compare_notebooks(
     findings = []
     for i, s_cell, c_cell in _cell_pairs(saved_nb, clean_nb, cells, require_outputs=True):
         for d in _compare_cell(s_cell, c_cell, float_tol, image_tol):
-            message = f"cell {i}: {d['what']} ({d['detail']})"
+            message = f"{cell_name(i)}: {d['what']} ({d['detail']})"
             extra = {"saved": d.get("saved", ""), "clean": d.get("clean", "")}
             if d.get("drift"):
                 findings.append(_drift_finding(i, d, extra))
@@ -754,7 +754,7 @@ def _drift_finding(i: int, d: _Diff, extra: dict) -> dict:
     drift = d["drift"]
     f = _finding(
         "format-drift", i, d,
-        f"cell {i}: {d['mime']} prints equal values differently "
+        f"{cell_name(i)}: {d['mime']} prints equal values differently "
         f"({', '.join(dict.fromkeys(n for n, _ in drift['rules']))}): "
         f"{drift['saved']!r} -> {drift['clean']!r}",
         HINT_DRIFT_FORMAT.format(library=library_of(drift["rules"])),
@@ -811,7 +811,7 @@ def compare_runs(saved_nb, runs: list, **tol) -> list[dict]:
                 if len(diffs) > 1
                 else ""
             )
-            message = f"cell {i} gives different output on each clean run ({d['mime']}: {d['detail']}{more})"
+            message = f"{cell_name(i)} gives different output on each clean run ({d['mime']}: {d['detail']}{more})"
             hint = (
                 HINT_ORDER + " " + HINT_NONDET
                 if d.get("kind") in ("order", "items-order")
@@ -838,7 +838,7 @@ def compare_runs(saved_nb, runs: list, **tol) -> list[dict]:
             f["cause"] = "hidden-state-or-drift"
             detail = f["message"].split(": ", 1)[1] if ": " in f["message"] else f["message"]
             f["message"] = (
-                f"cell {f['cell']}: {detail}; every clean run agrees, the saved output does not"
+                f"{cell_name(f['cell'])}: {detail}; every clean run agrees, the saved output does not"
             )
             f["hint"] = HINT_DRIFT
         findings.append(f)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from typing import Optional
 
+from ..notebook import cell_name
 from .textdiff import diff_text
 
 __all__ = ["DriftRule", "RULES", "format_drift", "group_drift"]
@@ -157,7 +158,7 @@ def group_drift(findings: list, saved_nb=None, clean_nb=None) -> list:
         first = fs[0]
         cells = sorted({f["cell"] for f in fs})
         names = ", ".join(dict.fromkeys(name for name, _ in key))
-        where = f"cell {cells[0]}" if len(cells) == 1 else f"cells {', '.join(map(str, cells))}"
+        where = cell_name(cells[0]) if len(cells) == 1 else f"cells {', '.join(str(c + 1) for c in cells)}"
         merged = dict(first)
         merged["cells"] = cells
         merged["message"] = (

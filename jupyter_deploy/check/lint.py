@@ -24,7 +24,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..notebook import only_deploy
+from ..notebook import cell_name, only_deploy
 
 __all__ = ["KINDS", "static_findings"]
 
@@ -152,10 +152,10 @@ def _order_findings(nb):
         above = [(c, j) for j, c in counted[:k] if c >= count]
         if above:
             c, j = max(above)
-            msg = f"cell {i} ran (count {count}) before cell {j} (count {c}) above it"
+            msg = f"{cell_name(i)} ran (count {count}) before {cell_name(j)} (count {c}) above it"
         else:
             c, j = max((c, j) for j, c in counted[k + 1 :] if c <= count)
-            msg = f"cell {i} ran (count {count}) after cell {j} (count {c}) below it"
+            msg = f"{cell_name(i)} ran (count {count}) after {cell_name(j)} (count {c}) below it"
         out.append(
             _finding(
                 "out-of-order",
@@ -189,7 +189,7 @@ def _order_findings(nb):
                         "never-executed",
                         i,
                         None,
-                        f"cell {i} was never run in the saved session",
+                        f"{cell_name(i)} was never run in the saved session",
                         "Run all cells top to bottom and save; or delete the cell if it is not needed.",
                     )
                 )
@@ -206,7 +206,7 @@ def _order_findings(nb):
                         "error-output",
                         i,
                         None,
-                        f"cell {i} was saved with an error: {ename}: {evalue}".rstrip(": "),
+                        f"{cell_name(i)} was saved with an error: {ename}: {evalue}".rstrip(": "),
                         "Fix the error and re-run the notebook before deploying it.",
                     )
                 )
@@ -341,7 +341,7 @@ def static_findings(
             msg = f"`{name}` is read here before this cell assigns it (line {defined_in[1]})"
             hint = f"Assign `{name}` before using it; the live session had it from an earlier run."
         else:
-            msg = f"`{name}` is read here but first defined in cell {defined_in[0]}"
+            msg = f"`{name}` is read here but first defined in {cell_name(defined_in[0])}"
             hint = f"Move the cell that defines `{name}` above this one, then restart and run all."
         findings.append(_finding("hidden-state", cell, line, msg, hint))
 

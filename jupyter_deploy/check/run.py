@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..errors import Cancelled, KernelError
+from ..notebook import cell_name
 from ..progress import Reporter
 from ..session import CLEAN_RUN_ENV
 
@@ -38,8 +39,8 @@ PROLOGUE = "import sys as _jd_sys; _jd_modules_before = set(_jd_sys.modules); de
 
 # Runs last. Self-contained: the kernel's environment may not have jupyter-deploy installed.
 EPILOGUE = r'''
-def _jd_epilogue(objects_dir, max_bytes, notebook_dir):
-    import json, os, sys, types
+def _jd_epilogue(objects_dir, max_bytes, notebook_dir, kinds_source):
+    import json, os, sys
     loaded = sorted({m.split(".")[0] for m in set(sys.modules) - _jd_modules_before
                      if m and not m.startswith("_")})
     try:
@@ -58,40 +59,17 @@ def _jd_epilogue(objects_dir, max_bytes, notebook_dir):
                     pass
     ns = get_ipython().user_ns
     hidden = set(get_ipython().user_ns_hidden)
-    def kind_of(v):
-        t = type(v)
-        mod = t.__module__ or ""
-        name = t.__name__
-        if mod.startswith("pandas") and name == "DataFrame": return "dataframe"
-        if mod.startswith("pandas") and name == "Series": return "series"
-        if mod.startswith("numpy") and name == "ndarray": return "array"
-        if mod.startswith("polars") and name == "DataFrame": return "dataframe"
-        if isinstance(v, type) or isinstance(v, types.ModuleType) or callable(v) and not hasattr(v, "fit"):
-            return None
-        if hasattr(v, "fit") and (hasattr(v, "predict") or hasattr(v, "transform")):
-            return "estimator"
-        if hasattr(v, "predict"):
-            return "model"
-        return None
+    kinds = {"__name__": "_jd_objkinds"}
+    exec(kinds_source, kinds)  # jupyter_deploy/objkinds.py: the one table of object kinds
     out = []
     os.makedirs(objects_dir, exist_ok=True)
     for k, v in list(ns.items()):
         if k.startswith("_") or k in hidden or k in ("In", "Out", "exit", "quit", "get_ipython"):
             continue
-        kind = kind_of(v)
+        kind = kinds["kind_of"](v)
         if kind is None:
             continue
-        t = type(v)
-        entry = {"name": k, "kind": kind, "type": f"{t.__module__}.{t.__qualname__}"}
-        shape = getattr(v, "shape", None)
-        if shape is not None:
-            try: entry["shape"] = [int(s) for s in shape]
-            except Exception: pass
-        if kind in ("dataframe",):
-            try: entry["columns"] = [str(c) for c in v.columns][:200]
-            except Exception: pass
-        if kind in ("estimator", "model"):
-            entry["fitted"] = any(a.endswith("_") and not a.startswith("_") for a in vars(v)) if hasattr(v, "__dict__") else None
+        entry = kinds["describe"](k, v, kind)
         try:
             data = _pickler.dumps(v, protocol=4)
         except Exception as exc:
@@ -110,6 +88,13 @@ def _jd_epilogue(objects_dir, max_bytes, notebook_dir):
     print("%MARK%" + json.dumps({"objects": out, "modules": loaded, "python": sys.executable,
                                  "version": sys.version.split()[0]}))
 '''.replace("%MARK%", _MARK)
+
+
+def _kinds_source() -> str:
+    """The source of :mod:`jupyter_deploy.objkinds`, which the epilogue runs in the kernel."""
+    from .. import objkinds
+
+    return Path(objkinds.__file__).read_text(encoding="utf-8")
 
 
 @dataclass
@@ -366,7 +351,7 @@ class CleanRun:
                         result.findings.append(
                             _finding(
                                 "timeout", index,
-                                f"cell {index} did not finish within {limit} s (the limit for {what})",
+                                f"{cell_name(index)} did not finish within {limit} s (the limit for {what})",
                                 "Make the cell faster, or raise the limit "
                                 + ("(--timeout, or DeployConfig.total_timeout)." if total_hit
                                    else "(--cell-timeout, or DeployConfig.cell_timeout: "
@@ -382,7 +367,7 @@ class CleanRun:
                         result.findings.append(
                             _finding(
                                 "kernel-died", index,
-                                f"the kernel died while running cell {index}",
+                                f"the kernel died while running {cell_name(index)}",
                                 "The cell crashed the kernel process (os._exit, a segfault, or "
                                 "running out of memory).",
                             )
@@ -432,7 +417,7 @@ class CleanRun:
             result.findings.append(
                 _finding(
                     "expected-error", index,
-                    f"cell {index} raised {ename}: {evalue}".rstrip(": ")
+                    f"{cell_name(index)} raised {ename}: {evalue}".rstrip(": ")
                     + " (as in the saved notebook)",
                     "The saved notebook shows the same error, so it is reproduced, not new; if it "
                     "is not meant to be there, fix the cell.",
@@ -446,7 +431,7 @@ class CleanRun:
         result.findings.append(
             _finding(
                 "execution-error", index,
-                f"cell {index} raised {ename}: {evalue}".strip().rstrip(":"),
+                f"{cell_name(index)} raised {ename}: {evalue}".strip().rstrip(":"),
                 "The notebook does not run top to bottom in a fresh kernel; fix "
                 "this cell (the findings before it often say why).",
                 ename=ename, evalue=evalue, raised_in=_raising_library(err),
@@ -460,7 +445,7 @@ class CleanRun:
             result.stopped_at = index
         result.cells_run = index
         result.duration = time.monotonic() - started
-        self.reporter(self.label, index + 1, len(result.nb.cells), f"stopped at cell {index}")
+        self.reporter(self.label, index + 1, len(result.nb.cells), f"stopped at {cell_name(index)}")
         return result
 
     @staticmethod
@@ -490,7 +475,7 @@ class CleanRun:
         code = (
             EPILOGUE
             + f"\n_jd_epilogue({str(self.objects_dir)!r}, {int(self.max_object_bytes)}, "
-            f"{str(self.workdir)!r})\ndel _jd_epilogue, _jd_modules_before\n"
+            f"{str(self.workdir)!r}, {_kinds_source()!r})\ndel _jd_epilogue, _jd_modules_before\n"
         )
         try:
             outputs = self._transient(client, code)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from ..notebook import cell_name
+
 REPEATABLE = "repeatable"
 WITH_WARNINGS = "repeatable-with-warnings"
 NOT_REPEATABLE = "not-repeatable"
@@ -71,7 +73,7 @@ def _explain(finding: dict, static: list[dict], flow=None) -> tuple[list[dict], 
     timed = flow is not None and flow.timing(cell)
     if finding["kind"] in ("output-diff", "nondeterministic") and timed:
         return [{"kind": "timing", "cell": cell,
-                 "message": f"cell {cell} measures time, which differs on every run"}], []
+                 "message": f"{cell_name(cell)} measures time, which differs on every run"}], []
     kinds = _CAUSES.get(finding["kind"], ())
     if finding["kind"] == "execution-error":
         kinds = _EXCEPTION_CAUSES.get(finding.get("ename", ""), kinds)
@@ -85,7 +87,7 @@ def _explain(finding: dict, static: list[dict], flow=None) -> tuple[list[dict], 
                 continue
             where = s.get("cell")
             if agreed and kind in _RANDOM_KINDS:
-                ruled_out.append(f"{kind} in cell {where} (every clean run agrees)")
+                ruled_out.append(f"{kind} in {cell_name(where)} (every clean run agrees)")
                 continue
             if cell is not None and where is not None and where > cell:
                 # hidden-state names later cells; others must come before the failure
@@ -98,7 +100,7 @@ def _explain(finding: dict, static: list[dict], flow=None) -> tuple[list[dict], 
                 flow is not None and cell is not None and where is not None
                 and kind in (*_RANDOM_KINDS, "out-of-order") and not flow.flows(where, cell)
             ):
-                ruled_out.append(f"{kind} in cell {where} (nothing flows from it to cell {cell})")
+                ruled_out.append(f"{kind} in {cell_name(where)} (nothing flows from it to {cell_name(cell)})")
                 continue
             causes.append({"kind": s["kind"], "cell": where, "message": s["message"]})
     return causes[:3], ruled_out[:3]
@@ -146,7 +148,7 @@ def decide(
                 line += f" (likely cause: library drift: {c['message']})"
             else:
                 other = c.get("cell") is not None and c["cell"] != f.get("cell")
-                where = f" in cell {c['cell']}" if other else ""
+                where = f" in {cell_name(c['cell'])}" if other else ""
                 line += f" (likely cause: {c['kind']}{where})"
         elif f.get("cause_unknown") and f.get("cause") != "unordered-iteration":
             ruled = f"; ruled out: {'; '.join(f['ruled_out'])}" if f.get("ruled_out") else ""

@@ -20,6 +20,7 @@ from tornado.ioloop import IOLoop
 
 from .._version import __version__
 from ..errors import DeployError, UsageError
+from .files import DeployedFileHandler, open_action
 from .jobs import JobManager, resolve_notebook
 from .settings import DeployServer, confine_request
 
@@ -237,7 +238,11 @@ class JobHandler(DeployHandler):
     @authorized
     @json_errors
     async def get(self, job_id):
-        self.send_json(self.jobs.get(job_id).to_json())
+        data = self.jobs.get(job_id).to_json()
+        result = data.get("result")
+        if data.get("action") == "deploy" and isinstance(result, dict):
+            result["open"] = open_action(result, self.root_dir, self.base_url)
+        self.send_json(data)
 
     @tornado.web.authenticated
     @authorized
@@ -265,6 +270,9 @@ class HistoryHandler(DeployHandler):
                 raise UsageError(f"limit must be a positive whole number, not {raw!r}.",
                                  hint="For example ?limit=20, or leave it out for every record.")
         records = await self.in_thread(functools.partial(api.history, notebook, limit=limit))
+        for rec in records:
+            if rec.get("action") == "deploy":
+                rec["open"] = open_action(rec, self.root_dir, self.base_url)
         self.send_json({"records": records})
 
 
@@ -290,4 +298,5 @@ def handlers(base_url: str) -> list:
         (url_path_join(prefix, r"jobs/([0-9a-f]+)"), JobHandler),
         (url_path_join(prefix, "history"), HistoryHandler),
         (url_path_join(prefix, "objects"), ObjectsHandler),
+        (url_path_join(prefix, "files"), DeployedFileHandler),
     ]

@@ -50,7 +50,7 @@ class ContainerTarget(Target):
     sample = Unicode(
         "", help="A notebook variable with sample inputs (e.g. X_test): the API's input schema "
         "and the predictions it must reproduce are taken from it.",
-    ).tag(config=True, option=True, object_kind="data")
+    ).tag(config=True, option=True, object_kind="sample", features_of="var")
 
     base_image = Unicode(
         "", help="Base image of the Dockerfile. Default: python:<the notebook's Python "

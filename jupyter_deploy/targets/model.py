@@ -61,7 +61,7 @@ class ModelTarget(Target):
     sample = Unicode(
         "", help="A notebook variable with sample inputs (e.g. X_test): the input schema and "
         "the expected predictions that every reload is checked against are taken from it.",
-    ).tag(config=True, option=True, object_kind="data")
+    ).tag(config=True, option=True, object_kind="sample", features_of="var")
 
     description = Unicode(
         "", help="A sentence about the model for its card and the registry listing.",

@@ -54,7 +54,7 @@ class SQLTarget(Target):
         "",
         help="A notebook variable with rows to prove the SQL on (e.g. X_test). Without it, the "
         "proof uses rows built at the model's split thresholds.",
-    ).tag(config=True, option=True, object_kind="data")
+    ).tag(config=True, option=True, object_kind="sample", features_of="var")
     columns = Dict(
         default_value={},
         help="Model feature name = table column, where they differ (repeat: --columns f=col).",

@@ -108,6 +108,18 @@ export interface IJobRequest {
   check_options?: Record<string, unknown>;
 }
 
+/**
+ * How to open what a deploy wrote (the server decides, from its root and the history): in
+ * JupyterLab by a root-relative path, read-only through the server extension (outside the
+ * root), or a web link.
+ */
+export interface IOpenAction {
+  kind: 'lab' | 'served' | 'link';
+  path?: string;
+  url?: string;
+  folder?: boolean;
+}
+
 export interface IHistoryRecord {
   id: string;
   time: string;
@@ -120,6 +132,7 @@ export interface IHistoryRecord {
   status?: string;
   summary?: string;
   magic?: string;
+  open?: IOpenAction | null;
   [key: string]: unknown;
 }
 

@@ -1,6 +1,7 @@
 /** A side-by-side view of a cell's saved output and its clean re-run's output. */
 import { Widget } from '@lumino/widgets';
 import { IFinding } from './api';
+import { cellLabel } from './findings';
 
 function column(title: string, content: string): HTMLElement {
   const col = document.createElement('div');
@@ -34,7 +35,7 @@ export class DiffView extends Widget {
   constructor(finding: IFinding, notebook: string) {
     super();
     this.addClass('jp-deploy-diff');
-    const cell = typeof finding.cell === 'number' ? `cell ${finding.cell}` : 'output';
+    const cell = cellLabel(finding) || 'output';
     this.id = `jp-deploy-diff-${Date.now()}`;
     this.title.label = `Diff: ${notebook.split('/').pop()} ${cell}`;
     this.title.closable = true;

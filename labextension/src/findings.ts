@@ -1,5 +1,5 @@
 /** Pure helpers to present check results, results and history. */
-import { IFinding } from './api';
+import { IFinding, IOpenAction } from './api';
 
 export const VERDICT_TEXT: Record<string, string> = {
   repeatable: 'Repeatable',
@@ -20,6 +20,40 @@ export function verdictClass(verdict: string): string {
 /** The cell index a finding points at, or null. */
 export function findingCell(f: IFinding): number | null {
   return typeof f.cell === 'number' && f.cell >= 0 ? f.cell : null;
+}
+
+/**
+ * JupyterLab's number of a finding's cell: counted from 1 over every cell, markdown too, as the
+ * status bar's "Cell 11/11" (the `cell` field stays the 0-based index, for going to it).
+ */
+export function cellNumber(f: IFinding): number | null {
+  const index = findingCell(f);
+  if (index === null) {
+    return null;
+  }
+  return typeof f.cell_number === 'number' ? f.cell_number : index + 1;
+}
+
+/** "Cell 11 [7]": the cell as a person finds it, with its saved execution count when known. */
+export function cellLabel(f: IFinding): string {
+  const n = cellNumber(f);
+  if (n === null) {
+    return '';
+  }
+  const count = f.execution_count;
+  return `Cell ${n}` + (typeof count === 'number' ? ` [${count}]` : '');
+}
+
+/** The Open button's text and tooltip for how a deploy result opens. */
+export function openLabel(a: IOpenAction): [string, string] {
+  switch (a.kind) {
+    case 'lab':
+      return ['Open', `Open ${a.path || 'the folder'} in JupyterLab`];
+    case 'served':
+      return ['Open', `Open ${a.path} (read-only: it is outside JupyterLab's folder)`];
+    default:
+      return ['Open', `Open ${a.url} in a new tab`];
+  }
 }
 
 /** Whether a finding has a saved-vs-clean diff to open. */

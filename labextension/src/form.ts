@@ -3,7 +3,8 @@
  *
  * string, integer, number, boolean, enum, array (one item per line) and object (one
  * `key=value` per line) become labelled native inputs; a field with `x-object-kind` becomes a
- * dropdown of the notebook's objects of that kind (from its last clean run). Only values the
+ * dropdown of the notebook's objects that fit it (from its last clean run; the server says what
+ * fits what), a sample field (`x-features-of`) only the data with its model's features. Only values the
  * user set (different from the default, not empty) are returned, in the schema's order, which
  * is the order the server's `magic_line` uses.
  */
@@ -75,31 +76,32 @@ export function fieldsOf(schema: IOptionsSchema): IField[] {
   return fields.sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name));
 }
 
-const DATA_KINDS = ['dataframe', 'array', 'series'];
-
-/** Whether an object of kind `have` fits a field asking for `want`. */
-export function kindMatches(have: string, want: string | string[]): boolean {
+/**
+ * Whether an object can be picked for a field asking for `want` (its `x-object-kind`). The
+ * server says which option kinds each object fits (`fits`, from the one table of object kinds
+ * in jupyter_deploy/objkinds.py); an object without it fits only its own kind.
+ */
+export function fitsField(o: IObjectInfo, want: string | string[]): boolean {
   const wants = Array.isArray(want) ? want : [want];
-  return wants.some(w => {
-    if (w === have || w === 'any' || w === '*') {
-      return true;
-    }
-    if (w === 'estimator' || w === 'model') {
-      return have === 'estimator' || have === 'model';
-    }
-    if (w === 'data' || w === 'table' || w === 'sample') {
-      return DATA_KINDS.includes(have);
-    }
-    return false;
-  });
+  const fits = Array.isArray(o.fits) ? (o.fits as string[]) : [o.kind];
+  return wants.some(w => fits.includes(w));
 }
 
-/** The objects that fit a field, best matches only (kept objects). */
+/**
+ * The objects a field offers (kept ones). A sample field names its model field in
+ * `x-features-of`; when that field holds one of the objects, only the data the server lists
+ * as a sample of that model (`sample_for`: its columns are the model's features) is offered.
+ */
 export function objectChoices(
   objects: IObjectInfo[],
-  want: string | string[]
+  want: string | string[],
+  model?: string
 ): IObjectInfo[] {
-  return objects.filter(o => o.kept !== false && kindMatches(o.kind, want));
+  let out = objects.filter(o => o.kept !== false && fitsField(o, want));
+  if (model && objects.some(o => o.name === model)) {
+    out = out.filter(o => Array.isArray(o.sample_for) && (o.sample_for as string[]).includes(model));
+  }
+  return out;
 }
 
 export function describeObject(o: IObjectInfo): string {
@@ -222,6 +224,9 @@ export class SchemaForm {
       }
       this.node.appendChild(details);
     }
+    for (const field of this.fields) {
+      this.refillFollowers(field.name); // a model field rendered after its sample field
+    }
   }
 
   inputFor(name: string): Input | undefined {
@@ -312,6 +317,11 @@ export class SchemaForm {
     input.setAttribute('aria-describedby', described.join(' '));
     const changed = () => {
       this.showError(field.name, '');
+      if (field.kind === 'object-ref' || field.kind === 'enum') {
+        const sel = input as HTMLSelectElement;
+        sel.title = sel.selectedOptions[0] ? sel.selectedOptions[0].textContent || '' : '';
+      }
+      this.refillFollowers(field.name);
       if (this.onChange) {
         this.onChange();
       }
@@ -323,11 +333,19 @@ export class SchemaForm {
     return row;
   }
 
+  /** The model a sample field follows (the value of its `x-features-of` field), if any. */
+  private modelOf(field: IField): string | undefined {
+    const of = field.spec['x-features-of'];
+    const input = typeof of === 'string' ? this.inputs.get(of) : undefined;
+    return input && input.value ? input.value : undefined;
+  }
+
   private fillObjectSelect(field: IField, select: HTMLSelectElement, current?: string) {
     const want = field.spec['x-object-kind'] as string | string[];
     const keep = current !== undefined ? current : select.value;
     select.textContent = '';
-    const matching = objectChoices(this.objects, want);
+    const model = this.modelOf(field);
+    const matching = objectChoices(this.objects, want, model);
     const none = document.createElement('option');
     none.value = '';
     none.textContent = matching.length
@@ -335,7 +353,9 @@ export class SchemaForm {
         ? '— choose —'
         : '— none —'
       : this.objects.length
-      ? `no ${Array.isArray(want) ? want.join('/') : want} in the clean run`
+      ? model && field.spec['x-features-of']
+        ? `no data with ${model}'s features in the clean run`
+        : `no ${Array.isArray(want) ? want.join('/') : want} in the clean run`
       : 'check the notebook to list its objects';
     select.appendChild(none);
     for (const o of matching) {
@@ -347,13 +367,25 @@ export class SchemaForm {
     if (keep && !matching.some(o => o.name === keep)) {
       const opt = document.createElement('option');
       opt.value = keep;
-      opt.textContent = `${keep} (not in the last clean run)`;
+      opt.textContent = this.objects.some(o => o.name === keep)
+        ? `${keep} (does not fit ${model || 'this option'})`
+        : `${keep} (not in the last clean run)`;
       select.appendChild(opt);
     }
     if (!keep && field.required && matching.length === 1) {
       select.value = matching[0].name;
     } else {
       select.value = keep || '';
+    }
+    select.title = select.selectedOptions[0] ? select.selectedOptions[0].textContent || '' : '';
+  }
+
+  /** Refill the sample fields that follow the model field `name` (x-features-of). */
+  private refillFollowers(name: string): void {
+    for (const f of this.fields) {
+      if (f.kind === 'object-ref' && f.spec['x-features-of'] === name) {
+        this.fillObjectSelect(f, this.inputs.get(f.name) as HTMLSelectElement);
+      }
     }
   }
 

@@ -10,7 +10,7 @@ import {
 import { Dialog, MainAreaWidget, showDialog } from '@jupyterlab/apputils';
 import { INotebookTracker, NotebookActions, NotebookPanel } from '@jupyterlab/notebook';
 import { LabIcon } from '@jupyterlab/ui-components';
-import { IFinding } from './api';
+import { IFinding, IOpenAction } from './api';
 import { DiffView } from './diff';
 import { cellSourceFor } from './magic';
 import { DeployModel } from './model';
@@ -111,6 +111,16 @@ const plugin: JupyterFrontEndPlugin<void> = {
           buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Deploy anyway' })]
         });
         return answer.button.accept;
+      },
+      open: (action: IOpenAction) => {
+        if (action.kind === 'lab' && action.folder) {
+          void app.commands.execute('filebrowser:go-to-path', { path: '/' + (action.path || '') });
+        } else if (action.kind === 'lab') {
+          void app.commands.execute('docmanager:open', { path: action.path });
+        } else if (action.url) {
+          // served read-only by the server extension (outside the root), or a web address
+          window.open(action.url, '_blank', 'noopener');
+        }
       },
       openDiff: (finding: IFinding) => {
         const content = new DiffView(finding, model.path || '');

@@ -18,6 +18,7 @@ export interface IJSONSchemaProperty {
   'x-placeholder'?: string;
   'x-widget'?: string;
   'x-flag'?: string;
+  'x-features-of'?: string;
   [key: string]: unknown;
 }
 

@@ -3,9 +3,18 @@
  * DOM inside a Lumino widget; every control is a native button, input or select with a label.
  */
 import { Widget } from '@lumino/widgets';
-import { DeployRequestError, IFinding, IHistoryRecord, IJob, IProof, ITarget } from './api';
+import {
+  DeployRequestError,
+  IFinding,
+  IHistoryRecord,
+  IJob,
+  IOpenAction,
+  IProof,
+  ITarget
+} from './api';
 import {
   VERDICT_TEXT,
+  cellLabel,
   findingCell,
   fraction,
   hasDiff,
@@ -13,6 +22,7 @@ import {
   isLink,
   labelParts,
   logOf,
+  openLabel,
   shortTime,
   splitHeadline,
   verdictClass
@@ -32,6 +42,8 @@ export interface IPanelHost {
   openDiff(finding: IFinding): void;
   /** Ask the user to confirm (a deploy with --force); resolves to their answer. */
   confirm(title: string, message: string): Promise<boolean>;
+  /** Open what a deploy wrote: in JupyterLab, served read-only, or a link (see IOpenAction). */
+  open(action: IOpenAction): void;
 }
 
 function el<K extends keyof HTMLElementTagNameMap>(
@@ -402,9 +414,11 @@ export class DeployPanel extends Widget {
     const cell = findingCell(f);
     const text = `${f.message}`;
     if (cell !== null) {
+      const where = cellLabel(f);
       const b = button(text, 'jp-deploy-finding-link', () => this.host.gotoCell(cell),
-        `Go to cell ${cell}: ${f.message}`);
+        `Go to ${where}: ${f.message}`);
       b.dataset.cell = String(cell);
+      b.prepend(el('span', 'jp-deploy-cell-badge', where));
       li.appendChild(b);
     } else {
       li.appendChild(el('div', 'jp-deploy-finding-text', text));
@@ -528,6 +542,9 @@ export class DeployPanel extends Widget {
       add('Link', r.url);
       add('Verdict', r.verdict + (r.forced ? ' (forced)' : ''));
       s.appendChild(dl);
+      if (r.open) {
+        s.appendChild(this.openButton(r.open));
+      }
       const proofs: IProof[] = r.proofs || [];
       if (proofs.length) {
         s.appendChild(el('h4', 'jp-deploy-subheading', 'Proofs'));
@@ -765,6 +782,14 @@ export class DeployPanel extends Widget {
     s.appendChild(ul);
   }
 
+  /** The Open action of a deploy result or history record. */
+  private openButton(action: IOpenAction): HTMLButtonElement {
+    const [text, title] = openLabel(action);
+    const b = button(text, 'jp-deploy-secondary jp-deploy-open', () => this.host.open(action), title);
+    b.dataset.open = action.kind;
+    return b;
+  }
+
   private historyItem(r: IHistoryRecord): HTMLElement {
     const li = el('li', 'jp-deploy-record ' + (r.status === 'ok' ? 'jp-deploy-ok' : 'jp-deploy-bad'));
     li.dataset.action = r.action;
@@ -783,6 +808,9 @@ export class DeployPanel extends Widget {
       a.target = '_blank';
       a.rel = 'noopener';
       li.appendChild(a);
+    }
+    if (r.open) {
+      li.appendChild(this.openButton(r.open));
     }
     if (r.magic) {
       li.appendChild(this.magicRow(String(r.magic)));

@@ -122,7 +122,7 @@ def test_changed_number_is_reported_with_values_and_unified_diff():
     f = one(compare_notebooks(nb_saved, nb_clean))
     assert f["cell"] == 1  # index among all cells
     assert f["severity"] == "error" and f["line"] is None and f["mime"] == "text/plain"
-    assert f["message"] == "cell 1: text/plain output differs (1 line; values 0.8312 -> 0.8297)"
+    assert f["message"] == "cell 2: text/plain output differs (1 line; values 0.8312 -> 0.8297)"
     assert f["diff"].startswith("--- saved\n+++ clean\n")
     assert "-accuracy 0.8312" in f["diff"] and "+accuracy 0.8297" in f["diff"]
     assert "seed" in f["hint"]
@@ -511,7 +511,7 @@ def test_runs_that_disagree_are_nondeterministic_and_not_also_output_diff():
     run2 = nb_of(code("r", stdout("0.9012\n")), code("s", stdout("total 42\n")))
     f = one(compare_runs(saved, [run1, run2]), kind="nondeterministic")
     assert f["cell"] == 0 and f["severity"] == "error"
-    assert f["message"].startswith("cell 0 gives different output on each clean run (")
+    assert f["message"].startswith("cell 1 gives different output on each clean run (")
     assert "0.5678 -> 0.9012" in f["message"]
     assert f["diff"].startswith("--- run 1\n+++ run 2\n")
     assert f["runs"] == [1, 2]

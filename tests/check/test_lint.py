@@ -60,7 +60,7 @@ def test_out_of_order(tmp_path):
     fs = lint(tmp_path, ("md", "# title"), ("a = 1", 1), ("b = 2", 9), ("c = a", 7), ("d = 3", 10))
     f = one(fs, "out-of-order")
     assert f["cell"] == 3 and f["line"] is None and f["severity"] == "warning"
-    assert f["message"] == "cell 3 ran (count 7) before cell 2 (count 9) above it"
+    assert f["message"] == "cell 4 ran (count 7) before cell 3 (count 9) above it"
 
 
 def test_in_order_with_gaps_and_unrun_cells_is_not_out_of_order(tmp_path):
@@ -94,7 +94,7 @@ def test_hidden_state_from_a_later_cell(tmp_path):
     fs = lint(tmp_path, "import pandas as pd", "total = 1\ny = df.head()", "df = pd.DataFrame()")
     f = one(fs, "hidden-state")
     assert (f["cell"], f["line"]) == (1, 2)
-    assert f["message"] == "`df` is read here but first defined in cell 2"
+    assert f["message"] == "`df` is read here but first defined in cell 3"
 
 
 def test_hidden_state_from_a_deleted_cell(tmp_path):
@@ -646,7 +646,7 @@ def test_datetime_difference_is_a_duration(tmp_path):
 def test_re_running_the_first_cell_last_flags_only_that_cell(tmp_path):
     fs = lint(tmp_path, ("import os", 5), ("a = 1", 1), ("b = 2", 2), ("c = 3", 3), ("d = 4", 4))
     f = one(fs, "out-of-order")
-    assert f["cell"] == 0 and f["message"] == "cell 0 ran (count 5) after cell 4 (count 4) below it"
+    assert f["cell"] == 0 and f["message"] == "cell 1 ran (count 5) after cell 5 (count 4) below it"
 
 
 def test_out_of_order_several_offenders(tmp_path):
@@ -662,8 +662,8 @@ def test_out_of_order_several_offenders(tmp_path):
     )
     got = of(fs, "out-of-order")
     assert [f["cell"] for f in got] == [1, 5]
-    assert got[0]["message"] == "cell 1 ran (count 6) after cell 5 (count 4) below it"
-    assert got[1]["message"] == "cell 5 ran (count 4) before cell 4 (count 9) above it"
+    assert got[0]["message"] == "cell 2 ran (count 6) after cell 6 (count 4) below it"
+    assert got[1]["message"] == "cell 6 ran (count 4) before cell 5 (count 9) above it"
 
 
 def test_sklearn_utils_shuffle_and_resample(tmp_path):

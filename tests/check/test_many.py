@@ -85,9 +85,9 @@ def test_folder_jobs_2_table_junit_then_json_from_cache(repo, tmp_path):
     assert [line.split()[0] for line in lines[1:-1]] == ALL
     row = {line.split()[0]: line for line in lines[1:-1]}
     assert "NOT repeatable" in row["nbs/bad/random.ipynb"]
-    assert "cell 0 output-diff: stdout differs" in row["nbs/bad/random.ipynb"]
+    assert "cell 1 output-diff: stdout differs" in row["nbs/bad/random.ipynb"]
     assert "likely cause: unseeded-random" in row["nbs/bad/random.ipynb"]
-    assert "cell 1 execution-error: cell 1 raised ValueError: boom" in row["nbs/bad/fails.ipynb"]
+    assert "cell 2 execution-error: cell 2 raised ValueError: boom" in row["nbs/bad/fails.ipynb"]
     assert "ERROR (not judged)" in row["nbs/bad/broken/corrupt.ipynb"]
     assert "notebook-invalid" in row["nbs/bad/broken/corrupt.ipynb"]
     assert "repeatable (warnings)" in row["nbs/warn.ipynb"] and "no-kernelspec" in row["nbs/warn.ipynb"]
@@ -116,11 +116,11 @@ def test_folder_jobs_2_table_junit_then_json_from_cache(repo, tmp_path):
     assert all(float(c.get("time")) >= 0 for c in cases.values())
     assert float(cases["nbs/good/a.ipynb"].get("time")) > 0.1  # a real kernel ran
     fail = cases["nbs/bad/random.ipynb"].find("failure")
-    assert fail.get("message").startswith("not repeatable: cell 0: stdout differs")
-    assert "[warning] cell 0 unseeded-random:" in fail.text  # every finding, warnings included
-    assert "[error] cell 0 output-diff:" in fail.text and "-> " in fail.text
+    assert fail.get("message").startswith("not repeatable: cell 1: stdout differs")
+    assert "[warning] cell 1 unseeded-random:" in fail.text  # every finding, warnings included
+    assert "[error] cell 1 output-diff:" in fail.text and "-> " in fail.text
     assert cases["nbs/bad/fails.ipynb"].find("failure").get("message") == \
-        "not repeatable: cell 1 raised ValueError: boom (cause unknown)"  # no evidence of a cause
+        "not repeatable: cell 2 raised ValueError: boom (cause unknown)"  # no evidence of a cause
     err = cases["nbs/bad/broken/corrupt.ipynb"].find("error")
     assert err.get("type") == "notebook-invalid" and "not a notebook" in err.get("message")
     for ok in ("nbs/good/a.ipynb", "nbs/good/sub/b.ipynb", "nbs/warn.ipynb"):

@@ -93,7 +93,7 @@ def test_junit_survives_control_characters_and_counts():
     assert [c.get("time") for c in cases] == ["1.250"] * 3
     fail = cases[1].find("failure")
     assert fail.get("message") == 'not repeatable: ValueError: bad ? byte ? bell <&> "quoted" (+1 more)'
-    assert "[error] cell 2 execution-error: ValueError: bad ? byte" in fail.text
+    assert "[error] cell 3 execution-error: ValueError: bad ? byte" in fail.text
     assert "-> fix <it> & rerun" in fail.text
     err = cases[2].find("error")
     assert (err.get("type"), err.get("message")) == ("kernel", "could not be judged: no kernel foo")

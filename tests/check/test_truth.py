@@ -54,7 +54,7 @@ def test_the_run_keeps_going_and_lists_every_failing_cell(make_notebook):
     assert [e["cell"] for e in errors] == [0, 1]
     assert report["failed_cells"] == [0, 1]
     assert report["cells_run"] == 3  # every cell was run
-    assert report["reasons"][0].startswith("cell 0 raised NameError")  # the headline
+    assert report["reasons"][0].startswith("cell 1 raised NameError")  # the headline
     # the cell after the errors was still checked, and its stale output is found
     diff = next(f for f in report["findings"] if f["kind"] == "output-diff")
     assert diff["cell"] == 2 and "10 -> 9" in diff["message"]
@@ -359,7 +359,7 @@ def test_a_cause_needs_a_data_flow_path(make_notebook):
     diffs = {f["cell"]: f for f in by_kind(report, "output-diff")}
     # cell 2 reads nothing cell 1 made: randomness is ruled out, not blamed
     assert "causes" not in diffs[2]
-    assert any("nothing flows from it to cell 2" in r for r in diffs[2]["ruled_out"])
+    assert any("nothing flows from it to cell 3" in r for r in diffs[2]["ruled_out"])
     # cell 3 prints what cell 1 drew: that is the cause, with its cell
     assert diffs[3]["causes"][0] == {**diffs[3]["causes"][0], "kind": "unseeded-random", "cell": 1}
 

@@ -50,7 +50,7 @@ def test_plugins_are_registered():
     assert schema["required"] == ["name", "var"]
     props = schema["properties"]
     assert props["var"]["x-cli-positional"] is True and props["var"]["x-object-kind"] == "estimator"
-    assert props["sample"]["x-object-kind"] == "data"
+    assert props["sample"]["x-object-kind"] == "sample"
     assert props["engine"]["enum"] == ["auto", "podman", "docker"]
     for key in ("build_image", "push", "base_image", "port", "overwrite"):
         assert props[key]["description"], key

@@ -71,7 +71,7 @@ def test_plugins_are_wired():
     assert d["default_backend"] == "registry" and d["needs_object"] is True
     props = d["schema"]["properties"]
     assert props["var"]["x-cli-positional"] and props["var"]["x-object-kind"] == "estimator"
-    assert props["sample"]["x-object-kind"] == "data"
+    assert props["sample"]["x-object-kind"] == "sample"
     assert set(d["schema"]["required"]) == {"var", "name"}
     assert {"alias", "description", "metric", "isolated"} <= set(props)
     # one destination: --to (--registry is the same flag), no registry option besides it

@@ -91,7 +91,7 @@ def test_failing_cell_is_refused_then_forced_with_a_banner(tmp_path):
     repo = tmp_path / "kr"
     with pytest.raises(NotRepeatable) as info:
         api.deploy("report", nb, to=str(repo))
-    assert "ZeroDivisionError" in info.value.one_line() and "cell 3" in info.value.one_line()
+    assert "ZeroDivisionError" in info.value.one_line() and "cell 4" in info.value.one_line()
     assert not repo.exists() and _deploys() == []
 
     result = api.deploy("report", nb, to=str(repo), force=True)

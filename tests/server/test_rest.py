@@ -122,6 +122,51 @@ async def test_objects_empty_before_any_check(jp_fetch, tiny_notebook):
     assert data == {"objects": []}
 
 
+async def test_objects_offer_as_sample_only_frames_with_the_models_features(jp_fetch, jp_root_dir,
+                                                                             make_notebook):
+    """Issue 16: the sample picker offered labels (y_test) and the frame holding the target."""
+    import asyncio
+
+    from jupyter_deploy import api
+
+    nb = make_notebook(jp_root_dir / "churn.ipynb", [
+        "import numpy as np, pandas as pd\n"
+        "from sklearn.linear_model import LogisticRegression\n"
+        "from sklearn.pipeline import make_pipeline\n"
+        "from sklearn.preprocessing import StandardScaler",
+        "df = pd.DataFrame({'tenure': [1.0, 5, 3, 8, 2, 9, 4, 7], 'spend': [9.0, 1, 7, 2, 8, 1, 6, 3],\n"
+        "                   'churn': [1, 0, 1, 0, 1, 0, 1, 0]})",
+        "X_train, X_test = df[['tenure', 'spend']][:6], df[['tenure', 'spend']][6:]\n"
+        "y_train, y_test = df['churn'][:6], df['churn'][6:]\n"
+        "X_arr = X_test.to_numpy()",
+        "pipe = make_pipeline(StandardScaler(), LogisticRegression()).fit(X_train, y_train)\n"
+        "unfitted = make_pipeline(StandardScaler(), LogisticRegression())",
+    ])
+    report = await asyncio.get_running_loop().run_in_executor(None, api.check, nb)
+    assert report["verdict"] != "not-repeatable", report["reasons"]  # (saved without outputs)
+    data = await fetch_json(jp_fetch, "jupyter-deploy", "objects", params={"path": "churn.ipynb"})
+    objects = {o["name"]: o for o in data["objects"]}
+    assert data["objects"] == api.objects(nb)
+    # a fitted Pipeline is fitted (its last step is); its features are the training columns
+    assert objects["pipe"]["kind"] == "estimator" and objects["pipe"]["fitted"] is True
+    assert objects["unfitted"]["fitted"] is False
+    assert objects["pipe"]["feature_names_in_"] == ["tenure", "spend"]
+    assert objects["pipe"]["n_features_in_"] == 2
+    assert objects["df"]["columns"] == ["tenure", "spend", "churn"]
+    # what the pickers offer: the model option, any 2-D data as a sample, and pipe's samples
+    assert sorted(n for n, o in objects.items() if "estimator" in o["fits"]) == ["pipe", "unfitted"]
+    assert sorted(n for n, o in objects.items() if "sample" in o["fits"]) == [
+        "X_arr", "X_test", "X_train", "df"]
+    assert sorted(n for n, o in objects.items() if "pipe" in o.get("sample_for", [])) == [
+        "X_test", "X_train"]
+    assert "sample" not in objects["y_test"]["fits"] and "sample_for" not in objects["y_test"]
+    # the schema says which option a sample follows
+    targets = await fetch_json(jp_fetch, "jupyter-deploy", "targets")
+    model = next(t for t in targets["targets"] if t["name"] == "model")
+    assert model["schema"]["properties"]["sample"]["x-object-kind"] == "sample"
+    assert model["schema"]["properties"]["sample"]["x-features-of"] == "var"
+
+
 async def test_unknown_job_is_404(jp_fetch):
     err = await fetch_json(jp_fetch, "jupyter-deploy", "jobs", "0123abcd", expect=404)
     assert err["code"] == "job-not-found" and err["hint"]

@@ -241,5 +241,5 @@ def test_public_entry_points():
     assert plugins.target_class("sql") is SQLTarget
     assert plugins.backend_class("sql-file") is SQLFileBackend and plugins.backend_class("database") is DatabaseBackend
     schema = SQLTarget.options_schema()
-    assert schema["properties"]["var"]["x-cli-positional"] and schema["properties"]["sample"]["x-object-kind"] == "data"
+    assert schema["properties"]["var"]["x-cli-positional"] and schema["properties"]["sample"]["x-object-kind"] == "sample"
     assert set(schema["required"]) == {"var", "table"}

@@ -139,7 +139,8 @@ def test_model_target_form_when_installed(session_objects, monkeypatch, make_not
          "the model target of this package: " + json.dumps(api.targets()["broken"]))
     assert panel.target == "model"  # the default choice when it exists
     assert panel.fields["var"].choices == ["clf", "pipe", "scaler"]
-    assert panel.fields["sample"].choices == ["X", "arr", "y"]
+    # the sample is 2-D data with the model's features: not the labels y nor the 1-D arr
+    assert panel.fields["sample"].choices == ["X"]
     panel.fields["var"].widget.value = "pipe"
     panel.fields["name"].widget.value = "churn"
     panel.fields["sample"].widget.value = "X"
@@ -466,3 +467,41 @@ def test_a_plugin_with_odd_options_still_gets_a_form(shell, monkeypatch, make_no
         assert panel.magic_text == "%deploy odd --count 3 --ports 8080 --ports 8443"
     finally:
         plugins.unregister(plugins.TARGETS, "odd")
+
+
+def test_sample_picker_offers_only_data_with_the_chosen_models_features(shell, monkeypatch,
+                                                                        make_notebook):
+    """Issue 16: the model form's sample offered labels (y_test) and frames holding the target."""
+    import numpy as np
+    import pandas as pd
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    df = pd.DataFrame({"a": [0.0, 1, 2, 3, 4, 5], "b": [1.0, 0, 1, 0, 1, 0], "churn": [0, 0, 0, 1, 1, 1]})
+    X_train, X_test, y_test = df[["a", "b"]][:4], df[["a", "b"]][4:], df["churn"][4:]
+    pipe = make_pipeline(StandardScaler(), LogisticRegression()).fit(X_train, df["churn"][:4])
+    on_arrays = LogisticRegression().fit(X_train.to_numpy(), df["churn"][:4].to_numpy())
+    shell.user_ns.update(df=df, X_train=X_train, X_test=X_test, y_test=y_test, pipe=pipe,
+                         on_arrays=on_arrays, X_arr=X_test.to_numpy(), wide=np.zeros((2, 3)),
+                         swapped=X_test[["b", "a"]])
+    panel = make_panel(shell, monkeypatch, make_notebook(["x = 1"], execute=False))
+    panel.target_picker.value = "model"
+    var, sample = panel.fields["var"], panel.fields["sample"]
+    assert var.choices == ["on_arrays", "pipe"]
+    # the first model is chosen: fitted on arrays, it takes any data with 2 columns
+    assert var.widget.value == "on_arrays"
+    assert sample.choices == ["X_arr", "X_test", "X_train", "swapped"]
+    # a model fitted on named columns takes frames with exactly those columns, in that order
+    var.widget.value = "pipe"
+    assert sample.choices == ["X_test", "X_train"]
+    sample.widget.value = "X_test"
+    assert panel.magic_text == "%deploy model pipe --sample X_test"
+    var.widget.value = "on_arrays"
+    assert sample.widget.value == "X_test"  # still offered: the choice stays
+    # the sidebar and the server read the same descriptions
+    described = {d["name"]: d for d in panel.objects}
+    assert described["pipe"]["fitted"] is True
+    assert described["pipe"]["feature_names_in_"] == ["a", "b"]
+    assert described["on_arrays"]["n_features_in_"] == 2 and "feature_names_in_" not in described["on_arrays"]
+    assert described["y_test"]["fits"] == ["data", "any", "series"]  # never "sample"

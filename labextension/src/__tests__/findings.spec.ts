@@ -1,4 +1,4 @@
-import { logOf, splitHeadline } from '../findings';
+import { cellLabel, cellNumber, logOf, splitHeadline } from '../findings';
 
 describe('splitHeadline', () => {
   it('keeps a short one-line message whole', () => {
@@ -52,5 +52,19 @@ describe('card text', () => {
     expect(labelParts('Re-run even if unchanged (--no-cache)')).toEqual([
       'Re-run even if unchanged', '--no-cache']);
     expect(labelParts('Plain label')).toEqual(['Plain label', '']);
+  });
+});
+
+describe('cell numbers', () => {
+  it("shows JupyterLab's number (from 1, markdown counted) and the saved execution count", () => {
+    const f = { kind: 'execution-error', cell: 10, cell_number: 11, execution_count: 7, message: 'x' };
+    expect(cellNumber(f)).toBe(11);
+    expect(cellLabel(f)).toBe('Cell 11 [7]');
+    // a report cached before cell numbers: worked out from the 0-based index, no count
+    expect(cellLabel({ kind: 'k', cell: 10, message: 'x' })).toBe('Cell 11');
+    expect(cellLabel({ kind: 'k', cell: 0, execution_count: null, message: 'x' })).toBe('Cell 1');
+    // a finding about the whole notebook has no cell
+    expect(cellNumber({ kind: 'missing-package', cell: null, message: 'x' })).toBeNull();
+    expect(cellLabel({ kind: 'missing-package', message: 'x' })).toBe('');
   });
 });

@@ -1,4 +1,4 @@
-import { fieldsOf, kindMatches, labelOf, parseValue, SchemaForm } from '../form';
+import { fieldsOf, fitsField, labelOf, objectChoices, parseValue, SchemaForm } from '../form';
 import { IOptionsSchema } from '../magic';
 
 const schema: IOptionsSchema = {
@@ -85,13 +85,83 @@ describe('parseValue', () => {
   });
 });
 
-describe('kindMatches', () => {
-  it('matches estimators and data loosely', () => {
-    expect(kindMatches('estimator', 'estimator')).toBe(true);
-    expect(kindMatches('model', 'estimator')).toBe(true);
-    expect(kindMatches('dataframe', 'data')).toBe(true);
-    expect(kindMatches('array', ['dataframe', 'array'])).toBe(true);
-    expect(kindMatches('dataframe', 'estimator')).toBe(false);
+// What the server's objects endpoint answers for a notebook with X_train, X_test, y_test, a frame
+// holding the target column, a 2-D array and a fitted Pipeline (tests/server/test_rest.py checks
+// the server side of the same notebook): the kinds and what fits what come from the server.
+const churnObjects = [
+  { name: 'df', kind: 'dataframe', type: 'pandas.DataFrame', shape: [8, 3],
+    columns: ['tenure', 'spend', 'churn'], fits: ['data', 'sample', 'any', 'dataframe'],
+    sample_for: ['custom'] },
+  { name: 'X_train', kind: 'dataframe', type: 'pandas.DataFrame', shape: [6, 2],
+    fits: ['data', 'sample', 'any', 'dataframe'], sample_for: ['pipe', 'custom'] },
+  { name: 'X_test', kind: 'dataframe', type: 'pandas.DataFrame', shape: [2, 2],
+    fits: ['data', 'sample', 'any', 'dataframe'], sample_for: ['pipe', 'custom'] },
+  { name: 'y_test', kind: 'series', type: 'pandas.Series', shape: [2],
+    fits: ['data', 'any', 'series'] },
+  { name: 'X_arr', kind: 'array', type: 'numpy.ndarray', shape: [2, 2],
+    fits: ['data', 'sample', 'any', 'array'], sample_for: ['custom'] },
+  { name: 'pipe', kind: 'estimator', type: 'sklearn.pipeline.Pipeline', fitted: true,
+    feature_names_in_: ['tenure', 'spend'], fits: ['estimator', 'model', 'any'] },
+  { name: 'custom', kind: 'model', type: '__main__.Custom', fits: ['estimator', 'model', 'any'] }
+];
+
+const modelSchema: IOptionsSchema = {
+  type: 'object',
+  properties: {
+    var: { type: 'string', 'x-cli-positional': true, 'x-object-kind': 'estimator' },
+    sample: { type: 'string', 'x-object-kind': 'sample', 'x-features-of': 'var' }
+  },
+  required: ['var']
+};
+
+function offered(select: HTMLSelectElement): string[] {
+  return Array.from(select.options).map(o => o.value).filter(v => v);
+}
+
+describe('fitsField and objectChoices', () => {
+  it('follow what the server says fits, with no word list of their own', () => {
+    const pipe = churnObjects[5];
+    expect(fitsField(pipe, 'estimator')).toBe(true);
+    expect(fitsField(churnObjects[6], 'estimator')).toBe(true); // a "model" kind: the server said so
+    expect(fitsField(churnObjects[3], 'sample')).toBe(false); // labels are no sample
+    expect(fitsField(churnObjects[3], ['sample', 'series'])).toBe(true);
+    // an object the server did not annotate fits only its own kind
+    expect(fitsField({ name: 'm', kind: 'model', type: 'a.M' }, 'estimator')).toBe(false);
+    expect(fitsField({ name: 'm', kind: 'model', type: 'a.M' }, 'model')).toBe(true);
+    expect(objectChoices(churnObjects, 'sample').map(o => o.name)).toEqual([
+      'df', 'X_train', 'X_test', 'X_arr']);
+    expect(objectChoices(churnObjects, 'sample', 'pipe').map(o => o.name)).toEqual([
+      'X_train', 'X_test']);
+    // a name that is not among the objects (typed, or from an older run) filters nothing
+    expect(objectChoices(churnObjects, 'sample', 'gone').length).toBe(4);
+  });
+});
+
+describe('the sample picker', () => {
+  it('offers only the frames and 2-D arrays with the chosen model\'s features', () => {
+    const form = new SchemaForm(modelSchema, { objects: churnObjects });
+    const variable = form.inputFor('var') as HTMLSelectElement;
+    const sample = form.inputFor('sample') as HTMLSelectElement;
+    expect(offered(variable)).toEqual(['pipe', 'custom']);
+    // no model chosen yet: any 2-D data, never the labels
+    expect(variable.value).toBe('');
+    expect(offered(sample)).toEqual(['df', 'X_train', 'X_test', 'X_arr']);
+    set(form, 'var', 'pipe');
+    expect(offered(sample)).toEqual(['X_train', 'X_test']);
+    set(form, 'sample', 'X_test');
+    set(form, 'var', 'custom'); // says no features: any 2-D data
+    expect(offered(sample)).toEqual(['df', 'X_train', 'X_test', 'X_arr']);
+    expect(sample.value).toBe('X_test');
+    expect(form.values()).toEqual({ var: 'custom', sample: 'X_test' });
+  });
+
+  it('keeps a choice that no longer fits, and says why', () => {
+    const form = new SchemaForm(modelSchema, {
+      objects: churnObjects, initial: { var: 'pipe', sample: 'X_arr' } });
+    const sample = form.inputFor('sample') as HTMLSelectElement;
+    expect(sample.value).toBe('X_arr');
+    expect(sample.selectedOptions[0].textContent).toBe('X_arr (does not fit pipe)');
+    expect(sample.title).toBe('X_arr (does not fit pipe)'); // the whole text, should it be cut
   });
 });
 

@@ -33,8 +33,9 @@ function transport(posted: any[] = [], check?: unknown): Transport {
         progress: { stage: 'done', done: 2, total: 2, message: '' }, error: null,
         magic: '%deploy check',
         result: { verdict: 'not-repeatable', reasons: ['cell 1 differs'], findings: [
-          { kind: 'output-diff', cell: 1, severity: 'error', message: 'cell 1: output differs',
-            hint: 'seed it', saved: 'a', clean: 'b', diff: '-a\n+b' }] } }, 202);
+          { kind: 'output-diff', cell: 1, cell_number: 2, execution_count: 5, severity: 'error',
+            message: 'cell 2: output differs', hint: 'seed it', saved: 'a', clean: 'b',
+            diff: '-a\n+b' }] } }, 202);
     }
     return body({ code: 'x', message: 'x', hint: '' }, 404);
   };
@@ -47,7 +48,8 @@ describe('DeployPanel', () => {
       insertLine: jest.fn(),
       gotoCell: jest.fn(),
       openDiff: jest.fn(),
-      confirm: jest.fn(async () => true)
+      confirm: jest.fn(async () => true),
+      open: jest.fn()
     };
     const model = new DeployModel({ api: new DeployAPI(transport()), sleep: async () => undefined });
     const panel = new DeployPanel(model, host);
@@ -81,6 +83,10 @@ describe('DeployPanel', () => {
     await new Promise(r => setTimeout(r, 0));
     expect(host.save).toHaveBeenCalled();
     expect(q('.jp-deploy-verdict').textContent).toBe('Not repeatable');
+    // the cell as JupyterLab numbers it, with its saved count; going to it uses the index
+    expect(q('.jp-deploy-finding-link .jp-deploy-cell-badge').textContent).toBe('Cell 2 [5]');
+    expect(q('.jp-deploy-finding-link').getAttribute('aria-label')).toBe(
+      'Go to Cell 2 [5]: cell 2: output differs');
     q('.jp-deploy-finding-link').click();
     expect(host.gotoCell).toHaveBeenCalledWith(1);
     q('.jp-deploy-show-diff').click();
@@ -103,7 +109,8 @@ describe('DeployPanel state per notebook', () => {
       insertLine: jest.fn(),
       gotoCell: jest.fn(),
       openDiff: jest.fn(),
-      confirm: jest.fn(async () => confirmAnswer)
+      confirm: jest.fn(async () => confirmAnswer),
+      open: jest.fn()
     };
     const model = new DeployModel({ api: new DeployAPI(transport(posted)), sleep: async () => undefined });
     const panel = new DeployPanel(model, host);
@@ -190,7 +197,7 @@ describe('DeployPanel errors', () => {
     };
     const host: IPanelHost = {
       save: jest.fn(async () => undefined), insertLine: jest.fn(), gotoCell: jest.fn(),
-      openDiff: jest.fn(), confirm: jest.fn(async () => true)
+      openDiff: jest.fn(), confirm: jest.fn(async () => true), open: jest.fn()
     };
     const model = new DeployModel({ api: new DeployAPI(failing), sleep: async () => undefined });
     const panel = new DeployPanel(model, host);
@@ -221,7 +228,8 @@ describe('DeployPanel errors', () => {
       insertLine: jest.fn(),
       gotoCell: jest.fn(),
       openDiff: jest.fn(),
-      confirm: jest.fn(async () => true)
+      confirm: jest.fn(async () => true),
+      open: jest.fn()
     };
     const api = new DeployAPI(transport(posted, (generated as any).check_schema));
     const model = new DeployModel({ api, sleep: async () => undefined });
@@ -258,6 +266,70 @@ describe('DeployPanel errors', () => {
     // only what differs from the defaults goes to the server (its own config decides the rest)
     expect(job.check_options).toEqual({ cell_timeout: 5, kernel: 'python3' });
     expect(job.no_cache).toBe(true);
+    panel.dispose();
+  });
+});
+
+describe('DeployPanel open actions', () => {
+  it('gives every deploy result and record the Open action the server describes', async () => {
+    const sqlOpen = { kind: 'served', path: '/srv/out/churn.sql',
+      url: '/jupyter-deploy/files?path=/srv/out/churn.sql' };
+    const reportOpen = { kind: 'lab', path: 'reports/sales/v1/report.html', folder: false };
+    const records = [
+      { id: 'r2', time: '2026-12-06T05:00:00Z', action: 'deploy', target: 'sql', notebook: '/a.ipynb',
+        destination: '/srv/out/churn.sql', status: 'ok', summary: 'churn as SQL', open: sqlOpen },
+      { id: 'r1', time: '2026-12-06T04:00:00Z', action: 'deploy', target: 'sql', notebook: '/a.ipynb',
+        destination: 'postgresql://db/x#v', status: 'ok', summary: 'a view', open: null },
+      { id: 'r0', time: '2026-12-06T03:00:00Z', action: 'check', target: null, notebook: '/a.ipynb',
+        verdict: 'repeatable', status: 'ok' }
+    ];
+    const withOpen: Transport = async (path, init) => {
+      const p = path.replace('jupyter-deploy/', '').split('?')[0];
+      const body = (b: unknown, status = 200) => ({ status, text: async () => JSON.stringify(b) });
+      if (p === 'version') return body({ version: '1' });
+      if (p === 'targets') {
+        return body({ targets: [{ name: 'model', description: 'A model', schema,
+          needs_object: true, default_backend: 'registry' }], backends: [], broken: [] });
+      }
+      if (p === 'history') return body({ records });
+      if (p === 'objects') return body({ objects: [{ name: 'clf', kind: 'estimator', type: 'a.B' }] });
+      if (p === 'jobs' && init.method === 'POST') {
+        return body({ id: 'j3', action: 'deploy', path: 'a.ipynb', target: 'model', state: 'done',
+          progress: { stage: 'done', done: 1, total: 1, message: '' }, magic: '%deploy model clf',
+          error: null, result: { target: 'model', status: 'ok', verdict: 'repeatable',
+            destination: '/home/u/reports/sales/v1', summary: 'published', proofs: [],
+            open: reportOpen } }, 202);
+      }
+      return body({ code: 'x', message: 'x', hint: '' }, 404);
+    };
+    const host: IPanelHost = {
+      save: jest.fn(async () => undefined), insertLine: jest.fn(), gotoCell: jest.fn(),
+      openDiff: jest.fn(), confirm: jest.fn(async () => true), open: jest.fn()
+    };
+    const model = new DeployModel({ api: new DeployAPI(withOpen), sleep: async () => undefined });
+    const panel = new DeployPanel(model, host);
+    document.body.appendChild(panel.node);
+    await model.init();
+    await model.setNotebook('a.ipynb');
+    // the history: the .sql file outside the root opens read-only; a view and a check have none
+    const items = Array.from(panel.node.querySelectorAll('.jp-deploy-record'));
+    expect(items.map(li => !!li.querySelector('.jp-deploy-open'))).toEqual([true, false, false]);
+    const openSql = items[0].querySelector('.jp-deploy-open') as HTMLButtonElement;
+    expect(openSql.textContent).toBe('Open');
+    expect(openSql.title).toMatch(/read-only/);
+    expect(openSql.dataset.open).toBe('served');
+    openSql.click();
+    expect(host.open).toHaveBeenLastCalledWith(sqlOpen);
+    // a deploy's result: its report is inside the root, so JupyterLab opens it
+    (panel.node.querySelector('.jp-deploy-run-deploy') as HTMLButtonElement).click();
+    for (let i = 0; i < 4; i++) {
+      await new Promise(r => setTimeout(r, 0));
+    }
+    const openResult = panel.node.querySelector('.jp-deploy-result ~ .jp-deploy-open') as HTMLButtonElement;
+    expect(openResult).not.toBeNull();
+    expect(openResult.title).toBe('Open reports/sales/v1/report.html in JupyterLab');
+    openResult.click();
+    expect(host.open).toHaveBeenLastCalledWith(reportOpen);
     panel.dispose();
   });
 });

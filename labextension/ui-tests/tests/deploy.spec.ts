@@ -174,6 +174,9 @@ test.describe.serial('jupyter-deploy sidebar', () => {
     const wallClock = page.locator(`${SIDEBAR} .jp-deploy-finding[data-kind="wall-clock"] button.jp-deploy-finding-link`);
     const cell = Number(await wallClock.getAttribute('data-cell'));
     expect(cell).toBeGreaterThan(0);
+    // it names the cell as JupyterLab numbers it (from 1, markdown counted), with its saved count
+    await expect(wallClock.locator('.jp-deploy-cell-badge')).toHaveText(
+      new RegExp(`^Cell ${cell + 1}( \\[\\d+\\])?$`));
     await wallClock.click();
     await expect.poll(() => activeCellIndex(page)).toBe(cell);
     const activeCell = page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell.jp-mod-active');
@@ -231,7 +234,19 @@ test.describe.serial('jupyter-deploy sidebar', () => {
     // the model and sample pickers are filled from the clean run's objects
     const variable = card.locator('select[name="var"]');
     await expect(variable).toHaveValue('clf');
+    // the sample picker offers only frames with clf's features: not the labels, not the frame
+    // holding the target column (customers)
+    const samples = await card.locator('select[name="sample"] option').evaluateAll(
+      opts => opts.map(o => (o as HTMLOptionElement).value).filter(v => v));
+    expect(samples.sort()).toEqual(['X_sample', 'X_test', 'X_train']);
     await card.locator('select[name="sample"]').selectOption('X_sample');
+    // its text is not cut: the select is as wide as the card and tall enough for its text
+    const clipped = await card.locator('select[name="sample"]').evaluate(el => {
+      const s = el as HTMLSelectElement;
+      const cs = getComputedStyle(s);
+      return s.clientHeight < parseFloat(cs.fontSize) * 1.2 || s.getBoundingClientRect().width < 120;
+    });
+    expect(clipped).toBe(false);
     await card.locator('input[name="name"]').fill('churn-ui');
     await expect(card.locator('.jp-deploy-magic-line')).toHaveText(
       '%deploy model clf --name churn-ui --sample X_sample'
@@ -269,6 +284,15 @@ test.describe.serial('jupyter-deploy sidebar', () => {
     await expect(record).toContainText(/churn-ui.*v1|v1.*churn-ui|version 1/);
     await shot(page, '7-deployed');
     await page.screenshot({ path: path.join(SHOTS, 'lab-deployed.png') });
+    // Open: the registry version is outside JupyterLab's folder, so the server extension shows
+    // it read-only in a new tab
+    const open = page.locator(`${SIDEBAR} .jp-deploy-job .jp-deploy-open`);
+    await expect(open).toHaveAttribute('data-open', 'served');
+    const [tab] = await Promise.all([page.context().waitForEvent('page'), open.click()]);
+    await tab.waitForLoadState();
+    await expect(tab.locator('body')).toContainText('Written by jupyter-deploy');
+    await expect(tab.locator('body')).toContainText('metadata.json');
+    await tab.close();
     expect(ours(errors)).toEqual([]);
   });
 
