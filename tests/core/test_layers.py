@@ -18,7 +18,7 @@ PKG = Path(jupyter_deploy.__file__).parent
 LAYERS = [
     ("contract", {"errors", "_version", "_startup", "progress", "tmp", "stopping", "config",
                   "notebook", "history", "bundle", "plugin", "options", "plugins", "session",
-                  "http", "files"}),
+                  "http", "files", "objkinds"}),
     ("core", {"check", "model", "sql", "report", "container", "environment"}),
     ("plugins", {"targets", "backends"}),
     ("seam", {"api", "many", "junit", "testing"}),
