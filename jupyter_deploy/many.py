@@ -163,17 +163,16 @@ def _first_finding(findings: list[dict]) -> Optional[dict]:
 def finding_line(f: dict) -> str:
     """``cell 4 output-diff: stdout differs ... (likely cause: unseeded-random in cell 2)``
     (cells numbered as JupyterLab numbers them, from 1)."""
+    from .check.verdict import cause_text
     from .notebook import cell_name
 
     where = "" if f.get("cell") is None else f"{cell_name(f['cell'])} "
     msg = " ".join(str(f.get("message", "")).split())
     if where and msg.startswith(f"{cell_name(f['cell'])}: "):
         msg = msg[len(f"{cell_name(f['cell'])}: "):]
-    if f.get("causes"):
-        c = f["causes"][0]
-        msg += f" (likely cause: {c['kind']}" + (
-            f" in {cell_name(c['cell'])})" if c.get("cell") is not None else ")"
-        )
+    cause = cause_text(f)
+    if cause:
+        msg += f" ({cause})"
     return f"{where}{f.get('kind', '?')}: {msg}"
 
 

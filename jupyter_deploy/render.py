@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 
-from .notebook import cell_name
+from .check.verdict import cause_text
 
 VERDICT_MARK = {
     "repeatable": "✔ repeatable",
@@ -39,10 +39,6 @@ def _cell_title(f) -> str:
     return f" title='{html.escape(text)}'"
 
 
-def _cause_where(c) -> str:
-    return f" in {cell_name(c['cell'])}" if isinstance(c.get("cell"), int) else ""
-
-
 def check_text(report: dict, *, diffs: bool = True) -> str:
     lines = []
     findings = report.get("findings", [])
@@ -52,12 +48,9 @@ def check_text(report: dict, *, diffs: bool = True) -> str:
         lines.append(f"{'cell':>{cw}}  {'kind':<{width}}  message")
         for f in findings:
             msg = f["message"]
-            if f.get("causes"):
-                c = f["causes"][0]
-                msg += f"  [likely cause: {c['kind']}{_cause_where(c)}]"
-            elif f.get("cause_unknown") and f.get("cause") != "unordered-iteration":
-                ruled = "; ".join(f.get("ruled_out") or [])
-                msg += f"  [cause unknown; ruled out: {ruled}]" if ruled else "  [cause unknown]"
+            cause = cause_text(f)
+            if cause:
+                msg += f"  [{cause}]"
             lines.append(f"{_cell(f):>{cw}}  {f['kind']:<{width}}  {msg}")
             if diffs and f.get("diff"):
                 for d in f["diff"].splitlines()[:12]:
@@ -75,12 +68,9 @@ def check_html(report: dict) -> str:
     rows = []
     for f in report.get("findings", []):
         msg = html.escape(f["message"])
-        if f.get("causes"):
-            c = f["causes"][0]
-            msg += f"<br><small>likely cause: {html.escape(c['kind'])}{_cause_where(c)}</small>"
-        elif f.get("cause_unknown") and f.get("cause") != "unordered-iteration":
-            ruled = "; ruled out: " + "; ".join(f["ruled_out"]) if f.get("ruled_out") else ""
-            msg += f"<br><small>cause unknown{html.escape(ruled)}</small>"
+        cause = cause_text(f)
+        if cause:
+            msg += f"<br><small>{html.escape(cause)}</small>"
         if f.get("diff"):
             msg += f"<details><summary>diff</summary><pre>{html.escape(f['diff'][:4000])}</pre></details>"
         if f.get("hint"):

@@ -141,19 +141,8 @@ def decide(
     )
     reasons = []
     for f in errors:
-        line = f["message"]
-        if f.get("causes"):
-            c = f["causes"][0]
-            if c["kind"] == "library-drift":
-                line += f" (likely cause: library drift: {c['message']})"
-            else:
-                other = c.get("cell") is not None and c["cell"] != f.get("cell")
-                where = f" in {cell_name(c['cell'])}" if other else ""
-                line += f" (likely cause: {c['kind']}{where})"
-        elif f.get("cause_unknown") and f.get("cause") != "unordered-iteration":
-            ruled = f"; ruled out: {'; '.join(f['ruled_out'])}" if f.get("ruled_out") else ""
-            line += f" (cause unknown{ruled})"
-        reasons.append(line)
+        cause = cause_text(f)
+        reasons.append(f"{f['message']} ({cause})" if cause else f["message"])
     if errors:
         return NOT_REPEATABLE, reasons, kept
     warnings = [f for f in kept if f.get("severity") == "warning"]
@@ -168,3 +157,19 @@ def decide(
         reasons += [f["message"] for f in static if f["kind"] == "format-drift"]
         return WITH_WARNINGS, reasons, kept
     return REPEATABLE, [], kept
+
+
+def cause_text(f: dict) -> str:
+    """What a finding says of its cause, the same in every front end: ``likely cause:
+    unseeded-random in Cell 3``, ``likely cause: library drift: ...``, ``cause unknown; ruled
+    out: ...``, or "" when it names none."""
+    if f.get("causes"):
+        c = f["causes"][0]
+        if c["kind"] == "library-drift":
+            return f"likely cause: library drift: {c['message']}"
+        where = f" in {cell_name(c['cell'])}" if isinstance(c.get("cell"), int) else ""
+        return f"likely cause: {c['kind']}{where}"
+    if f.get("cause_unknown") and f.get("cause") != "unordered-iteration":
+        ruled = "; ".join(f.get("ruled_out") or [])
+        return f"cause unknown; ruled out: {ruled}" if ruled else "cause unknown"
+    return ""
