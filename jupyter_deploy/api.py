@@ -127,14 +127,7 @@ def check(
 def _choose_backend(kind: str, to: Optional[str], default: str):
     """The backend for a bundle kind: the one that claims ``to``'s scheme, else the default."""
     if to:
-        candidates = []
-        for name in plugins.names(plugins.BACKENDS):
-            try:
-                cls = plugins.backend_class(name)
-            except DeployError:
-                continue  # a broken plugin must not stop the others
-            if cls.claims(to, kind):
-                candidates.append(cls)
+        candidates = [cls for cls in plugins.loadable(plugins.BACKENDS) if cls.claims(to, kind)]
         if candidates:
             return candidates[0]
         if "://" in to and not to.lower().startswith("file://"):

@@ -36,6 +36,7 @@ from typing import Any, ClassVar, Optional
 from traitlets import Bool, Dict, Enum, Float, Int, List, TraitError, TraitType
 from traitlets.config import Configurable
 
+from . import plugins
 from ._version import __version__
 from .bundle import Bundle, Handoff, Proof
 from .config import DeployConfig
@@ -332,17 +333,7 @@ class Target(Plugin):
     @classmethod
     def backend_classes(cls) -> list[type]:
         """The installed backends that accept this target's bundles (the default first)."""
-        from . import plugins
-        from .errors import DeployError
-
-        found = []
-        for name in plugins.names(plugins.BACKENDS):
-            try:
-                klass = plugins.backend_class(name)
-            except DeployError:
-                continue  # a broken plugin must not hide the others
-            if cls.kind() in klass.accepts:
-                found.append(klass)
+        found = [k for k in plugins.loadable(plugins.BACKENDS) if cls.kind() in k.accepts]
         found.sort(key=lambda k: k.plugin_name != cls.default_backend)
         return found
 

@@ -95,6 +95,17 @@ def backend_class(name: str) -> type:
     return _load(BACKENDS, name)
 
 
+def loadable(group: str) -> list[type]:
+    """Every plugin class of a group that loads (a broken plugin never hides the others)."""
+    found = []
+    for name in names(group):
+        try:
+            found.append(_load(group, name))
+        except BrokenPlugin:
+            continue
+    return found
+
+
 def describe(group: str) -> tuple[list[dict], list[dict]]:
     """Every plugin of a group that loads, described; and those that do not, with the error."""
     ok, broken = [], []
