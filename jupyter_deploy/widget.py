@@ -330,6 +330,7 @@ class DeployPanel(W.VBox):
                                     layout=W.Layout(width="auto", min_width="12em"),
                                     tooltip="Put this %deploy line in a new cell below")
         self.form_error = W.HTML("")
+        self.objects_note = W.HTML("")
 
         # --- deploy
         self.deploy_button = W.Button(description="Deploy", icon="rocket", button_style="success")
@@ -358,6 +359,7 @@ class DeployPanel(W.VBox):
             self.check_output,
             W.HTML("<hr style='margin:4px 0'>"),
             W.HBox([self.target_picker, self.refresh_button]),
+            self.objects_note,
             self.target_help,
             self.form,
             self.to_text,
@@ -389,7 +391,7 @@ class DeployPanel(W.VBox):
             return
         schema = info.get("schema", {})
         required = set(schema.get("required", []))
-        self.objects = live_objects(self.namespace)
+        self.objects = self._deployable_objects()
         self.fields = {}
         for name, spec in self._ordered(schema).items():
             try:
@@ -432,9 +434,27 @@ class DeployPanel(W.VBox):
 
         return dict(sorted(props.items(), key=rank))
 
+    def _deployable_objects(self) -> list[dict]:
+        """What the pickers offer: the objects of the notebook's last clean run (what a deploy
+        ships, as the sidebar lists them), else the live session's until the notebook is checked;
+        ``objects_note`` says which."""
+        clean: list[dict] = []
+        try:
+            clean = api.objects(self.notebook(), config=self._config())
+        except Exception:  # noqa: BLE001 - no notebook yet, or unreadable: the live objects
+            clean = []
+        if clean:
+            self.objects_note.value = (f"<span style='color:{GREY};font-size:85%'>Objects of the "
+                                       "notebook's last clean run (what a deploy ships).</span>")
+            return clean
+        self.objects_note.value = (f"<span style='color:{GREY};font-size:85%'>Objects of this "
+                                   "live session: check the notebook to list its clean run's, "
+                                   "which are what a deploy ships.</span>")
+        return live_objects(self.namespace)
+
     def refresh_objects(self) -> None:
-        """Re-read the live namespace into the object pickers."""
-        self.objects = live_objects(self.namespace)
+        """Re-read the objects (the clean run's, else the live session's) into the pickers."""
+        self.objects = self._deployable_objects()
         for f in self.fields.values():
             if f.picks_objects and not f.features_of:
                 f.set_choices(choices_for(self.objects, f.object_kind))
@@ -614,6 +634,7 @@ class DeployPanel(W.VBox):
 
             self.last_report = report
             self.check_output.value = check_html(report)
+            self.refresh_objects()  # the clean run's objects are now the ones to offer
 
         return self._start("check", job)
 

@@ -381,7 +381,8 @@ def test_deploy_a_model_through_the_panel(monkeypatch, shell, make_notebook, tmp
     panel.fields["name"].widget.value = "churn"
     panel.fields["sample"].widget.value = "X_test"
     registry = tmp_path / "registry"
-    panel.fields["registry"].widget.value = str(registry)
+    assert "registry" not in panel.fields  # one destination: the "to" field (--registry is --to)
+    panel.to_text.value = str(registry)
     panel.deploy_button.click()
     panel.wait(300)
     assert panel.last_error is None, panel.status.value
@@ -505,3 +506,29 @@ def test_sample_picker_offers_only_data_with_the_chosen_models_features(shell, m
     assert described["pipe"]["feature_names_in_"] == ["a", "b"]
     assert described["on_arrays"]["n_features_in_"] == 2 and "feature_names_in_" not in described["on_arrays"]
     assert described["y_test"]["fits"] == ["data", "any", "series"]  # never "sample"
+
+
+def test_pickers_offer_the_clean_runs_objects_once_the_notebook_is_checked(shell, monkeypatch,
+                                                                           make_notebook):
+    """The widget listed the live session's objects while the sidebar listed the clean run's
+    (what a deploy ships): now both list the clean run's, the live ones only until a check."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    nb = make_notebook([
+        "import numpy as np\nfrom sklearn.linear_model import LogisticRegression\n"
+        "X = np.arange(20.0).reshape(10, 2)\ny = np.array([0, 1] * 5)\n"
+        "clean_clf = LogisticRegression().fit(X, y)",
+    ])
+    # the live session holds another model the notebook never defines (hidden state)
+    shell.user_ns.update(live_only=LogisticRegression().fit(np.eye(2), [0, 1]))
+    panel = make_panel(shell, monkeypatch, nb)
+    panel.target_picker.value = "model"
+    assert panel.fields["var"].choices == ["live_only"]
+    assert "live session" in panel.objects_note.value
+    panel.check_button.click()
+    panel.wait(180)
+    assert panel.last_error is None, panel.status.value
+    assert panel.fields["var"].choices == ["clean_clf"]
+    assert panel.fields["sample"].choices == ["X"]  # 2-D, with the model's 2 features
+    assert "last clean run" in panel.objects_note.value
