@@ -14,6 +14,7 @@ that changed stays an error.
 from __future__ import annotations
 
 import re
+import sys
 from typing import Optional
 
 __all__ = ["DriftRule", "RULES", "format_drift", "group_drift"]
@@ -290,11 +291,20 @@ def _version_tokens(text: str, names: set, source_libs: list) -> list:
     if source_libs:
         taken = [(s, e) for s, e, _, _ in found]
         bare = [m for m in _BARE_VER.finditer(text)
-                if not any(s <= m.start() < e for s, e in taken)]
-        for k, m in enumerate(bare):
-            lib = source_libs[min(k, len(source_libs) - 1)]
+                if not any(s <= m.start() < e for s, e in taken) and _looks_like_version(text, m)]
+        # as many as the code prints, in order: a number printed next to them stays a number
+        for lib, m in zip(source_libs, bare):
             found.append((m.start(), m.end(), lib, m.group(0)))
     return sorted(found)
+
+
+def _looks_like_version(text: str, m) -> bool:
+    """A bare ``X.Y.Z``, or an ``X.Y`` that is quoted or alone on its line (``'2.2'``)."""
+    if m.group(0).count(".") >= 2:
+        return True
+    before, after = text[:m.start()], text[m.end():]
+    line = (before.rsplit("\n", 1)[-1] + after.split("\n", 1)[0]).strip()
+    return line == "" or (before.endswith(("'", '"')) and after.startswith(("'", '"')))
 
 
 def version_drift(saved: str, clean: str, source: str = "", aliases=None, float_tol: float = 1e-6):
@@ -307,7 +317,10 @@ def version_drift(saved: str, clean: str, source: str = "", aliases=None, float_
     source_libs = _source_libraries(source, aliases)
     names = {"python"} | set(aliases.values()) | set(source_libs)
     names |= {d for d, mod in _DIST_TO_MODULE.items() if mod in names}
-    names = {n for n in names if len(n) > 1}
+    # standard library modules have no version of their own ("time 1.25" is a duration)
+    stdlib = set(getattr(sys, "stdlib_module_names", ())) - {"python"}
+    names = {n for n in names if len(n) > 1 and n not in stdlib}
+    source_libs = [lib for lib in source_libs if lib not in stdlib]
     ta = _version_tokens(saved, names, source_libs)
     tb = _version_tokens(clean, names, source_libs)
     if not ta or len(ta) != len(tb):
