@@ -118,7 +118,6 @@ def test_explain_drift_names_the_upgrade_that_changes_each_cell(old_notebook, ca
 
 def test_no_environment_as_of_a_date_before_this_python_is_one_line(old_notebook):
     _need_uv()
-    from jupyter_deploy import tmp
     from jupyter_deploy.config import DeployConfig
 
     before = file_digest(old_notebook)
@@ -133,8 +132,12 @@ def test_no_environment_as_of_a_date_before_this_python_is_one_line(old_notebook
     assert "numpy" in line and "older Python" in exc.value.hint
     assert file_digest(old_notebook) == before
     home = DeployConfig().home_path
-    assert not list((home / "tmp").rglob("drift-env-*"))  # the half-built environment is gone
-    del tmp
+    assert not list((home / "tmp").rglob("drift-env-*"))  # nothing left in the temp folder
+    # the resolver's answer is cached: asking again says the same without building anything
+    entries = list((home / "cache" / "drift").glob("*.json"))
+    assert len(entries) == 1 and "numpy" in json.loads(entries[0].read_text())["failed"]
+    with pytest.raises(EnvironmentBuildError, match="No environment as of 2015-01-01"):
+        api.explain_drift(old_notebook, report=report, as_of="2015-01-01")
 
 
 def test_an_unreachable_index_is_one_line(old_notebook, monkeypatch):
