@@ -183,7 +183,7 @@ def _build(folder: Path, python: str, date: str, pins: dict, upgrades: dict, pac
     call(["venv", "--quiet", "--python", python, str(folder)])
     exe = folder / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
     reqs, later = [], []
-    for name in packages:
+    for name in [*packages, *(u for u in upgrades if u not in packages)]:
         if name in upgrades:
             reqs.append(f"{name}=={upgrades[name]}")
             later += ["--exclude-newer-package", f"{name}={_future()}"]
@@ -367,10 +367,20 @@ def _python_version(python: str) -> str:
 # ------------------------------------------------------------------------------ the explanation
 
 
-def _depends_on(reason: str, packages) -> list:
+def _depends_on(reason: str) -> list:
     """The packages uv says an upgrade needs newer versions of."""
     named = re.findall(r"depends on ([A-Za-z0-9][\w.-]*)", reason)
-    return [n for n in dict.fromkeys(_canon(x) for x in named) if n in packages]
+    return list(dict.fromkeys(_canon(x) for x in named))
+
+
+def _installed_version(python: str, dist: str) -> Optional[str]:
+    """The version of ``dist`` in the kernel's environment, or None."""
+    code = f"import importlib.metadata as m\ntry: print(m.version({dist!r}))\nexcept Exception: pass"
+    try:
+        done = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() or None
 
 
 def explain_drift(path: Path, report: dict, conf, reporter: Reporter, *, as_of: Optional[str] = None,
@@ -442,13 +452,18 @@ def explain_drift(path: Path, report: dict, conf, reporter: Reporter, *, as_of: 
                 try:
                     run, _v = runner.run(upgrades, label)
                 except _Failed as exc:
-                    needs = [d for d in _depends_on(exc.reason, changed) if d not in upgrades]
+                    # a dependency it needs newer (numpy for pandas 3): upgraded with it, to the
+                    # version the kernel has today
+                    needs = {d: today[d][0] if d in today else _installed_version(python, d)
+                             for d in _depends_on(exc.reason) if d not in upgrades}
+                    needs = {d: v for d, v in needs.items() if v}
                     if needs and not exc.network:
-                        upgrades.update({d: today[d][0] for d in needs})
+                        upgrades.update(needs)
                         continue
-                    trials.append({"upgrades": upgrades, "failed": exc.reason, "changes": []})
+                    trials.append({"package": dist, "upgrades": upgrades, "failed": exc.reason,
+                                   "changes": []})
                     break
-                trials.append({"upgrades": upgrades, "changes": sorted(
+                trials.append({"package": dist, "upgrades": upgrades, "changes": sorted(
                     _differing(nb, run, explained, conf))})
                 break
         out["trials"] = trials
@@ -462,15 +477,14 @@ def explain_drift(path: Path, report: dict, conf, reporter: Reporter, *, as_of: 
 
 
 def _culprits(cell: int, trials: list) -> list:
-    """The packages whose upgrade changes ``cell``: common to every trial that changes it, less
-    those whose upgrade alone was tried and did not."""
-    changing = [set(t["upgrades"]) for t in trials if cell in t["changes"]]
-    if not changing:
-        return []
-    common = set.intersection(*changing)
-    innocent = {next(iter(t["upgrades"])) for t in trials
-                if len(t["upgrades"]) == 1 and "failed" not in t and cell not in t["changes"]}
-    return sorted(common - innocent) or sorted(common)
+    """The packages whose upgrade changes ``cell``: those whose trial changes it, less a package
+    upgraded together with another one (a dependency it needs) whose own trial changes it too
+    (pandas 3 brings NumPy 2: when NumPy 2 alone changes the cell, pandas is not named)."""
+    changing = [t for t in trials if not t.get("failed") and cell in t["changes"]]
+    by_itself = {t["package"] for t in changing}
+    named = [t["package"] for t in changing
+             if not (set(t["upgrades"]) - {t["package"]}) & (by_itself - {t["package"]})]
+    return sorted(named or by_itself)
 
 
 def _parse_date(text: str) -> dt.datetime:
@@ -485,20 +499,26 @@ def _parse_date(text: str) -> dt.datetime:
 
 def _versions(out: dict, names) -> str:
     return ", ".join(f"{n} {out['packages'][n]['saved']} -> {out['packages'][n]['current']}"
-                     for n in names if n in out["packages"])
+                     if n in out["packages"] else n for n in names)
 
 
 def _summary(out: dict) -> str:
     day, cells = out["as_of"][:10], out["cells"]
-    where = lambda cs: ("cell " if len(cs) == 1 else "cells ") + ", ".join(map(str, cs))  # noqa: E731
+    def where(cs):
+        return ("cell " if len(cs) == 1 else "cells ") + ", ".join(map(str, cs))
+
+    def differ(cs):
+        return f"{where(cs)} still {'differs' if len(cs) == 1 else 'differ'}"
+
     if out["verdict"] == "not-library-drift":
-        return (f"not library drift: with the packages of {day} ({out['date_from']}) {where(cells)} "
-                "still differ from the saved outputs: hidden state, other data, or Python itself")
+        return (f"not library drift: with the packages of {day} ({out['date_from']}) "
+                f"{differ(cells)} from the saved outputs: hidden state, other data, or Python "
+                "itself")
     explained = sorted(out["explained"])
     head = (f"library drift: with the packages of {day} ({out['date_from']}) the saved outputs of "
             f"{where(explained)} come back")
     if out["unexplained"]:
-        head += f"; {where(out['unexplained'])} still differ (not library drift)"
+        head += f"; {differ(out['unexplained'])} (not library drift)"
     return head
 
 
@@ -510,11 +530,19 @@ def explanation_text(out: dict) -> str:
         lines.append("  as of " + out["as_of"][:10] + ": " + ", ".join(
             f"{d} {v['saved']}" + (f" (now {v['current']})" if v["saved"] != v["current"] else "")
             for d, v in old.items()))
+    tried = [t for t in out.get("trials", []) if not t.get("failed")]
     for cell, names in sorted(out.get("explained", {}).items(), key=lambda kv: int(kv[0])):
         if names:
-            lines.append(f"  cell {cell}: changed by the upgrade of {_versions(out, names)}")
+            deps = {d: v for t in tried if t["package"] in names and cell in t["changes"]
+                    for d, v in t["upgrades"].items() if d not in names}
+            with_ = f" (upgraded with {', '.join(f'{d} {v}' for d, v in deps.items())}, which it " \
+                    "needs)" if deps else ""
+            lines.append(f"  cell {cell}: changed by the upgrade of {_versions(out, names)}{with_}")
+        elif tried:
+            lines.append(f"  cell {cell}: no upgrade tried alone changes it (several together, "
+                         "or one not tried)")
         else:
-            lines.append(f"  cell {cell}: no single upgrade tried changes it (several together)")
+            lines.append(f"  cell {cell}: not attributed (no upgrade could be installed)")
     for t in out.get("trials", []):
         if t.get("failed"):
             lines.append(f"  could not upgrade {', '.join(t['upgrades'])}: {t['failed']}")

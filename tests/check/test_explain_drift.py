@@ -91,11 +91,12 @@ def test_explain_drift_names_the_upgrade_that_changes_each_cell(old_notebook, ca
     assert out["explained"] == {1: ["numpy"], 2: ["pandas"]}
     assert out["unexplained"] == [3]
     # pandas 3 needs NumPy 2: its upgrade was tried together with it, and still told apart
-    assert any(t["upgrades"].keys() == {"pandas", "numpy"} for t in out["trials"])
+    with_numpy = next(t for t in out["trials"] if t["package"] == "pandas")
+    assert {"pandas", "numpy"} <= with_numpy["upgrades"].keys() and with_numpy["changes"] == [1, 2]
     # three runs: as of the date, numpy upgraded, pandas upgraded with numpy (pandas alone does
     # not resolve, which costs a resolution, not a run)
     assert out["runs"] == 3 and len(out["trials"]) == 2
-    assert "library drift" in out["summary"] and "cell 3 still differ" in out["summary"]
+    assert "library drift" in out["summary"] and "cell 3 still differs" in out["summary"]
     assert any("building the environment with uv" in str(p) for p in progress)
 
     # asked again: from the cache, no environment and no kernel
@@ -109,7 +110,7 @@ def test_explain_drift_names_the_upgrade_that_changes_each_cell(old_notebook, ca
     assert f"cell 1: changed by the upgrade of numpy {out['packages']['numpy']['saved']} -> " \
            f"{numpy.__version__}" in text
     assert f"cell 2: changed by the upgrade of pandas {out['packages']['pandas']['saved']} -> " \
-           f"{pandas.__version__}" in text
+           f"{pandas.__version__} (upgraded with numpy {numpy.__version__}" in text
     cli.main(["check", str(old_notebook), "--explain-drift", "--json"])
     data = json.loads(capsys.readouterr().out)
     assert data["drift_explanation"]["explained"] == {"1": ["numpy"], "2": ["pandas"]}
@@ -186,3 +187,32 @@ def test_the_date_is_the_last_commit_else_saved_times_else_the_file(make_noteboo
                                                "shell.execute_reply": "2024-01-02T03:04:05.100Z"}
     path.write_text(json.dumps(nb))
     assert notebook_date(path, read(path)) == ("2024-01-02T03:04:05Z", "the execution times saved in it")
+
+
+def test_an_error_from_a_removed_alias_is_explained_by_the_upgrade_and_its_dependencies(
+    make_notebook, tmp_path
+):
+    # written for pandas 2.0 (freq='M', removed in pandas 3), committed 2023-06-01; the notebook
+    # imports pandas only, and pandas 3 needs a NumPy the date does not have
+    _need_uv()
+    from nbformat.v4 import new_output
+
+    def as_saved_by_pandas_2_0(nb):
+        nb.cells[1].source = "pd.date_range('2013-01-01', periods=2, freq='M')"
+        nb.cells[1].outputs = [new_output("execute_result", execution_count=2, data={
+            "text/plain": "DatetimeIndex(['2013-01-31', '2013-02-28'], dtype='datetime64[ns]', "
+                          "freq='M')"})]
+
+    path = make_notebook(["import pandas as pd", "pd.Timestamp('2013-01-01')"], name="alias.ipynb",
+                         folder=tmp_path / "repo", edit=as_saved_by_pandas_2_0)
+    _commit(path, "2023-06-01T12:00:00Z")
+    report = api.check(path)
+    assert report["verdict"] == "not-repeatable"
+    out = api.explain_drift(path, report=report)
+    assert out["verdict"] == "library-drift" and out["packages"]["pandas"]["saved"] == "2.0.2"
+    assert out["explained"] == {1: ["pandas"]}
+    trial = out["trials"][0]
+    assert trial["package"] == "pandas" and "numpy" in trial["upgrades"]  # not imported, needed
+    from jupyter_deploy.check.explain import explanation_text
+
+    assert "cell 1: changed by the upgrade of pandas 2.0.2 -> " in explanation_text(out)
