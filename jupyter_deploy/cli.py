@@ -146,9 +146,17 @@ def cmd_check(argv) -> int:
 
     started = time.monotonic()
     report = api.check(ns.notebook[0], record=True, progress=_Progress(ns.quiet or ns.json), **options)
+    unexplained = None
     if ns.explain_drift:
-        report["drift_explanation"] = api.explain_drift(
-            ns.notebook[0], report=report, kernel=ns.kernel, progress=_Progress(ns.quiet or ns.json))
+        from .errors import EnvironmentBuildError
+
+        try:
+            report["drift_explanation"] = api.explain_drift(
+                ns.notebook[0], report=report, kernel=ns.kernel,
+                progress=_Progress(ns.quiet or ns.json))
+        except EnvironmentBuildError as exc:  # the check's answer is still printed, then this
+            report["drift_explanation"] = {"error": exc.to_json()}
+            unexplained = exc
     if ns.junit:
         from .junit import write_junit
         from .many import _row, summary
@@ -161,10 +169,14 @@ def cmd_check(argv) -> int:
         from .render import check_text
 
         print(check_text(report))
-        if ns.explain_drift:
+        if ns.explain_drift and unexplained is None:
             from .check.explain import explanation_text
 
             print(explanation_text(report["drift_explanation"]))
+    if unexplained is not None:
+        if ns.json:
+            return 1  # the error is in the report (one JSON object)
+        raise unexplained
     return 1 if report["verdict"] == "not-repeatable" else 0
 
 

@@ -156,6 +156,27 @@ def test_an_unreachable_index_is_one_line(old_notebook, monkeypatch):
     assert not list((DeployConfig().cache_path / "drift").glob("*.json"))
 
 
+def test_the_command_line_prints_the_check_then_the_one_line_error(old_notebook, monkeypatch,
+                                                                   capsys):
+    _need_uv()
+    monkeypatch.setenv("UV_INDEX_URL", "http://127.0.0.1:9/simple")
+    monkeypatch.setenv("UV_DEFAULT_INDEX", "http://127.0.0.1:9/simple")
+    before = file_digest(old_notebook)
+    code = cli.main(["check", str(old_notebook), "--explain-drift", "-q"])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert "old.ipynb: ✘ not repeatable" in out and "format-drift" in out  # the check's answer
+    errors = [ln for ln in err.splitlines() if "package index" in ln]
+    assert len(errors) == 1 and errors[0].startswith("jupyter deploy: error: --explain-drift "
+                                                     "cannot reach the package index")
+    # with --json: one JSON object, the error inside it
+    assert cli.main(["check", str(old_notebook), "--explain-drift", "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["verdict"] == "not-repeatable"
+    assert data["drift_explanation"]["error"]["code"] == "environment-build"
+    assert file_digest(old_notebook) == before
+
+
 def test_a_notebook_without_agreed_differences_needs_no_run(make_notebook):
     nb = make_notebook(["import numpy as np", "print(np.arange(3).sum())"])
     out = api.explain_drift(nb)
