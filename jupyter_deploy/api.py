@@ -35,6 +35,7 @@ from .progress import as_reporter
 __all__ = [
     "check",
     "check_schema",
+    "explain_drift",
     "deploy",
     "history",
     "targets",
@@ -119,6 +120,42 @@ def check(
             }
         )
     return report
+
+
+def explain_drift(
+    notebook: os.PathLike | str,
+    *,
+    report: Optional[dict] = None,
+    as_of: Optional[str] = None,
+    kernel: Optional[str] = None,
+    progress=None,
+    cancel=None,
+    config: Optional[DeployConfig] = None,
+) -> dict:
+    """Whether the differences every clean run agrees on are library drift, and whose.
+
+    Re-runs the notebook in a temporary environment of the packages it imports, resolved with
+    uv as of its last change (``as_of``, else its last git commit, else the execution times
+    saved in it, else its modification time); if the saved outputs come back, upgrades each
+    package alone to today's version to name the one that changes each cell. ``report`` is the
+    notebook's check report (checked first when None). Returns ``verdict``
+    ("library-drift", "partly-library-drift", "not-library-drift", "nothing-to-explain"),
+    ``summary`` (one line), ``explained`` (cell -> packages), ``unexplained``, ``packages``
+    (name -> saved/current version), ``trials``, ``as_of``, ``runs``, ``seconds``. Raises
+    :class:`~jupyter_deploy.errors.EnvironmentBuildError` when no environment can be built.
+    """
+    from . import tmp
+    from .check.explain import explain_drift as explain
+    from .notebook import resolve_path
+
+    conf = _config(config)
+    if kernel is not None:
+        conf.kernel = kernel
+    if report is None:
+        report = check(notebook, kernel=kernel, progress=progress, cancel=cancel, config=conf)
+    reporter = as_reporter(progress, cancel)
+    with tmp.session(conf.home_path):
+        return explain(resolve_path(notebook), report, conf, reporter, as_of=as_of)
 
 
 # ----------------------------------------------------------------------------------- deploy

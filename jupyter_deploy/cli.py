@@ -106,6 +106,10 @@ def cmd_check(argv) -> int:
                    "notebooks (a CI matrix); a notebook's part depends on its path only.")
     p.add_argument("--json", action="store_true", help="Print the report as one JSON object.")
     p.add_argument("-q", "--quiet", action="store_true", help="No progress on stderr.")
+    p.add_argument("--explain-drift", action="store_true", help="For the differences every "
+                   "clean run agrees on, re-run the notebook with its packages as of its last "
+                   "change (uv --exclude-newer) and name the upgrade that changes each cell "
+                   "(one notebook; needs uv and the package index; a few runs).")
     ns = p.parse_args(argv)
     from .check.parameters import parse_value
 
@@ -131,6 +135,9 @@ def cmd_check(argv) -> int:
     single = (len(ns.notebook) == 1 and ns.shard is None and not is_glob(ns.notebook[0])
               and not os.path.isdir(os.path.expanduser(ns.notebook[0])))
     if not single:
+        if ns.explain_drift:
+            raise UsageError("--explain-drift explains one notebook at a time.",
+                             hint="Give one notebook path.")
         return _check_many(ns, options)
     import time
 
@@ -138,6 +145,17 @@ def cmd_check(argv) -> int:
 
     started = time.monotonic()
     report = api.check(ns.notebook[0], record=True, progress=_Progress(ns.quiet or ns.json), **options)
+    unexplained = None
+    if ns.explain_drift:
+        from .errors import EnvironmentBuildError
+
+        try:
+            report["drift_explanation"] = api.explain_drift(
+                ns.notebook[0], report=report, kernel=ns.kernel,
+                progress=_Progress(ns.quiet or ns.json))
+        except EnvironmentBuildError as exc:  # the check's answer is still printed, then this
+            report["drift_explanation"] = {"error": exc.to_json()}
+            unexplained = exc
     if ns.junit:
         from .junit import write_junit
         from .many import _row, summary
@@ -150,6 +168,14 @@ def cmd_check(argv) -> int:
         from .render import check_text
 
         print(check_text(report))
+        if ns.explain_drift and unexplained is None:
+            from .check.explain import explanation_text
+
+            print(explanation_text(report["drift_explanation"]))
+    if unexplained is not None:
+        if ns.json:
+            return 1  # the error is in the report (one JSON object)
+        raise unexplained
     return 1 if report["verdict"] == "not-repeatable" else 0
 
 

@@ -96,6 +96,14 @@ class CheckTimeout(DeployError):
     status = 422
 
 
+class EnvironmentBuildError(DeployError):
+    """--explain-drift could not build the older environment (no wheel for this Python as of
+    that date, an index that cannot be reached, uv missing)."""
+
+    code = "environment-build"
+    status = 422
+
+
 class NotRepeatable(DeployError):
     """A deploy was refused because the notebook's clean re-run failed its check."""
 

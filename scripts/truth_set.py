@@ -42,7 +42,10 @@ def stale(cell, text):
 
 
 def cases():
-    from test_truth import DATED_CELLS, OLD_LIBRARY_CELLS, PLOT, _as_saved_by_old_libraries
+    from test_truth import (
+        DATED_CELLS, OLD_LIBRARY_CELLS, PLOT, VERSION_CELLS, _as_saved_by_old_libraries,
+        _saved_with_older_versions,
+    )
 
     def deleted_defs(nb):
         del nb.cells[2]
@@ -86,6 +89,8 @@ def cases():
          "unseeded-random"),
         ("timing", ["import time\nt = time.perf_counter()\nsum(range(10**5))\nprint(time.perf_counter() - t)",
                     "%timeit -n 2 -r 3 sum(range(1000))"], None, 2, "not-repeatable", "timing"),
+        ("printed-versions", VERSION_CELLS, _saved_with_older_versions(value_change=True), 2,
+         "not-repeatable", "library-drift"),
         ("plot-dpi", [PLOT.format(dpi="plt.rcParams['figure.dpi'] = 50\n", fn="sin")], dpi, 1,
          "repeatable-with-warnings", None),
     ]

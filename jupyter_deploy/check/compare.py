@@ -727,11 +727,23 @@ def compare_notebooks(
     texts, truncated; for images ``data:`` URIs), and ``cause`` ("unordered-iteration" when only
     the order of lines or items differs).
     """
+    from .drift import notebook_aliases, version_drift
+
     findings = []
+    aliases = notebook_aliases(saved_nb)
     for i, s_cell, c_cell in _cell_pairs(saved_nb, clean_nb, cells, require_outputs=True):
         for d in _compare_cell(s_cell, c_cell, float_tol, image_tol):
             message = f"{cell_name(i)}: {d['what']} ({d['detail']})"
             extra = {"saved": d.get("saved", ""), "clean": d.get("clean", "")}
+            if d.get("kind") in ("text", "numbers") and not d["mime"].startswith("image/"):
+                vd = version_drift(
+                    extra["saved"], extra["clean"], _text(s_cell.get("source")), aliases, float_tol
+                )
+                if vd and vd["only"]:
+                    findings.append(_version_finding(i, d, vd["versions"], extra))
+                    continue
+                if vd:
+                    extra["versions"] = [list(v) for v in vd["versions"]]
             if d.get("drift"):
                 findings.append(_drift_finding(i, d, extra))
                 continue
@@ -746,6 +758,32 @@ HINT_DRIFT_FORMAT = (
     "fix in the notebook; re-run and save it to record the new form, or pin the older version "
     "if readers depend on the old one."
 )
+
+
+HINT_VERSION = (
+    "The notebook printed the version of a library it was saved with; the clean run has "
+    "another. Nothing to fix if the rest agrees; re-run and save to record the new version, or "
+    "pin the older one if the results depend on it (--explain-drift tells which upgrade "
+    "changed what)."
+)
+
+
+def versions_text(versions) -> str:
+    return ", ".join(f"{lib} {a} -> {b}" for lib, a, b in versions)
+
+
+def _version_finding(i: int, d: _Diff, versions, extra: dict) -> dict:
+    f = _finding(
+        "version-drift", i, d,
+        f"cell {i}: printed version {versions_text(versions)} (the notebook was saved with "
+        "another version; nothing else in this output differs)",
+        HINT_VERSION,
+        versions=[list(v) for v in versions],
+        library=", ".join(dict.fromkeys(v[0] for v in versions)),
+        **extra,
+    )
+    f["severity"] = "warning"
+    return f
 
 
 def _drift_finding(i: int, d: _Diff, extra: dict) -> dict:

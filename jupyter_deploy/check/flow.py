@@ -73,6 +73,7 @@ class CellFlow:
     def __init__(self, nb):
         from .lint_cells import parse_cell
 
+        self._nb = nb
         self.cells: dict = {}
         for index, cell in enumerate(nb.get("cells", [])):
             if cell.get("cell_type") != "code":
@@ -91,6 +92,23 @@ class CellFlow:
                 self.cells[index] = (names.reads, binds, names.imports, bool(_TIMING.search(src)))
             else:
                 self.cells[index] = (None, None, set(), bool(_TIMING.search(src)))
+
+    def uses(self, dst, module: str) -> bool:
+        """Whether cell ``dst``'s output can depend on ``module``: the cell uses a name the
+        notebook imports from it, or reads what such a cell made."""
+        from .drift import notebook_aliases
+
+        if dst not in self.cells:
+            return False
+        if not hasattr(self, "_aliases"):
+            self._aliases = notebook_aliases(self._nb)
+        names = {a for a, m in self._aliases.items() if m == module}
+        for k in sorted(c for c in self.cells if c <= dst):
+            reads, _, imports, _ = self.cells[k]
+            if reads is None or names & (reads | imports):
+                if k == dst or self.flows(k, dst):
+                    return True
+        return False
 
     def timing(self, cell) -> bool:
         return bool(cell in self.cells and self.cells[cell][3])

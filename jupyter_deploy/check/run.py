@@ -216,7 +216,10 @@ class CleanRun:
         kernel_log: Optional[Path] = None,
         sandbox: bool = True,
         produced_dir: Optional[Path] = None,
+        kernel_dirs: Optional[list] = None,
     ):
+        # folders to find the kernel in instead of Jupyter's (a temporary environment's kernel)
+        self.kernel_dirs = kernel_dirs
         self.produced_dir = produced_dir  # where to keep the files the run wrote, if anywhere
         self.kernel_log = kernel_log
         self.sandbox = sandbox
@@ -297,7 +300,11 @@ class CleanRun:
         from nbclient import NotebookClient
         from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
-        _kernel_spec(self.kernel_name)  # a clear error before any kernel starts
+        manager = {}
+        if self.kernel_dirs:
+            manager["kernel_manager_class"] = _manager_in(self.kernel_dirs)
+        else:
+            _kernel_spec(self.kernel_name)  # a clear error before any kernel starts
         nb = self.nb
         cells = nb.cells
         total = len(cells)
@@ -321,6 +328,7 @@ class CleanRun:
             allow_errors=False,
             record_timing=False,
             resources={"metadata": {"path": str(self.workdir)}},
+            **manager,
         )
         result = RunResult(nb=nb, ok=True)
         env = dict(os.environ)
@@ -498,6 +506,21 @@ class CleanRun:
                     result.modules = data["modules"]
                     result.kernel_python = data["python"]
                     result.kernel_version = data["version"]
+
+
+def _manager_in(kernel_dirs):
+    """A kernel manager class that finds kernels in ``kernel_dirs`` only."""
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
+
+    class _Manager(AsyncKernelManager):
+        @default("kernel_spec_manager")
+        def _kernel_spec_manager_default(self):
+            return KernelSpecManager(kernel_dirs=[str(d) for d in kernel_dirs],
+                                     ensure_native_kernel=False)
+
+    return _Manager
 
 
 def _finding(kind, cell, message, hint, severity="error", **extra) -> dict:

@@ -44,6 +44,7 @@ _LIBRARY_MESSAGES = re.compile(
 )
 _MODULE_ATTR = re.compile(r"^module '([\w.]+)' has no attribute")
 _RANDOM_KINDS = ("unseeded-random", "wall-clock")
+_DRIFT_KINDS = ("format-drift", "version-drift")
 
 
 def library_drift(finding: dict) -> str | None:
@@ -61,7 +62,9 @@ def library_drift(finding: dict) -> str | None:
     return f"{who} changed this API since the notebook was saved (its own message says so)"
 
 
-def _explain(finding: dict, static: list[dict], flow=None) -> tuple[list[dict], list[str]]:
+def _explain(
+    finding: dict, static: list[dict], flow=None, versions=None
+) -> tuple[list[dict], list[str]]:
     """The static findings that evidence links to ``finding`` (most specific first), and what was
     ruled out (a candidate with nothing flowing from it to the cell, or contradicted by the
     clean runs)."""
@@ -69,6 +72,10 @@ def _explain(finding: dict, static: list[dict], flow=None) -> tuple[list[dict], 
     if finding["kind"] == "execution-error":
         drift = library_drift(finding)
         if drift:
+            lib = finding.get("raised_in")
+            if lib in (versions or {}):
+                a, b, where = versions[lib]
+                drift += f"; {lib} {a} -> {b} (printed in cell {where})"
             return [{"kind": "library-drift", "cell": cell, "message": drift}], []
     timed = flow is not None and flow.timing(cell)
     if finding["kind"] in ("output-diff", "nondeterministic") and timed:
@@ -103,6 +110,15 @@ def _explain(finding: dict, static: list[dict], flow=None) -> tuple[list[dict], 
                 ruled_out.append(f"{kind} in {cell_name(where)} (nothing flows from it to {cell_name(cell)})")
                 continue
             causes.append({"kind": s["kind"], "cell": where, "message": s["message"]})
+    if finding["kind"] in ("output-diff", "execution-error") and versions and flow is not None:
+        # a library the notebook printed another version of, used by this cell: evidence
+        for lib, (a, b, where) in versions.items():
+            if cell is not None and flow.uses(cell, lib):
+                causes.append({
+                    "kind": "library-drift", "cell": where,
+                    "message": f"{lib} {a} -> {b} (the version printed in cell {where}), "
+                               f"and cell {cell} uses {lib}",
+                })
     return causes[:3], ruled_out[:3]
 
 
@@ -114,17 +130,28 @@ def decide(
     ``flow`` (a :class:`~jupyter_deploy.check.flow.CellFlow`) is the evidence a cause needs: a
     static finding is named as a likely cause only when something flows from its cell to the
     failing one; without a cause the finding says ``cause_unknown`` and what was ruled out."""
+    from .drift import version_evidence
+
     kept = [f for f in findings if f["kind"] not in ignore]
-    static = [f for f in kept if f.get("severity") == "warning" and f["kind"] != "format-drift"]
+    static = [f for f in kept if f.get("severity") == "warning" and f["kind"] not in _DRIFT_KINDS]
+    versions = version_evidence(kept)
     for f in kept:
         if f.get("severity") == "error" and f["kind"] in _CAUSES or f.get("cause"):
-            causes, ruled_out = _explain(f, static, flow)
+            causes, ruled_out = _explain(f, static, flow, versions)
             if causes:
                 f["causes"] = causes
                 if causes[0]["kind"] == "timing":
                     f["hint"] = (
                         "The cell prints how long something took, which no two runs share: keep "
                         "timings out of the saved outputs (%%capture, or print them to a log)."
+                    )
+                elif causes[0]["kind"] == "library-drift" and f["kind"] == "output-diff":
+                    f["hint"] = (
+                        "The notebook was saved with another version of a library this cell "
+                        "uses (it printed it): the new version likely computes or prints this "
+                        "differently. Re-run and save to accept it, or pin the old version; "
+                        "jupyter deploy check --explain-drift re-runs it with the old versions "
+                        "to tell which upgrade changed it."
                     )
                 elif causes[0]["kind"] == "library-drift":
                     f["hint"] = (
@@ -150,11 +177,11 @@ def decide(
         static = warnings
         by_kind: dict[str, int] = {}
         for f in static:
-            if f["kind"] == "format-drift":
-                continue  # one line per drift rule (already grouped per notebook)
+            if f["kind"] in _DRIFT_KINDS:
+                continue  # one line per drift rule or library (already grouped per notebook)
             by_kind[f["kind"]] = by_kind.get(f["kind"], 0) + 1
         reasons = [f"{n} x {k}" for k, n in by_kind.items()]
-        reasons += [f["message"] for f in static if f["kind"] == "format-drift"]
+        reasons += [f["message"] for f in static if f["kind"] in _DRIFT_KINDS]
         return WITH_WARNINGS, reasons, kept
     return REPEATABLE, [], kept
 

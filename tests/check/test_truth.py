@@ -385,7 +385,9 @@ def test_timeit_slowest_run_line_is_masked():
 
     a = "The slowest run took 5.23 times longer than the fastest. This could mean that an intermediate result is being cached.\n"
     b = "The slowest run took 7.01 times longer than the fastest. This could mean that an intermediate result is being cached.\n"
-    assert mask(a) == mask(b) == "<TIMEIT>\n"
+    assert mask(a) == mask(b) == ""  # printed on some runs only: dropped, not replaced
+    assert mask(a + "1.2 µs ± 3 ns per loop (mean ± std. dev. of 7 runs, 1 loop each)\n") == \
+        mask("1.3 µs ± 3 ns per loop (mean ± std. dev. of 7 runs, 1 loop each)\n")
 
 
 # ------------------------------------------------------------------------------- 6. images
@@ -453,3 +455,86 @@ def need_pillow():
     from jdtest import need
 
     need(importlib.util.find_spec("PIL") is not None, "pillow", "uv pip install pillow")
+
+
+# ------------------------------------------------------------- 7. printed version strings
+
+VERSION_CELLS = [
+    "import numpy as np\nimport pandas as pd\nprint('pandas', pd.__version__)",
+    "np.__version__",
+    "pd.Series(['a', 'b'])",
+    "totals = pd.Series([1, 2, 3])\nprint('total', totals.sum())",
+    "print('done', 2 + 2)",
+]
+
+
+def _saved_with_older_versions(value_change=False):
+    def edit(nb):
+        nb.cells[0].outputs[0]["text"] = "pandas 2.2.3\n"
+        nb.cells[1].outputs[0]["data"]["text/plain"] = "'1.26.4'"
+        plain = nb.cells[2].outputs[0]["data"]
+        plain["text/plain"] = plain["text/plain"].replace("dtype: str", "dtype: object")
+        if value_change:
+            nb.cells[3].outputs[0]["text"] = "total 7\n"
+            nb.cells[4].outputs[0]["text"] = "done 5\n"
+    return edit
+
+
+def test_printed_versions_are_version_drift_naming_both_versions(make_notebook):
+    import numpy
+    import pandas
+
+    nb = make_notebook(VERSION_CELLS, edit=_saved_with_older_versions())
+    before = file_digest(nb)
+    report = api.check(nb)
+    assert file_digest(nb) == before
+    assert report["verdict"] == "repeatable-with-warnings", report["reasons"]
+    assert not by_kind(report, "output-diff")
+    drift = {f["library"]: f for f in by_kind(report, "version-drift")}
+    assert set(drift) == {"pandas", "numpy"}
+    assert drift["pandas"]["severity"] == "warning" and drift["pandas"]["cell"] == 0
+    assert f"pandas 2.2.3 -> {pandas.__version__}" in drift["pandas"]["message"]
+    assert f"numpy 1.26.4 -> {numpy.__version__}" in drift["numpy"]["message"]
+    assert any(f"pandas 2.2.3 -> {pandas.__version__}" in r for r in report["reasons"])
+    # the format drift of the same notebook names the version change as its evidence
+    fmt = next(f for f in by_kind(report, "format-drift") if f["library"] == "pandas")
+    assert f"pandas 2.2.3 -> {pandas.__version__} (printed in cell 0)" in fmt["message"]
+
+
+def test_printed_versions_are_evidence_for_a_value_change_in_a_cell_using_the_library(make_notebook):
+    import pandas
+
+    nb = make_notebook(VERSION_CELLS, edit=_saved_with_older_versions(value_change=True))
+    report = api.check(nb, runs=2)
+    assert report["verdict"] == "not-repeatable"
+    diffs = {f["cell"]: f for f in by_kind(report, "output-diff")}
+    assert set(diffs) == {3, 4}
+    cause = diffs[3]["causes"][0]
+    assert cause["kind"] == "library-drift" and cause["cell"] == 0
+    assert f"pandas 2.2.3 -> {pandas.__version__}" in cause["message"]
+    assert "--explain-drift" in diffs[3]["hint"]
+    # cell 4 uses no library: the versions are not evidence for it
+    assert "causes" not in diffs[4] and diffs[4]["cause_unknown"]
+    assert "library drift" in report["reasons"][0]
+
+
+def test_version_strings_are_found_by_name_or_by_the_code_that_prints_them():
+    from jupyter_deploy.check.drift import version_drift
+
+    aliases = {"np": "numpy", "pd": "pandas", "sklearn": "sklearn"}
+    vd = version_drift("numpy     : 1.26.4\npandas    : 2.2.3", "numpy     : 2.4.6\npandas    : 2.2.3",
+                       "%watermark -p numpy,pandas", aliases)
+    assert vd == {"versions": [("numpy", "1.26.4", "2.4.6")], "only": True}
+    vd = version_drift("scikit-learn==1.4.2", "scikit-learn==1.6.1", "", aliases)
+    assert vd["versions"] == [("sklearn", "1.4.2", "1.6.1")]
+    vd = version_drift("1.4.2 (100, 3)", "1.6.1 (100, 4)", "print(sklearn.__version__, X.shape)", aliases)
+    assert vd["versions"] == [("sklearn", "1.4.2", "1.6.1")] and vd["only"] is False
+    # a number printed next to the version stays a number: its change is not hidden
+    vd = version_drift("1.26.4 0.5", "2.4.6 0.6", "print(np.__version__, x.mean())", aliases)
+    assert vd == {"versions": [("numpy", "1.26.4", "2.4.6")], "only": False}
+    vd = version_drift("0.5 1.26.4", "0.6 2.4.6", "print(x.mean(), np.__version__)", aliases)
+    assert vd == {"versions": [("numpy", "1.26.4", "2.4.6")], "only": False}
+    assert version_drift("'2.2'", "'3.0'", "pd.__version__", aliases)["only"] is True
+    # a number that is not a library's version is not one
+    assert version_drift("time 1.25", "time 1.31", "print('time', t)", {"time": "time"}) is None
+    assert version_drift("price 2.50", "price 3.10", "print('price', p)", aliases) is None
