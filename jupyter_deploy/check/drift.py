@@ -312,8 +312,6 @@ def version_drift(saved: str, clean: str, source: str = "", aliases=None, float_
     """The printed version strings that differ between two (masked) texts of one output:
     ``{"versions": [(library, saved, clean)], "only": bool}``, ``only`` when nothing else
     differs (or what else differs is format drift); None when no version string differs."""
-    from .compare import diff_text
-
     aliases = aliases or {}
     source_libs = _source_libraries(source, aliases)
     names = {"python"} | set(aliases.values()) | set(source_libs)
