@@ -24,9 +24,11 @@ from typing import Any, Optional
 from . import plugins, stopping, tmp
 from .bundle import Proof
 from .config import DeployConfig, copy_config, deploy_config
-from .errors import Cancelled, DeployError, NotRepeatable, UsageError
+from .errors import Cancelled, DeployError, NotRepeatable, UsageError, VerificationFailed
 from .history import History
 from .notebook import resolve_path
+from .objkinds import annotate
+from .options import check_schema as _schema
 from .options import validate_check_options
 from .plugin import DeployContext, ObjectSource
 from .plugin import magic_line as _magic_line
@@ -144,9 +146,7 @@ def explain_drift(
     (name -> saved/current version), ``trials``, ``as_of``, ``runs``, ``seconds``. Raises
     :class:`~jupyter_deploy.errors.EnvironmentBuildError` when no environment can be built.
     """
-    from . import tmp
     from .check.explain import explain_drift as explain
-    from .notebook import resolve_path
 
     conf = _config(config)
     if kernel is not None:
@@ -419,8 +419,6 @@ def _deploy(target, target_cls, tgt, nb_path, to, live, force, reporter, conf, s
         "magic": line,
     }
     if not ok:
-        from .errors import VerificationFailed
-
         failed = [p for p in proof_json if not p["ok"]]
         # one line per failed proof: an engine's whole log stays in the result's proofs
         text = "; ".join(f"{p['name']}: {_first_line(p.get('detail'))}" for p in failed)
@@ -561,8 +559,6 @@ def targets() -> dict:
 
 def check_schema() -> dict:
     """The JSON schema of the check's options (``runs``, ``cell_timeout``, ``kernel``...)."""
-    from .options import check_schema as _schema
-
     return _schema()
 
 
@@ -579,7 +575,6 @@ def objects(notebook: os.PathLike | str, *, config: Optional[DeployConfig] = Non
     ``sample_for`` (the models it is a sample of): see :mod:`jupyter_deploy.objkinds`.
     """
     from .check import cached_report
-    from .objkinds import annotate
 
     report = cached_report(notebook, _config(config))
     if not report:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Optional
 
 from .errors import DeployError, NotebookNotFound, UsageError
+from .notebook import cell_name
 
 #: folders never searched for notebooks (hidden folders, .ipynb_checkpoints included, are skipped too)
 SKIPPED_FOLDERS = frozenset({"node_modules", "site-packages", "__pycache__"})
@@ -164,7 +165,6 @@ def finding_line(f: dict) -> str:
     """``cell 4 output-diff: stdout differs ... (likely cause: unseeded-random in cell 2)``
     (cells numbered as JupyterLab numbers them, from 1)."""
     from .check.verdict import cause_text
-    from .notebook import cell_name
 
     where = "" if f.get("cell") is None else f"{cell_name(f['cell'])} "
     msg = " ".join(str(f.get("message", "")).split())

@@ -20,6 +20,8 @@ from traitlets import Bool, Unicode, validate
 from ..bundle import Bundle, Handoff, ModelSpec, Proof
 from ..plugin import Backend, checked_trait
 from ..progress import Reporter
+from ..errors import DeployError
+from .. import tmp as _tmp  # the tool's own temp folder: swept if this process dies
 
 
 class RegistryBackend(Backend):
@@ -102,14 +104,12 @@ class RegistryBackend(Backend):
         return Handoff(destination=res["uri"], summary=summary, details=details)
 
     def verify(self, bundle: Bundle, handoff: Handoff, reporter: Reporter) -> list[Proof]:
-        from ..errors import DeployError
         from ..model.registry import open_registry
         from ..model.verify import verify_fresh, verify_isolated
 
         d = handoff.details
         registry = open_registry(d["registry"])
         proofs = []
-        from .. import tmp as _tmp  # the tool's own temp folder: swept if this process dies
 
         with _tmp.temporary_directory(prefix="jupyter-deploy-fetch-") as tmp:
             try:

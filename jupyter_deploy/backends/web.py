@@ -24,7 +24,7 @@ from traitlets import Bool, Enum, Float, Int, Unicode
 
 from ..bundle import Bundle, Handoff, Proof, ReportSpec
 from ..errors import BackendError, UsageError
-from ..http import RETRY_STATUS, request_error
+from ..http import request_error, RETRY_STATUS, retrying_session
 from ..plugin import Backend
 
 
@@ -74,8 +74,6 @@ class WebBackend(Backend):
         return {}, None
 
     def _session(self):
-        from ..http import retrying_session
-
         s = retrying_session(self.retries, self.backoff, {"GET", "PUT", "POST", "HEAD"},
                              raise_on_status=False)
         headers, auth = self._auth()

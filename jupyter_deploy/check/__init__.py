@@ -24,6 +24,7 @@ from ..notebook import (
     content_hash, kernel_name, number_findings, read, read_json, resolve_path, runs_deploy,
 )
 from ..progress import Reporter
+from ..history import now_utc
 
 CACHE_ENTRIES_KEPT = 32
 #: entries used within this many seconds are kept whatever their number, so that a repository of
@@ -416,8 +417,6 @@ def _report(path, nb, nb_hash, kernel, parameters, verdict, reasons, findings, *
 
 
 def _now() -> str:
-    from ..history import now_utc
-
     return now_utc()
 
 

@@ -36,8 +36,10 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from ..errors import EnvironmentBuildError
+from ..errors import EnvironmentBuildError, UsageError
 from ..progress import Reporter
+from ..notebook import content_hash, read
+from .. import tmp
 
 __all__ = ["MAX_UPGRADES", "explain_drift", "explanation_text", "notebook_date"]
 
@@ -286,7 +288,6 @@ class _Runner:
     def __init__(self, path: Path, nb, conf, reporter: Reporter, python: str, date: str,
                  packages: list, pins: dict):
         from . import input_files
-        from ..notebook import content_hash
 
         self.path, self.nb, self.conf, self.reporter = path, nb, conf, reporter
         self.python, self.date, self.packages, self.pins = python, date, packages, pins
@@ -314,7 +315,6 @@ class _Runner:
                 return nbformat.reads(data["nb"], as_version=4), data["versions"]
             except (ValueError, KeyError, OSError):
                 pass
-        from .. import tmp
         from .run import CleanRun
 
         root = Path(tmp.mkdtemp(prefix="drift-env-"))
@@ -388,8 +388,6 @@ def explain_drift(path: Path, report: dict, conf, reporter: Reporter, *, as_of: 
     """Whether the differences every clean run of ``report`` agrees on are library drift, and
     which package's upgrade changes each cell (see the module's docstring). Raises
     :class:`~jupyter_deploy.errors.EnvironmentBuildError` when no environment can be built."""
-    from ..notebook import read
-
     started = time.monotonic()
     nb = read(path)
     cells = _candidates(report)
@@ -491,8 +489,6 @@ def _parse_date(text: str) -> dt.datetime:
     try:
         when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        from ..errors import UsageError
-
         raise UsageError(f"Not a date: {text!r}.", hint="Give it as YYYY-MM-DD.") from None
     return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
 

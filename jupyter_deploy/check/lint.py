@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..notebook import cell_name, only_deploy
+from ..errors import DeployError
 
 __all__ = ["KINDS", "static_findings"]
 
@@ -448,7 +449,6 @@ def _package_findings(imports, notebook_dir, python, written):
             wanted.append(full)
     if not wanted:
         return []
-    from ..errors import DeployError
 
     try:
         probed = environment.probe(wanted, python=python)

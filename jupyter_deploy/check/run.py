@@ -31,6 +31,8 @@ from ..errors import Cancelled, KernelError
 from ..notebook import cell_name
 from ..progress import Reporter
 from ..session import CLEAN_RUN_ENV
+from .. import objkinds, tmp
+from ..config import deploy_config
 
 _MARK = "__jupyter_deploy_epilogue__"
 
@@ -92,8 +94,6 @@ def _jd_epilogue(objects_dir, max_bytes, notebook_dir, kinds_source):
 
 def _kinds_source() -> str:
     """The source of :mod:`jupyter_deploy.objkinds`, which the epilogue runs in the kernel."""
-    from .. import objkinds
-
     return Path(objkinds.__file__).read_text(encoding="utf-8")
 
 
@@ -266,8 +266,6 @@ class CleanRun:
         """The sandbox copy of the notebook's folder, under the tool's temp folder."""
         if not self.sandbox:
             return None, None
-        from .. import tmp
-        from ..config import deploy_config
         from . import sandbox
 
         root = Path(tmp.mkdtemp(prefix="sandbox-"))
@@ -334,7 +332,6 @@ class CleanRun:
         env = dict(os.environ)
         env[CLEAN_RUN_ENV] = "1"
         env.pop("JPY_SESSION_NAME", None)
-        from .. import tmp
 
         tmp.original_tmpdir(env)  # the notebook's temp files go where they go outside a check
         self.reporter(self.label, 0, total, f"starting a clean {self.kernel_name} kernel")

@@ -16,6 +16,7 @@ Unpickling runs code chosen by the artefact's author: load only models whose aut
 from __future__ import annotations
 
 from typing import Any, Optional
+from ..errors import UsageError
 
 __all__ = ["load", "list_models", "open_registry"]
 
@@ -34,8 +35,6 @@ def load(name: str, version: Any = None, registry: Any = None, **kw):
     ``allow_unverified`` (default False: a version whose proof failed or is pending is refused;
     "latest" and aliases never name one either way).
     """
-    from ..errors import UsageError
-
     verify = kw.pop("verify", True)
     signing_key = kw.pop("signing_key", None)
     with_metadata = kw.pop("with_metadata", False)

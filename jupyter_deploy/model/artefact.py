@@ -22,7 +22,7 @@ import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..errors import IntegrityError, TargetError
+from ..errors import IntegrityError, SerializationError, TargetError
 from . import standalone
 from .standalone import (
     CARD,
@@ -36,6 +36,7 @@ from .standalone import (
     predict_outputs as _predict_outputs,
     sha256_bytes,
 )
+from .._version import __version__
 
 __all__ = [
     "write_artefact",
@@ -144,7 +145,6 @@ def write_artefact(
     cannot predict on raises :class:`~jupyter_deploy.errors.TargetError`; an object that cannot be
     pickled raises :class:`~jupyter_deploy.errors.SerializationError` naming the attribute.
     """
-    from .._version import __version__
     from . import pickling, schema
     from .requirements import (
         pickle_modules,
@@ -260,7 +260,6 @@ def read_artefact(
     :class:`~jupyter_deploy.errors.IntegrityError` naming the file. ``verify=False`` skips the
     checks (for inspecting a damaged artefact you already trust).
     """
-    from ..errors import SerializationError
     from .signing import signing_key as _key
 
     root = Path(path)

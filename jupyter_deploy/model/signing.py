@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from .standalone import SIGNING_ENV, sign
+from ..errors import UsageError
 
 SIGNING_FILE_ENV = "JUPYTER_DEPLOY_SIGNING_KEY_FILE"
 
@@ -29,8 +30,6 @@ def signing_key(explicit: bytes | str | None = None) -> bytes | None:
         try:
             data = Path(path).expanduser().read_bytes().strip()
         except OSError as exc:
-            from ..errors import UsageError
-
             raise UsageError(
                 f"Cannot read the signing key file {path}: {exc.strerror}.",
                 hint=f"Fix ${SIGNING_FILE_ENV}, or unset it.",

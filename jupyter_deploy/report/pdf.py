@@ -16,6 +16,7 @@ import subprocess
 from pathlib import Path
 
 from ..errors import TargetError
+from .. import tmp as _tmp
 
 NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 ENV = "JUPYTER_DEPLOY_CHROMIUM"
@@ -72,7 +73,6 @@ def html_to_pdf(html_path: os.PathLike | str, pdf_path: os.PathLike | str, *,
     exe = find_chromium(chromium)
     html_path = Path(html_path).resolve()
     pdf_path = Path(pdf_path).resolve()
-    from .. import tmp as _tmp
 
     profile = _tmp.mkdtemp(prefix="jupyter-deploy-chromium-")
     cmd = [

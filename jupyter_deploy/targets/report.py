@@ -19,6 +19,8 @@ from traitlets import Bool, Dict, Enum, Float, List, Unicode
 from ..errors import TargetError, UsageError
 from ..bundle import Bundle, ReportSpec
 from ..plugin import DeployContext, Target
+from ..history import now_utc
+from .._version import __version__
 
 
 def _git_user() -> str:
@@ -160,8 +162,6 @@ class ReportTarget(Target):
         import hashlib
         import json
 
-        from ..history import now_utc
-        from .._version import __version__
         from ..report import render
         from ..report.cache import MARKER, ReportCache, render_key, scan_key
         from ..report.slug import slugify

@@ -41,9 +41,11 @@ import uuid
 from pathlib import Path
 from typing import Any, Optional
 
-from ...errors import RegistryError, UsageError
+from ...errors import IntegrityError, RegistryError, UsageError
 from ..standalone import METADATA
 from .base import Store, VersionTaken
+from ...config import deploy_config
+from ... import tmp as _tmp  # the tool's own temp folder: swept if this process dies
 
 __all__ = ["Registry", "open_registry", "validate_name", "Store"]
 
@@ -86,8 +88,6 @@ def open_registry(url_or_path: Any = None) -> "Registry":
     if isinstance(url_or_path, Registry):
         return url_or_path
     if url_or_path is None or url_or_path == "":
-        from ...config import deploy_config
-
         url_or_path = deploy_config().registry_path
     if isinstance(url_or_path, os.PathLike):
         from .folder import FolderStore
@@ -326,8 +326,6 @@ class Registry:
         for rel in (meta.get("files") or {}):
             parts = rel.split("/")
             if rel.startswith("/") or ".." in parts:
-                from ...errors import IntegrityError
-
                 raise IntegrityError(
                     f"{self.uri(name, version)}/{METADATA} lists an unsafe path {rel!r}.",
                     hint="Do not load it.",
@@ -519,7 +517,6 @@ class Registry:
     def _write_new(self, local, name, meta, key, pending, stamp_version, say):
         token = json.dumps({"token": uuid.uuid4().hex, "pid": os.getpid()}).encode("utf-8")
         files = sorted(meta.get("files", {})) + [METADATA]
-        from ... import tmp as _tmp  # the tool's own temp folder: swept if this process dies
 
         with _tmp.temporary_directory(prefix="jupyter-deploy-publish-") as tmp:
             art = Path(tmp) / "artefact"

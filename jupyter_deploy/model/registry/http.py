@@ -17,7 +17,7 @@ import os
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from ...errors import RegistryError
-from ...http import request_error
+from ...http import request_error, retrying_session
 from .base import Store
 
 TOKEN_ENV = "JUPYTER_DEPLOY_REGISTRY_TOKEN"
@@ -34,8 +34,6 @@ class HTTPStore(Store):
         timeout: tuple[float, float] = (5.0, 60.0),
         token: str | None = None,
     ):
-        from ...http import retrying_session
-
         parts = urlsplit(url.rstrip("/"))
         auth = None
         if parts.username:
