@@ -1,6 +1,7 @@
 """The container build context: a model artefact plus everything that serves it.
 
-    Dockerfile  .dockerignore  requirements.txt  app.py  serving.py  standalone.py  batch.py
+    Dockerfile  .dockerignore  requirements.txt  app.py  batch.py  standalone.py
+    serving.py  serving_loading.py  serving_validation.py  serving_checks.py  serving_fastpath.py
     k8s.yaml    README.md      model/ (the artefact, as the model target writes it)
 
 :func:`write_context` writes a new context into an empty folder. Every file it generates starts
@@ -33,6 +34,10 @@ GENERATED = {
     "requirements.txt": None,
     "app.py": "app.py",
     "serving.py": "serving.py",
+    "serving_loading.py": "serving_loading.py",
+    "serving_validation.py": "serving_validation.py",
+    "serving_checks.py": "serving_checks.py",
+    "serving_fastpath.py": "serving_fastpath.py",
     "standalone.py": None,
     "batch.py": "batch.py",
     "k8s.yaml": "k8s.yaml",
