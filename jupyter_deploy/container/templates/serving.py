@@ -9,6 +9,8 @@ artefact checker) and its parts:
   serving_checks.py      one column's checks and conversion
   serving_fastpath.py    a scikit-learn Pipeline's fitted steps called directly (checked on the
                          artefact's sample before it is used)
+  serving_handler.py     only when the notebook has a %%deploy handler cell: its preprocess(frame)
+                         and postprocess(prediction, frame), run around the model's predict
 
 (Their names start with serving_ because the folder is first on sys.path: a plain name such as
 validation.py would hide a package of that name that the model may need.)
@@ -70,9 +72,12 @@ class Model(InputSchema):
         self.meta = meta
         self.name = meta.get("name") or "model"
         self.version = meta.get("version")
+        self.handler = load_handler()
         schema = meta.get("input_schema") or None
         kind = (schema or {}).get("type", "dataframe")
-        strict = strict_categories(self.model) if kind == "dataframe" else {}
+        # the model's encoders describe the model's input, which a preprocess may change
+        strict = strict_categories(self.model) if kind == "dataframe" and not self.handler \
+            else {}
         InputSchema.__init__(self, schema, strict)
         classes = getattr(self.model, "classes_", None)
         self.classes = standalone.to_list(classes) if classes is not None else None
@@ -86,7 +91,9 @@ class Model(InputSchema):
         # once they give exactly the model's own answers on the artefact's sample.
         self._fast = None
         plan = None
-        if self.kind != "dataframe" or not self.columns:
+        if self.handler:
+            self.fast_path = "off: the serving handler (serving_handler.py) runs around the model"
+        elif self.kind != "dataframe" or not self.columns:
             self.fast_path = "off: no table schema (the artefact was saved without a sample)"
         else:
             plan = compile_pipeline(self.model)
@@ -108,11 +115,12 @@ class Model(InputSchema):
         out["enforced_categories"] = self.allowed
         out["fast_path"] = self.fast_path
         out["serving_python"] = sys.version.split()[0]
+        out["serving_handler"] = sorted(self.handler) if self.handler else None
         return out
 
     def response_schema(self):
         pred = {}
-        if self.classes:
+        if self.classes and "postprocess" not in (self.handler or {}):
             pred = {"enum": list(self.classes)}
         return {
             "type": "object",
@@ -132,6 +140,8 @@ class Model(InputSchema):
     def predict(self, X):
         """Predictions (and class probabilities) exactly as the model's own predict and
         predict_proba give them. X: Columns, a DataFrame or an array."""
+        if self.handler:
+            return self._predict_handled(X)
         model = self.model
         if self._fast is not None and isinstance(X, Columns):
             transform, model = self._fast
@@ -150,6 +160,27 @@ class Model(InputSchema):
         if self.has_proba:
             try:
                 probabilities = clean_list(model.predict_proba(X))
+            except (AttributeError, NotImplementedError):
+                probabilities = None
+        return {"predictions": predictions, "probabilities": probabilities,
+                "classes": self.classes}
+
+    def _predict_handled(self, X):
+        """postprocess(model.predict(preprocess(rows)), rows), and the probabilities of
+        model.predict_proba(preprocess(rows)), as the notebook's clean run computed them."""
+        pre = self.handler.get("preprocess")
+        post = self.handler.get("postprocess")
+        frame = X.frame() if isinstance(X, Columns) else X
+        inputs = pre(frame) if pre else frame
+        raw = self.model.predict(inputs)
+        predictions = clean_list(post(raw, frame) if post else raw)
+        if len(predictions) != len(frame):
+            raise ValueError(f"postprocess returned {len(predictions)} values for "
+                             f"{len(frame)} rows")
+        probabilities = None
+        if self.has_proba:
+            try:
+                probabilities = clean_list(self.model.predict_proba(inputs))
             except (AttributeError, NotImplementedError):
                 probabilities = None
         return {"predictions": predictions, "probabilities": probabilities,
@@ -191,6 +222,23 @@ class Model(InputSchema):
         return (f"on: the pipeline's fitted steps called directly; checked equal to "
                 f"model.predict{'/predict_proba' if self.has_proba else ''} on the sample's "
                 f"{X.n} rows")
+
+
+def load_handler():
+    """{"preprocess": fn, "postprocess": fn} from serving_handler.py next to this file (only
+    the functions it defines), or None when there is no handler."""
+    if not (HERE / "serving_handler.py").exists():
+        return None
+    try:
+        import serving_handler
+    except Exception as exc:  # noqa: BLE001 - the notebook's handler cell
+        raise StartupError(f"serving_handler.py does not load: {type(exc).__name__}: {exc} "
+                           "(install the pinned requirements.txt)") from None
+    found = {name: getattr(serving_handler, name) for name in ("preprocess", "postprocess")
+             if callable(getattr(serving_handler, name, None))}
+    if not found:
+        raise StartupError("serving_handler.py defines neither preprocess nor postprocess")
+    return found
 
 
 def clean_list(values):
