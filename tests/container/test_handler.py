@@ -238,3 +238,25 @@ def test_two_handler_cells_are_refused():
     with pytest.raises(HandlerError) as info:
         find(nb)
     assert "several %%deploy handler cells (cells 1, 3)" in info.value.one_line()
+
+
+@pytest.mark.kernel
+@pytest.mark.engine
+@pytest.mark.slow
+def test_the_built_image_runs_the_handler(make_notebook, tmp_path, engine, base_image):
+    """--build: the image (podman or docker, Debian-made base image) serves the handler and
+    answers as the clean run's postprocess(model.predict(preprocess(sample)), sample)."""
+    from jupyter_deploy import api
+
+    nb = make_notebook(SETUP + [GOOD] + AFTER)
+    out = tmp_path / "svc"
+    result = api.deploy("container", nb, options={
+        "var": "clf", "name": "svc-handler", "sample": "X_test", "out": str(out),
+        "build_image": True, "engine": engine.name, "base_image": base_image})
+    failed = [(p["name"], p["detail"]) for p in result["proofs"] if not p["ok"]]
+    assert result["status"] == "ok" and not failed, failed
+    proofs = {p["name"]: p for p in result["proofs"]}
+    for name in ("image: predictions (split)", "image: predictions (records)"):
+        assert "postprocess(model.predict(preprocess(sample)), sample) did" in proofs[name][
+            "detail"], proofs[name]
+    assert proofs["image: rejects bad input"]["ok"]
