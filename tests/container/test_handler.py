@@ -260,3 +260,33 @@ def test_the_built_image_runs_the_handler(make_notebook, tmp_path, engine, base_
         assert "postprocess(model.predict(preprocess(sample)), sample) did" in proofs[name][
             "detail"], proofs[name]
     assert proofs["image: rejects bad input"]["ok"]
+
+
+def test_a_stale_handler_file_is_never_run(churn_context, tmp_path):
+    """The artefact's metadata says whether the deploy had a handler: a serving_handler.py left
+    in a reused --out folder by an earlier deploy is not loaded (the image would not copy it
+    either), and a handler named by the metadata but missing stops the server at start-up."""
+    import shutil
+    import subprocess
+    import sys
+
+    ctx = tmp_path / "ctx"
+    shutil.copytree(churn_context, ctx)
+    (ctx / "serving_handler.py").write_text(
+        "def postprocess(prediction, frame):\n    return ['stale'] * len(frame)\n")
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import serving; "
+            "m = serving.Model(); print(m.handler, m.fast_path[:2], "
+            "'serving_handler' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code, str(ctx)], capture_output=True,
+                          text=True, cwd=str(ctx), env={"MODEL_DIR": str(ctx / "model"),
+                                                        "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["None", "on", "False"]
+    # metadata naming a handler whose file is missing: refused at start-up, in one line
+    proc = subprocess.run(
+        [sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); import serving; "
+         "serving.load_handler({'serving_handler': {'functions': ['preprocess']}})",
+         str(churn_context)], capture_output=True, text=True, cwd=str(churn_context))
+    assert proc.returncode == 1
+    assert ("StartupError: the model was deployed with a serving handler, but "
+            "serving_handler.py is not next to serving.py") in proc.stderr.splitlines()[-1]

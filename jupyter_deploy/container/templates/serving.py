@@ -72,7 +72,7 @@ class Model(InputSchema):
         self.meta = meta
         self.name = meta.get("name") or "model"
         self.version = meta.get("version")
-        self.handler = load_handler()
+        self.handler = load_handler(meta)
         schema = meta.get("input_schema") or None
         kind = (schema or {}).get("type", "dataframe")
         # the model's encoders describe the model's input, which a preprocess may change
@@ -224,11 +224,15 @@ class Model(InputSchema):
                 f"{X.n} rows")
 
 
-def load_handler():
+def load_handler(meta):
     """{"preprocess": fn, "postprocess": fn} from serving_handler.py next to this file (only
-    the functions it defines), or None when there is no handler."""
-    if not (HERE / "serving_handler.py").exists():
+    the functions it defines), or None when the artefact was deployed without a handler (the
+    metadata says which, so a stale serving_handler.py left in a folder is never run)."""
+    if not meta.get("serving_handler"):
         return None
+    if not (HERE / "serving_handler.py").exists():
+        raise StartupError("the model was deployed with a serving handler, but "
+                           "serving_handler.py is not next to serving.py")
     try:
         import serving_handler
     except Exception as exc:  # noqa: BLE001 - the notebook's handler cell
