@@ -290,3 +290,21 @@ def test_a_stale_handler_file_is_never_run(churn_context, tmp_path):
     assert proc.returncode == 1
     assert ("StartupError: the model was deployed with a serving handler, but "
             "serving_handler.py is not next to serving.py") in proc.stderr.splitlines()[-1]
+
+
+@pytest.mark.kernel
+@pytest.mark.slow
+def test_the_check_compares_the_handler_cells_outputs(make_notebook):
+    """A %deploy cell's outputs are the magic's and are not compared; a handler cell's are the
+    body's own, so a body that prints something new on every run is a real difference."""
+    from jupyter_deploy import api
+
+    noisy = GOOD.replace("import numpy as np\n", "import numpy as np\nimport random\n"
+                         "print(random.random())\n")
+    nb = make_notebook(SETUP + [noisy] + AFTER)
+    report = api.check(nb)
+    assert report["verdict"] == "not-repeatable", report["findings"]
+    # the handler cell (0-based index 2): its output differs from the saved one (and the lint,
+    # which reads its body as Python, sees the unseeded random number)
+    found = {(f["kind"], f.get("cell")) for f in report["findings"]}
+    assert ("output-diff", 2) in found and ("unseeded-random", 2) in found, found
