@@ -191,7 +191,7 @@ class ContainerTarget(Target):
 
         bundle.manifest["secrets_allowed"] = check_bundle(
             bundle.path, ["README.md", "model/README.md", "model/sample.json",
-                          "model/metadata.json"],
+                          "model/metadata.json"] + (["serving_handler.py"] if handler else []),
             f"the container context of {self.name}", ctx=ctx)
         bundle.set_spec(ContainerSpec(
             name=self.name,

@@ -308,3 +308,22 @@ def test_the_check_compares_the_handler_cells_outputs(make_notebook):
     # which reads its body as Python, sees the unseeded random number)
     found = {(f["kind"], f.get("cell")) for f in report["findings"]}
     assert ("output-diff", 2) in found and ("unseeded-random", 2) in found, found
+
+
+@pytest.mark.kernel
+@pytest.mark.slow
+def test_a_secret_in_the_handler_is_not_shipped(make_notebook, tmp_path):
+    """serving_handler.py goes through the same secrets scan as the rest of the context."""
+    from jupyter_deploy import api
+    from jupyter_deploy.errors import SecretFound
+
+    key = "AKIA" + "IOSFODNN7EXAMPLE"  # AWS's documented example key  # pragma: allowlist secret
+    leaky = GOOD.replace("import numpy as np\n", f"import numpy as np\nAWS_KEY = '{key}'\n")
+    nb = make_notebook(SETUP + [leaky] + AFTER)
+    out = tmp_path / "svc"
+    with pytest.raises(SecretFound) as info:
+        api.deploy("container", nb, options={"var": "clf", "name": "svc", "sample": "X_test",
+                                             "out": str(out)})
+    line = info.value.one_line()
+    assert "serving_handler.py, line" in line and key not in line and "\n" not in line, line
+    assert not out.exists()
