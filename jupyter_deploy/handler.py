@@ -127,7 +127,7 @@ def parse_cell(source: str, cell: Optional[int] = None) -> Handler:
 
 def find(nb) -> Optional[Handler]:
     """The notebook's handler (checked), None without one; two handler cells are an error."""
-    cells = [(i + 1, c) for i, c in enumerate(nb["cells"])
+    cells = [(i + 1, c) for i, c in enumerate(nb.get("cells") or [])
              if c.get("cell_type") == "code" and is_handler(c.get("source"))]
     if not cells:
         return None

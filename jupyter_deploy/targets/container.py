@@ -213,12 +213,17 @@ class ContainerTarget(Target):
 
 def _handler_of(ctx: DeployContext):
     """The saved notebook's %%deploy handler, checked and run on its own (None without one)."""
+    from ..errors import NotebookInvalid, NotebookNotFound
     from ..handler import find, load
-    from ..notebook import read
+    from ..notebook import read_json
 
     if not ctx.notebook:
         return None
-    handler = find(read(ctx.notebook))
+    try:  # plain JSON: the check has validated the file already
+        data = read_json(ctx.notebook)
+    except (NotebookInvalid, NotebookNotFound):
+        return None  # no cells (a context made in code): no handler cell
+    handler = find(data)
     return load(handler) if handler is not None else None
 
 
