@@ -5,9 +5,13 @@
     %deploy <target> ...         deploy (the same options as ``jupyter deploy <target>``)
     %deploy history              this notebook's checks and deployments
     %%deploy <target>            the cell holds more options, one or more per line
+    %%deploy handler             the cell's Python defines preprocess(frame) and/or
+                                 postprocess(prediction, frame): the container's API runs them
+                                 around the model's predict
 
 Every error reaches the user as one line (an IPython ``UsageError``), never a traceback. During a
-clean re-run (the check's own kernel) every ``%deploy`` line does nothing but say so.
+clean re-run (the check's own kernel) every ``%deploy`` line does nothing but say so, except a
+``%%deploy handler`` cell, whose body runs there too.
 """
 
 from __future__ import annotations
@@ -80,6 +84,9 @@ class DeployMagics(Magics):
     @line_cell_magic
     def deploy(self, line: str = "", cell: Optional[str] = None):
         """Check a notebook's repeatability and deploy it. `%deploy --help` for details."""
+        if line.split()[:1] == ["handler"]:
+            # %%deploy handler: its body runs in the clean re-run too (later cells may use it)
+            return self._handler(line, cell)
         if os.environ.get(CLEAN_RUN_ENV):
             print(f"%deploy {line.strip()}: skipped during jupyter-deploy's clean re-run.")
             return None
@@ -97,6 +104,34 @@ class DeployMagics(Magics):
                 f"internal error: {line} -- this is a bug; set JUPYTER_DEPLOY_DEBUG=1 for the "
                 "traceback and report it."
             ) from None
+
+    def _handler(self, line: str, cell: Optional[str]):
+        """``%%deploy handler``: check the body (one-line errors, nothing run), run it in the
+        notebook's namespace, and say what the container target will ship. The same line is
+        printed in the live kernel and in the clean re-run, so the cell's outputs compare."""
+        from .errors import DeployError
+        from .handler import MAGIC, HandlerError, check_body
+
+        if cell is None:
+            raise IPythonUsageError(f"handler is a cell magic: start a cell with {MAGIC} and "
+                                    "define preprocess(frame) and/or postprocess(prediction, "
+                                    "frame) in it.")
+        try:
+            handler = check_body(" ".join(line.split()[1:]), cell)
+        except DeployError as exc:
+            raise IPythonUsageError(exc.one_line()) from None
+        result = self.shell.run_cell(cell, store_history=False)
+        if not result.success:
+            raise IPythonUsageError(
+                "the %%deploy handler cell raised an error (above); fix it and run it again.")
+        missing = [n for n in handler.functions if not callable(self.shell.user_ns.get(n))]
+        if missing:
+            raise IPythonUsageError(HandlerError(
+                f"the %%deploy handler cell did not define {', '.join(missing)}.",
+                hint="Define them at the top level of the cell.").one_line())
+        print(f"serving handler: {handler.signature_text()} "
+              "(%deploy container ships this cell with the model)")
+        return None
 
     def _run(self, line: str, cell: Optional[str]):
         from .options import _HelpShown, split_line

@@ -49,8 +49,19 @@ def code_lines(source) -> list[str]:
 
 def runs_deploy(source) -> bool:
     """Whether a cell's source has a ``%deploy``/``%%deploy`` line: its outputs are the magic's
-    (not the notebook's), and a clean re-run does not reproduce them."""
+    (not the notebook's), and a clean re-run does not reproduce them. A ``%%deploy handler``
+    cell is not one: its body runs in the clean re-run too, and its outputs are compared."""
+    if is_handler(source):
+        return False
     return any(ln.startswith(DEPLOY_MAGICS) for ln in code_lines(source))
+
+
+def is_handler(source) -> bool:
+    """Whether a cell is a ``%%deploy handler`` cell (the serving handler: its body is Python
+    that defines ``preprocess(frame)`` and/or ``postprocess(prediction, frame)``)."""
+    text = "".join(source) if isinstance(source, list) else str(source or "")
+    first = next((ln for ln in text.splitlines() if ln.strip()), "")
+    return first.startswith("%%deploy") and first.split()[:2] == ["%%deploy", "handler"]
 
 
 def only_deploy(source) -> bool:

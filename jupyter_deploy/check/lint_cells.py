@@ -112,7 +112,9 @@ def parse_cell(index: int, source: str) -> CellCode:
         head = body_lines[0][2:].strip().split(None, 1)
         cell.cell_magic = head[0] if head else ""
         cell.cell_magic_args = head[1] if len(head) > 1 else ""
-        if cell.cell_magic not in PY_CELL_MAGICS:
+        python_body = cell.cell_magic in PY_CELL_MAGICS or (
+            cell.cell_magic == "deploy" and cell.cell_magic_args.split()[:1] == ["handler"])
+        if not python_body:  # %%deploy handler: the serving handler's Python
             return cell
         offset += 1
         body_lines = body_lines[1:]

@@ -1,6 +1,7 @@
 """The container build context: a model artefact plus everything that serves it.
 
-    Dockerfile  .dockerignore  requirements.txt  app.py  serving.py  standalone.py  batch.py
+    Dockerfile  .dockerignore  requirements.txt  app.py  batch.py  standalone.py
+    serving.py  serving_loading.py  serving_validation.py  serving_checks.py  serving_fastpath.py
     k8s.yaml    README.md      model/ (the artefact, as the model target writes it)
 
 :func:`write_context` writes a new context into an empty folder. Every file it generates starts
@@ -26,6 +27,7 @@ from ..errors import UsageError
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 MODEL_DIR = "model"
 MANIFEST = "manifest.json"
+HANDLER_FILE = "serving_handler.py"  # only when the notebook has a %%deploy handler cell
 # generated file -> template (None: built in code)
 GENERATED = {
     "Dockerfile": "Dockerfile",
@@ -33,6 +35,10 @@ GENERATED = {
     "requirements.txt": None,
     "app.py": "app.py",
     "serving.py": "serving.py",
+    "serving_loading.py": "serving_loading.py",
+    "serving_validation.py": "serving_validation.py",
+    "serving_checks.py": "serving_checks.py",
+    "serving_fastpath.py": "serving_fastpath.py",
     "standalone.py": None,
     "batch.py": "batch.py",
     "k8s.yaml": "k8s.yaml",
@@ -114,6 +120,10 @@ class ContextOptions:
     max_body_bytes: int = DEFAULT_MAX_BODY
     parquet: bool = False
     extra_requirements: list = field(default_factory=list)
+    # The %%deploy handler cell's body (None: no handler), its cell number and functions.
+    handler: Optional[str] = None
+    handler_cell: Optional[int] = None
+    handler_functions: tuple = ()
 
 
 def server_requirements(parquet: bool = False) -> list[str]:
@@ -258,6 +268,8 @@ def render(artefact_dir: os.PathLike | str, opts: ContextOptions) -> dict[str, b
         "verdict": meta.get("verdict") or "unchecked",
         "category_note": " (for columns whose encoder rejects unknown categories)"
         if any(c.get("categories") for c in schema_cols) else "",
+        "handler_copy": f" {HANDLER_FILE}" if opts.handler is not None else "",
+        "handler_keep": f"!{HANDLER_FILE}\n" if opts.handler is not None else "",
     }
     out: dict[str, bytes] = {}
     for rel, template in GENERATED.items():
@@ -276,7 +288,20 @@ def render(artefact_dir: os.PathLike | str, opts: ContextOptions) -> dict[str, b
             text = text.replace("    PORT=8000\n",
                                 f"    PORT=8000 \\\n    MAX_BODY_BYTES={int(opts.max_body_bytes)}\n")
         out[rel] = text.encode("utf-8")
+    if opts.handler is not None:
+        out[HANDLER_FILE] = handler_module(meta, opts).encode("utf-8")
     return out
+
+
+def handler_module(meta: dict, opts: ContextOptions) -> str:
+    """serving_handler.py: the notebook's %%deploy handler cell, as the clean re-run ran it."""
+    cell = f"cell {opts.handler_cell}" if opts.handler_cell else "the %%deploy handler cell"
+    functions = ", ".join(opts.handler_functions) or "preprocess / postprocess"
+    return (header(meta, opts)
+            + f"# The serving handler: {cell} of the notebook (%%deploy handler), defining "
+            f"{functions}.\n# serving.Model answers postprocess(model.predict(preprocess(rows)), "
+            "rows).\n# Edit the notebook's cell, not this file.\n\n"
+            + opts.handler.rstrip() + "\n")
 
 
 def write_context(dest: os.PathLike | str, artefact_dir: os.PathLike | str,

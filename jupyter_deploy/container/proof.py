@@ -121,6 +121,18 @@ def exercise_api(base_url: str, context: Path, where: str) -> list[Proof]:
                             "API's answers with the notebook's)", {"rows": 0}))
         return proofs
     expected = {k: sample.get(k) for k in ("predictions", "probabilities", "classes")}
+    as_what = "as the notebook's model did"
+    try:
+        handler = json.loads((context / "model" / "metadata.json").read_text()).get(
+            "serving_handler")
+    except (OSError, ValueError, AttributeError):
+        handler = None
+    if handler:
+        call = "model.predict(preprocess(sample))" if "preprocess" in handler.get(
+            "functions", ()) else "model.predict(sample)"
+        if "postprocess" in handler.get("functions", ()):
+            call = f"postprocess({call}, sample)"
+        as_what = f"as {call} did with the notebook's clean run (the %%deploy handler)"
     bodies = [("split", inputs)]
     if inputs.get("columns"):
         bodies.append(("records", [dict(zip(inputs["columns"], row)) for row in inputs["data"]]))
@@ -136,7 +148,7 @@ def exercise_api(base_url: str, context: Path, where: str) -> list[Proof]:
         rows = len(got.get("predictions") or [])
         proofs.append(Proof(
             f"{where}: predictions ({form})", diff is None,
-            diff or f"{rows} sample rows: the API answers as the notebook's model did",
+            diff or f"{rows} sample rows: the API answers {as_what}",
             {"rows": rows, "ms": round(ms, 1)}))
     bad = bad_request(sample)
     if bad is not None:

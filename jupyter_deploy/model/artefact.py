@@ -137,12 +137,15 @@ def write_artefact(
     forced: bool = False,
     pickled: bytes | None = None,
     extra: dict | None = None,
+    predict=None,
 ) -> dict:
     """Write the artefact files into the existing, empty folder ``dest``; return the metadata.
 
     ``pickled`` is the clean kernel's cloudpickle of the model, used as ``model.pkl`` when given
     (``model`` is then only used to compute the sample's expected outputs). A sample the model
-    cannot predict on raises :class:`~jupyter_deploy.errors.TargetError`; an object that cannot be
+    cannot predict on raises :class:`~jupyter_deploy.errors.TargetError`; ``predict(model, X)``,
+    when given, computes the sample's expected outputs instead of the model's own predict (the
+    container's serving handler); an object that cannot be
     pickled raises :class:`~jupyter_deploy.errors.SerializationError` naming the attribute.
     """
     from . import pickling, schema
@@ -168,7 +171,7 @@ def write_artefact(
     outputs = None
     if sample is not None:
         try:
-            outputs = predict_outputs(model, sample)
+            outputs = (predict or predict_outputs)(model, sample)
         except Exception as exc:  # noqa: BLE001 - the user's model, the user's sample
             first = str(exc).splitlines()[0] if str(exc) else ""
             raise TargetError(

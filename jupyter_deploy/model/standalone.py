@@ -346,6 +346,12 @@ def verify_dir(root: str, signing_key: bytes | None = None) -> dict:
         result.update(ok=True, stage="done", detail="loaded; no sample to predict on", rows=0)
         return result
     result["stage"] = "predict"
+    if meta.get("serving_handler"):
+        # The sample's answers are the serving handler's (serving_handler.py, next to the
+        # container's API, not in the artefact): the container's API proof compares them.
+        result.update(ok=True, stage="done", rows=0, detail="loaded; the sample's answers go "
+                      "through the container's serving handler (its API proof compares them)")
+        return result
     try:
         X = sample_frame(sample, meta.get("input_schema"))
         got = predict_outputs(model, X)

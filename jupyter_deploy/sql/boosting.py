@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import UnsupportedModel
-from .compiler import Builder, Outputs, add_chain, argmax_label, register, sigmoid
+from .builder import Builder, Outputs, add_chain, multiclass_outputs, register, sigmoid
+from .pipeline import column_transformer
 from .trees import TreeShape, as_double, float32_splitter, sklearn_tree_features, tree_case
 
 
@@ -83,26 +84,7 @@ def _classifier(model, b, raw, strict: bool):
         return _binary(b, model, raw[0], strict_binary_gt=strict)
     if type(model._loss).__name__ != "HalfMultinomialLoss":
         raise UnsupportedModel(f"{type(model).__name__} with loss {type(model._loss).__name__} has no SQL translation.")
-    return _multiclass(model, b, raw)
-
-
-def _multiclass(model, b, raw):
-    from sqlglot import exp
-
-    classes = list(model.classes_)
-    # stage raw + max together, then exp + raw, so the argmax sees the raw scores
-    if b.dialect == "sqlite":
-        mx = exp.Anonymous(this="MAX", expressions=[c.copy() for c in raw])
-    else:
-        mx = exp.Greatest(this=raw[0].copy(), expressions=[c.copy() for c in raw[1:]])
-    refs = b.stage([c.copy() for c in raw] + [mx], prefix="d")
-    raw, m = refs[:-1], refs[-1]
-    refs = b.stage([c.copy() for c in raw] + [exp.Exp(this=exp.Sub(this=c.copy(), expression=m.copy())) for c in raw], prefix="e")
-    raw, exps = refs[: len(raw)], refs[len(raw) :]
-    total = add_chain([c.copy() for c in exps])
-    probas = [exp.Div(this=c.copy(), expression=exp.Paren(this=total.copy())) for c in exps]
-    label = argmax_label(b, raw, classes)
-    return Outputs(kind="classifier", prediction=label, proba=probas, decision=list(raw), classes=classes)
+    return multiclass_outputs(model, b, raw)
 
 
 # ------------------------------------------------------------------------------ HistGradientBoosting
@@ -155,8 +137,6 @@ def _hgb_raw(model, b: Builder, feats):
     pre = getattr(model, "_preprocessor", None)
     if pre is not None:
         # categorical features: scikit-learn ordinal-encodes them (unknown -> NaN) and puts them first
-        from .pipeline import column_transformer
-
         feats = b.stage(column_transformer(pre, b, feats), prefix="h")
     known, f_idx_map = model._bin_mapper.make_known_categories_bitsets()
     base = np.asarray(model._baseline_prediction).reshape(-1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import UnsupportedModel
-from .compiler import Builder, Outputs, add_chain, argmax_label, register, sigmoid
+from .builder import Builder, Outputs, add_chain, argmax_label, multiclass_outputs, register, sigmoid
 
 
 def linear_terms(b: Builder, coef, intercept, feats):
@@ -81,12 +81,10 @@ def linear_classifier(model, b, feats):
             label = argmax_label(b, ds, classes)
             proba = [exp.Sub(this=b.num(1.0), expression=p1.copy()), p1]
         else:
-            from .boosting import _multiclass
-
             class _M:
                 classes_ = model.classes_
 
-            out = _multiclass(_M, b, ds)
+            out = multiclass_outputs(_M, b, ds)
             return out
     elif name == "SGDClassifier" and model.loss == "log_loss":
         if len(ds) == 1:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import UnsupportedModel
-from .compiler import Builder, Outputs, check_fitted, converter_for, register
+from .builder import Builder, Outputs, check_fitted, converter_for, register
+from .thirdparty import lgb_categories
 
 
 def _is_string_categories(est) -> bool:
@@ -42,8 +43,6 @@ def _first_consumer_inputs(est, n: int) -> list[bool]:
     if getattr(est, "_preprocessor", None) is not None:
         return _first_consumer_inputs(est._preprocessor, n)
     if type(est).__module__.startswith("lightgbm") and getattr(est, "booster_", None) is not None:
-        from .thirdparty import lgb_categories
-
         out = [True] * n
         for i, cats in lgb_categories(est).items():
             out[i] = not any(isinstance(c, str) for c in cats)

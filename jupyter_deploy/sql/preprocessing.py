@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import UnsupportedModel
-from .compiler import Builder, clamp, register
+from .builder import Builder, clamp, register
 from .trees import as_double
 
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import UnsupportedModel
-from .compiler import Builder, Outputs, add_chain, argmax_label, register, sigmoid
-from .trees import as_double, float8_leaves
+from .builder import Builder, Outputs, add_chain, argmax_label, multiclass_outputs, register, sigmoid
+from .trees import F32_DIALECTS, TreeShape, as_double, float8_leaves, float32_splitter, tree_case, tree_features
 
 K_ZERO = 1e-35
 
@@ -155,12 +155,10 @@ def lgbm_classifier(model, b, feats):
         probas = p0
         return Outputs(kind="classifier", prediction=argmax_label(b, probas, classes), proba=list(probas), classes=classes)
     if parts[0] in ("multiclass", "softmax"):
-        from .boosting import _multiclass
-
         class _M:
             classes_ = model.classes_
 
-        return _multiclass(_M, b, raw)
+        return multiclass_outputs(_M, b, raw)
     raise UnsupportedModel(f"LGBMClassifier with objective {parts[0]!r} has no SQL translation.")
 
 
@@ -271,8 +269,6 @@ def _xgb_base_margins(model, booster, trees, info, objective, base) -> list:
 
 def _xgb_raw(model, b: Builder, feats):
     from sqlglot import exp
-
-    from .trees import F32_DIALECTS, TreeShape, float32_splitter, tree_case, tree_features
 
     booster, trees, info, objective, base = _xgb_model(model)
     margins = _xgb_base_margins(model, booster, trees, info, objective, base)

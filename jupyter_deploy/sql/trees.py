@@ -27,7 +27,8 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from .compiler import Builder, Outputs, add_chain, argmax_label, register
+from ..errors import UnsupportedModel
+from .builder import Builder, Outputs, add_chain, argmax_label, register
 
 
 # ----------------------------------------------------------------------------- thresholds
@@ -402,8 +403,6 @@ def float8_leaves(e) -> bool:
 
 
 def _single_output(tree, where):
-    from ..errors import UnsupportedModel
-
     if getattr(tree, "n_outputs_", 1) != 1:
         raise UnsupportedModel(
             f"{type(tree).__name__}{where} has several outputs; only single-output models translate.",

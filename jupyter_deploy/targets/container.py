@@ -5,6 +5,11 @@ build context (Dockerfile, requirements.txt, the model artefact, a FastAPI app, 
 point, a Kubernetes manifest, a README), every generated file with a provenance header. The
 ``container-engine`` backend copies it to ``--out``, proves it in a fresh venv (always) and,
 with ``--build``, builds and runs the image and proves it again.
+
+A ``%%deploy handler`` cell in the saved notebook (see :mod:`jupyter_deploy.handler`) is shipped
+as ``serving_handler.py``; the sample's expected answers are then
+``postprocess(model.predict(preprocess(sample)), sample)`` with the clean run's model and
+sample, and the packages the handler imports are pinned too.
 """
 
 from __future__ import annotations
@@ -126,13 +131,27 @@ class ContainerTarget(Target):
 
     def build(self, ctx: DeployContext) -> Bundle:
         from ..container.context import ContextOptions, default_image, write_context
+        from ..handler import metadata as handler_metadata
         from ..model.artefact import write_artefact
         from ..model.live import clean_model_and_sample, compare_live
 
         self.validate(ctx)
         reporter = ctx.reporter
+        handler = _handler_of(ctx)
         model, pickled, sample = clean_model_and_sample(ctx, self.var, self.sample)
-        proofs, live_differs = compare_live(ctx, self.var, self.sample, model, sample)
+        predict = handler_pins = None
+        live_sample = sample
+        if handler is not None:
+            from ..handler import apply_or_explain
+            from ..model.schema import as_2d, head
+
+            if sample is not None:
+                apply_or_explain(handler, model, head(as_2d(sample), 1000))  # one-line errors
+                if "preprocess" in handler.functions:
+                    live_sample = handler.namespace["preprocess"](sample)
+            predict = lambda m, X: apply_or_explain(handler, m, X)  # noqa: E731
+            handler_pins = _handler_requirements(handler, ctx)
+        proofs, live_differs = compare_live(ctx, self.var, self.sample, model, live_sample)
 
         bundle = ctx.new_bundle("container", "context")
         art = bundle.path / "model"
@@ -143,7 +162,9 @@ class ContainerTarget(Target):
             model, art, name=self.name, sample=sample,
             notebook=str(ctx.notebook) if ctx.notebook else None,
             notebook_hash=ctx.notebook_hash, verdict=ctx.verdict, forced=forced,
-            pickled=pickled, extra=ctx.kernel_facts(),
+            pickled=pickled, predict=predict,
+            extra={**ctx.kernel_facts(), **(
+                {"serving_handler": handler_metadata(handler)} if handler else {})},
         )
         out = self.out_dir(ctx)
         engine = ctx.backend_options.get("engine") or "auto"
@@ -159,6 +180,10 @@ class ContainerTarget(Target):
             notebook_hash=ctx.notebook_hash,
             max_body_bytes=self.max_body_mb * 1024 * 1024,
             parquet=self.parquet,
+            extra_requirements=handler_pins or [],
+            handler=handler.body if handler else None,
+            handler_cell=handler.cell if handler else None,
+            handler_functions=handler.functions if handler else (),
         )
         reporter("build", 2, 3, "writing the Dockerfile, API, batch entry point and manifests")
         written = write_context(bundle.path, art, opts)
@@ -166,7 +191,7 @@ class ContainerTarget(Target):
 
         bundle.manifest["secrets_allowed"] = check_bundle(
             bundle.path, ["README.md", "model/README.md", "model/sample.json",
-                          "model/metadata.json"],
+                          "model/metadata.json"] + (["serving_handler.py"] if handler else []),
             f"the container context of {self.name}", ctx=ctx)
         bundle.set_spec(ContainerSpec(
             name=self.name,
@@ -184,3 +209,39 @@ class ContainerTarget(Target):
         reporter("build", 3, 3, f"{self.name}: build context with {len(written['files'])} files")
         bundle.proofs.extend(proofs)
         return bundle
+
+
+def _handler_of(ctx: DeployContext):
+    """The saved notebook's %%deploy handler, checked and run on its own (None without one)."""
+    from ..errors import NotebookInvalid, NotebookNotFound
+    from ..handler import find, load
+    from ..notebook import read_json
+
+    if not ctx.notebook:
+        return None
+    try:  # plain JSON: the check has validated the file already
+        data = read_json(ctx.notebook)
+    except (NotebookInvalid, NotebookNotFound):
+        return None  # no cells (a context made in code): no handler cell
+    handler = find(data)
+    return load(handler) if handler is not None else None
+
+
+def _handler_requirements(handler, ctx: DeployContext) -> list:
+    """Exact pins for the third-party packages the handler imports, resolved in the clean
+    kernel's environment; a package that cannot be pinned is a one-line error."""
+    from ..handler import HandlerError, third_party_imports
+    from ..model.requirements import requirements_for_modules, unpinned_modules
+
+    mods = [m for m in third_party_imports(handler) if m != "jupyter_deploy"]
+    if not mods:
+        return []
+    python = ctx.kernel_facts().get("kernel_python")
+    unpinned = unpinned_modules(mods, python)
+    if unpinned:
+        mod, why = sorted(unpinned.items())[0]
+        raise HandlerError(
+            f"{handler.where} imports {mod!r}, which cannot be pinned ({why}).",
+            hint="Install it from a package index in the notebook's environment, or drop the "
+            "import: the container installs only pinned packages.")
+    return requirements_for_modules(mods, python)
