@@ -37,7 +37,9 @@ def test_api_deploy_and_cli(make_notebook, tmp_path):
     assert names["api-local: predictions (split)"]["ok"]
     assert "12 sample rows" in names["api-local: predictions (split)"]["detail"]
     assert "build the image with `podman build -t localhost/svc:" in result["summary"]
-    assert result["magic"].startswith("%deploy container clf --name svc --out ")
+    # one destination: the "out" option a client sends is --to (--out is the same flag)
+    assert result["magic"].startswith("%deploy container clf --name svc ")
+    assert result["magic"].endswith(f" --to {out}") and "--out" not in result["magic"]
     assert "--sample X_test" in result["magic"]
     meta = json.loads((out / "model" / "metadata.json").read_text())
     assert meta["verdict"] == result["verdict"] and meta["notebook_hash"] == result[
