@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Optional
 
 from .._version import __version__
+from ..errors import DeployError
+from ..handler import find as find_handler
 from ..notebook import (
     content_hash, kernel_name, number_findings, read, read_json, resolve_path, runs_deploy,
 )
@@ -408,12 +410,28 @@ def _report(path, nb, nb_hash, kernel, parameters, verdict, reasons, findings, *
         "checked_at": _now(),
         "jupyter_deploy": __version__,
         "cached": False,
+        # the %%deploy handler cell the container's API runs around predict, when there is one
+        "handler": handler_summary(nb),
     }
     unknown = set(run) - set(report)
     if unknown:  # a typo must not add a key silently
         raise TypeError(f"not report keys: {sorted(unknown)}")
     report.update(run)
     return report
+
+
+def handler_summary(nb) -> Optional[dict]:
+    """What the notebook's ``%%deploy handler`` cell gives the API (``cell``, ``functions``,
+    ``signature``), ``{"error": ...}`` when it cannot serve, None without one: the front ends
+    show it with the verdict."""
+    try:
+        found = find_handler(nb)
+    except DeployError as exc:
+        return {"error": exc.one_line()}
+    if found is None:
+        return None
+    return {"cell": found.cell, "functions": list(found.functions),
+            "signature": found.signature_text()}
 
 
 def _now() -> str:

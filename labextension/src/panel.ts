@@ -397,6 +397,10 @@ export class DeployPanel extends Widget {
       }
       s.appendChild(ul);
     }
+    const handler = handlerNote(result.handler);
+    if (handler) {
+      s.appendChild(handler);
+    }
     const findings: IFinding[] = result.findings || [];
     if (findings.length) {
       s.appendChild(el('h4', 'jp-deploy-subheading', `Findings (${findings.length})`));
@@ -817,4 +821,20 @@ export class DeployPanel extends Widget {
     }
     return li;
   }
+}
+
+/** The notebook's `%%deploy handler` cell as the check found it (the container's API runs it
+ * around the model's predict), or why it cannot serve; null without one. */
+export function handlerNote(handler: unknown): HTMLElement | null {
+  if (!handler || typeof handler !== 'object') {
+    return null;
+  }
+  const h = handler as { cell?: number; signature?: string; error?: string };
+  if (h.error) {
+    return el('div', 'jp-deploy-handler jp-deploy-handler-error', `Serving handler: ${h.error}`);
+  }
+  const where = typeof h.cell === 'number' ? ` (Cell ${h.cell})` : '';
+  return el('div', 'jp-deploy-handler jp-deploy-muted',
+    `Serving handler${where}: ${h.signature || ''}; the container's API runs it around the ` +
+    "model's predict.");
 }

@@ -157,6 +157,9 @@ def test_container_ships_the_handler_and_proves_it(make_notebook, tmp_path):
     assert handler_out.startswith("serving handler: preprocess(frame), postprocess(")
     report = api.check(nb)
     assert report["verdict"] == "repeatable", report["findings"]
+    # the check says which handler the API will run (the sidebar shows it with the verdict)
+    assert report["handler"] == {"cell": 3, "functions": ["preprocess", "postprocess"],
+                                 "signature": "preprocess(frame), postprocess(prediction, frame)"}
 
     out = tmp_path / "svc"
     result = api.deploy("container", nb, options={"var": "clf", "name": "svc",
@@ -225,6 +228,20 @@ def test_a_bad_handler_in_the_saved_notebook_writes_nothing(make_notebook, tmp_p
     line = info.value.one_line()
     assert words in line and "\n" not in line, line
     assert not out.exists()
+
+
+def test_the_check_report_says_why_a_handler_cannot_serve():
+    """A handler cell that cannot serve is named in the report (not an exception: the verdict is
+    about repeatability); a notebook without one says null."""
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from jupyter_deploy.check import handler_summary
+
+    assert handler_summary(new_notebook(cells=[new_code_cell("x = 1")])) is None
+    bad = new_notebook(cells=[new_code_cell("%%deploy handler\nx = 1")])
+    summary = handler_summary(bad)
+    assert set(summary) == {"error"} and "preprocess" in summary["error"]
+    assert "\n" not in summary["error"]
 
 
 def test_two_handler_cells_are_refused():

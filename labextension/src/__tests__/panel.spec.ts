@@ -1,6 +1,6 @@
 import { DeployAPI, Transport } from '../api';
 import { DeployModel } from '../model';
-import { DeployPanel, IPanelHost } from '../panel';
+import { DeployPanel, handlerNote, IPanelHost } from '../panel';
 // the server's real check schema (scripts/make_magic_cases.py writes it from DeployConfig)
 import generated from './magic_cases_targets.json';
 
@@ -331,5 +331,18 @@ describe('DeployPanel open actions', () => {
     openResult.click();
     expect(host.open).toHaveBeenLastCalledWith(reportOpen);
     panel.dispose();
+  });
+});
+
+describe('handlerNote', () => {
+  it('shows the %%deploy handler cell the check found, or why it cannot serve', () => {
+    expect(handlerNote(null)).toBeNull();
+    const ok = handlerNote({ cell: 5, functions: ['preprocess'], signature: 'preprocess(frame)' });
+    expect(ok?.textContent).toBe(
+      "Serving handler (Cell 5): preprocess(frame); the container's API runs it around the " +
+      "model's predict.");
+    const bad = handlerNote({ error: 'The %%deploy handler cell (cell 5) defines neither ...' });
+    expect(bad?.className).toContain('jp-deploy-handler-error');
+    expect(bad?.textContent).toContain('defines neither');
   });
 });
