@@ -35,6 +35,7 @@ import os
 import sys
 
 from . import env_probe
+from .files import write_atomic
 from .env_probe import _collect, _Env, _path_dirs, _probe_here, _stdlib_names, canonical
 
 __all__ = ["DEFAULT_EXCLUDE", "capture", "fingerprint", "probe", "requirements_for_modules"]
@@ -281,17 +282,11 @@ def _disk_cache_write(python, record):
     data[python] = record
     if len(data) > 64:
         data = {python: record}
-    tmp = "%s.%d.tmp" % (path, os.getpid())
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(data, fh)
-        os.replace(tmp, path)
+        write_atomic(path, json.dumps(data))
     except OSError:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        pass  # a cache: the next process asks the interpreter again
 
 
 def _sys_of(python):
