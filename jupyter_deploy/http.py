@@ -75,7 +75,7 @@ def request_error(exc, error_cls, *, server: str, url: str, method: str, attempt
         return error_cls(f"TLS failed for {url}: {_reason(exc)}.", hint=tls_hint)
     if isinstance(exc, requests.exceptions.ConnectionError):
         return error_cls(f"Cannot reach {server} {url} ({_reason(exc)}).",
-                         hint=f"Check the URL and that the server is up and reachable. {nothing}")
+                         hint=f"Check the URL and that the server is running and reachable. {nothing}")
     if isinstance(exc, requests.exceptions.Timeout):
         return error_cls(f"{Server} {url} did not answer {method} in time.",
                          hint=f"Check the server, or try again later. {nothing}")
