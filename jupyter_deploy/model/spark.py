@@ -88,6 +88,9 @@ def spark_udf(name: str, version: Any = None, registry: Any = None, *, result_ty
     the active one, or a new default session). Call the UDF with the model's input columns, in
     the order of ``udf.input_columns`` (names or Column objects), or with one struct of them.
     Errors (unknown model or version, a changed artefact) are raised here, before any scoring.
+    ``signing_key`` is used on the driver; executors check the signature only with a key
+    configured in their own environment (the key is never shipped), and always check that the
+    metadata hash is the one the driver verified.
     """
     from ..errors import BackendError
     from . import open_registry
@@ -98,7 +101,7 @@ def spark_udf(name: str, version: Any = None, registry: Any = None, *, result_ty
         from pyspark.sql import SparkSession
         from pyspark.sql.functions import pandas_udf
     except ImportError:
-        raise BackendError("spark_udf needs pyspark (and pandas, pyarrow), which are not installed.",
+        raise BackendError("spark_udf needs pyspark (and pandas, pyarrow): not installed here.",
                            hint="pip install 'jupyter-deploy[spark]' (and Java 17).") from None
     import tempfile
 
@@ -126,9 +129,6 @@ def spark_udf(name: str, version: Any = None, registry: Any = None, *, result_ty
     }
     session = spark or SparkSession.getActiveSession() or SparkSession.builder.getOrCreate()
     shipped = session.sparkContext.broadcast(files)
-    # The driver already holds the checked model: it scores without a second load when Spark
-    # runs the UDF in this very process (it never does for Python workers, but it is free).
-    _CACHE.setdefault(state["key"], model)
 
     from typing import Iterator, Tuple
 
@@ -220,7 +220,8 @@ def _frame(state: dict, cols):
         dtype = spec.get("dtype") or ""
         if dtype == "category":
             cats = spec.get("categories")
-            s = pd.Series(pd.Categorical(s, categories=cats) if cats is not None else pd.Categorical(s))
+            s = pd.Series(pd.Categorical(s, categories=cats) if cats is not None
+                          else pd.Categorical(s))
         elif dtype.startswith(("float", "Float")):
             s = s.astype(dtype)
         elif dtype.startswith(("int", "uint")) and not s.isna().any():
