@@ -211,7 +211,8 @@ def main(argv=None) -> int:
         f"median of {args.repeat}; each pass writes to the noop sink. Machine: {os.cpu_count()} cores "
         f"(shared), load average {os.getloadavg()[0]:.1f} at the end; Python {platform.python_version()}, "
         f"pyspark {spark.version}. Command: `.venv/bin/python benchmarks/bench_spark.py --rows {n}"
-        + (f" --repeat {args.repeat}" if args.repeat != 1 else "") + "`.",
+        + (f" --repeat {args.repeat}" if args.repeat != 1 else "")
+        + (f" --check-rows {args.check_rows}" if args.check_rows else "") + "`.",
         "",
         "| model | rows | rows only | SQL | jd spark_udf | MLflow spark_udf | UDF / SQL | MLflow / UDF "
         "| max abs diff SQL vs UDF | max abs diff UDF vs MLflow | rows compared | predictions agree |",
