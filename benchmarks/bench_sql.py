@@ -396,8 +396,8 @@ def main():
     hdr = "| rows | model | scikit-learn |"
     sep = "|---|---|---|"
     for e in engines:
-        hdr += f" jd {e} | orbital {e} | orbital/jd {e} |"
-        sep += "---|---|---|"
+        hdr += f" jd {e} | jd {e} / scikit-learn | orbital {e} | orbital/jd {e} |"
+        sep += "---|---|---|---|"
     lines += [hdr, sep]
     for (n, name), row in timing.items():
         line = f"| {n:,} | {name} | {fmt_t(row['sklearn'])} |"
@@ -407,10 +407,14 @@ def main():
             jt = fmt_t(j[0]) if j[0] is not None else "fails: " + (j[1] or "")[:40]
             ot = fmt_t(o[0]) if o[0] is not None else "fails: " + (o[1] or "")[:40]
             ratio = f"{o[0] / j[0]:.1f}x" if (j[0] and o[0]) else "-"
-            line += f" {jt} | {ot} | {ratio} |"
+            sk = row["sklearn"]
+            vs_sk = f"{j[0] / sk:.2f}x" if (j[0] and isinstance(sk, (int, float)) and sk) else "-"
+            line += f" {jt} | {vs_sk} | {ot} | {ratio} |"
         lines.append(line)
     lines.append("")
-    lines.append("jd = jupyter-deploy. orbital/jd > 1 means jupyter-deploy is faster. Errors are absolute, on "
+    lines.append("jd = jupyter-deploy. orbital/jd > 1 means jupyter-deploy is faster; jd / scikit-learn <= 1 means "
+                 "the SQL scores at most as long as scikit-learn's in-process predict_proba / predict. "
+                 "Errors are absolute, on "
                  "probabilities for classifiers and values for regressors.")
     text = "\n".join(lines) + "\n"
     out = Path(args.out)

@@ -23,6 +23,7 @@ AREAS = {
     "many": ("Repository check vs nbmake + pytest-xdist", []),
     "model": ("Model artefact vs MLflow (and vetiver + pins)", ["--runs", "5"]),
     "sql": ("SQL vs orbital and scikit-learn", []),
+    "spark": ("Scoring on Spark: SQL vs spark_udf vs MLflow's spark_udf", ["--rows", "10000000"]),
     "report": ("Report vs nbconvert and papermill", ["--runs", "3"]),
     "container": ("Served model vs vetiver", []),
 }

@@ -6,7 +6,7 @@ when it is used, so loading the extension stays fast.
 
 from ._version import __version__
 
-__all__ = ["__version__", "load", "to_sql", "load_ipython_extension"]
+__all__ = ["__version__", "load", "to_sql", "spark_udf", "load_ipython_extension"]
 
 
 def load_ipython_extension(ipython):
@@ -26,6 +26,14 @@ def load(name, version=None, *, registry=None, **kwargs):
     from .api import load as _load
 
     return _load(name, version, registry=registry, **kwargs)
+
+
+def spark_udf(name, version=None, registry=None, **kwargs):
+    """A pandas UDF scoring a registry model on Spark, loaded once per executor process after its
+    hashes are checked (see :func:`jupyter_deploy.model.spark.spark_udf`); needs pyspark."""
+    from .model.spark import spark_udf as _spark_udf
+
+    return _spark_udf(name, version, registry, **kwargs)
 
 
 def to_sql(model, table, dialect="duckdb", **kwargs):

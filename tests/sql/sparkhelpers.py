@@ -13,7 +13,14 @@ def spark_session():
     """One local Spark for the test session (its JVM takes seconds to start)."""
     global _SESSION
     if _SESSION is None:
+        import os
+        import sys
+
         from pyspark.sql import SparkSession
+
+        # Python UDFs run in worker processes started with this interpreter (the one that has
+        # pandas, scikit-learn and jupyter_deploy), not whatever python3 is first on PATH.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
         _SESSION = (
             SparkSession.builder.master("local[2]")
