@@ -589,18 +589,22 @@ def magic_line(target: str, options: dict, to: Optional[str] = None) -> str:
     return _magic_line(target, options, cls.options_schema(), to)
 
 
-def load(name: str, version: Any = None, *, registry: Optional[str] = None, **kwargs):
-    """Load a model from the registry: ``version`` is None (latest), an int, or an alias."""
+def load(name: str, version: Any = None, *, registry: Optional[str] = None,
+         config: Optional[DeployConfig] = None, **kwargs):
+    """Load a model from the registry: ``version`` is None (latest), an int, or an alias.
+    Without ``registry``, the configured one (``DeployConfig.registry``), as deploys use."""
     from .model import load as _load
 
-    return _load(name, version=version, registry=registry, **kwargs)
+    return _load(name, version=version, registry=registry or _config(config).default_registry,
+                 **kwargs)
 
 
-def models(name: Optional[str] = None, *, registry: Optional[str] = None) -> list[dict]:
+def models(name: Optional[str] = None, *, registry: Optional[str] = None,
+           config: Optional[DeployConfig] = None) -> list[dict]:
     """Models in the registry (or the versions and aliases of one), with their metadata."""
     from .model import list_models
 
-    return list_models(name=name, registry=registry)
+    return list_models(name=name, registry=registry or _config(config).default_registry)
 
 
 def to_sql(model, table: str, dialect: str = "duckdb", **kwargs) -> str:

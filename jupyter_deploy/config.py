@@ -43,6 +43,13 @@ class DeployConfig(Configurable):
 
         return os.path.join(jupyter_data_dir(), "deploy")
 
+    registry = Unicode(
+        "",
+        help="""The model registry used when none is named (deploys without --to, jupyter deploy
+        models, jupyter_deploy.load): a folder or a URL, as --to takes. Default: the registry
+        folder under home.""",
+    ).tag(config=True)
+
     cell_timeout = Int(
         600,
         help="Seconds one cell may run during a clean re-run before the check stops it.",
@@ -127,6 +134,11 @@ class DeployConfig(Configurable):
     @property
     def registry_path(self) -> Path:
         return self.home_path / "registry"
+
+    @property
+    def default_registry(self) -> str:
+        """Where models go, and are loaded and listed from, when no registry is named."""
+        return self.registry or str(self.registry_path)
 
     @property
     def reports_path(self) -> Path:

@@ -214,7 +214,8 @@ class DeployMagics(Magics):
         p.add_argument("name", nargs="?")
         p.add_argument("--registry", help="Registry folder or URL (default: the configured one).")
         ns = p.parse_args(argv)
-        print(models_text(api.models(ns.name, registry=ns.registry), ns.name))
+        rows = api.models(ns.name, registry=ns.registry, config=session_config(self.shell))
+        print(models_text(rows, ns.name))
 
     def _deploy(self, target: str, argv):
         from . import api, plugins

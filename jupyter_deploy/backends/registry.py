@@ -38,11 +38,6 @@ class RegistryBackend(Backend):
         "sftp", "ssh", "webdav", "hdfs", "ftp",
     )
 
-    default_registry = Unicode(
-        "", help="Where models go when no --to is given: a folder or URL (as --to takes). "
-        "Default: the registry folder under DeployConfig.home.",
-    ).tag(config=True)
-
     alias = Unicode(
         "", help="Move this alias (production, staging...) to the version written, once every "
         "proof passed.",
@@ -72,8 +67,7 @@ class RegistryBackend(Backend):
 
     @classmethod
     def default_destination(cls, deploy_config) -> str:
-        configured = cls(config=deploy_config.config, deploy_config=deploy_config).default_registry
-        return configured or str(deploy_config.registry_path)
+        return deploy_config.default_registry
 
     def publish(self, bundle: Bundle, destination: Optional[str], reporter: Reporter) -> Handoff:
         from ..model.registry import open_registry

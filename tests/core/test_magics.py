@@ -191,8 +191,10 @@ def test_config_reaches_targets_and_backends(tmp_path):
     backend = api._make_plugin(plugins.backend_class("registry"), {}, conf)
     assert backend.deploy_config is conf and backend.alias == "staging"
     assert backend.default_destination(conf) == str(tmp_path / "home" / "registry")
-    extra["RegistryBackend"]["default_registry"] = str(tmp_path / "team")
+    # one default registry for deploys, jupyter deploy models and load()
+    extra["DeployConfig"]["registry"] = str(tmp_path / "team")
     assert plugins.backend_class("registry").default_destination(
         deploy_config(extra=extra)) == str(tmp_path / "team")
+    assert deploy_config(extra=extra).default_registry == str(tmp_path / "team")
     # options given by the caller win over config
     assert api._make_plugin(plugins.backend_class("registry"), {"alias": "prod"}, conf).alias == "prod"

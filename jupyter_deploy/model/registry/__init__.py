@@ -83,12 +83,14 @@ def validate_alias(alias: str) -> str:
 def open_registry(url_or_path: Any = None) -> "Registry":
     """The registry at a folder path, ``file://``, ``http(s)://`` or any fsspec URL.
 
-    ``None`` means the configured default (``DeployConfig.registry_path``).
+    ``None`` means the configured default (``DeployConfig.registry``, else the registry folder
+    under ``DeployConfig.home``).
     """
     if isinstance(url_or_path, Registry):
         return url_or_path
     if url_or_path is None or url_or_path == "":
-        url_or_path = deploy_config().registry_path
+        conf = deploy_config()
+        url_or_path = conf.registry or conf.registry_path
     if isinstance(url_or_path, os.PathLike):
         from .folder import FolderStore
 
