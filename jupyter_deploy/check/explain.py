@@ -172,7 +172,7 @@ def _build(folder: Path, python: str, date: str, pins: dict, upgrades: dict, pac
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "UV_EXCLUDE_NEWER")}
     env["UV_NO_PROGRESS"] = "1"
 
-    def call(args):
+    def run_uv(args):
         try:
             done = subprocess.run([uv, *args], capture_output=True, text=True, env=env,
                                   timeout=UV_TIMEOUT, stdin=subprocess.DEVNULL)
@@ -182,7 +182,7 @@ def _build(folder: Path, python: str, date: str, pins: dict, upgrades: dict, pac
             reason = _uv_reason(done.stderr)
             raise _Failed(reason, network=bool(_NETWORK.search(done.stderr)))
 
-    call(["venv", "--quiet", "--python", python, str(folder)])
+    run_uv(["venv", "--quiet", "--python", python, str(folder)])
     exe = folder / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
     reqs, later = [], []
     for name in [*packages, *(u for u in upgrades if u not in packages)]:
@@ -195,14 +195,14 @@ def _build(folder: Path, python: str, date: str, pins: dict, upgrades: dict, pac
         else:
             reqs.append(name)
     if reqs:
-        call(["pip", "install", "--quiet", "--python", str(exe), "--only-binary", ":all:",
+        run_uv(["pip", "install", "--quiet", "--python", str(exe), "--only-binary", ":all:",
               "--exclude-newer", date, *later, *reqs])
     # the kernel itself as of today (an old ipykernel may not run on this Python), without
     # moving the notebook's packages
     installed = _freeze(uv, exe, env)
     constraints = folder / "constraints.txt"
     constraints.write_text("".join(f"{n}=={installed[n]}\n" for n in packages if n in installed))
-    call(["pip", "install", "--quiet", "--python", str(exe), "-c", str(constraints), "ipykernel"])
+    run_uv(["pip", "install", "--quiet", "--python", str(exe), "-c", str(constraints), "ipykernel"])
     return str(exe)
 
 
