@@ -92,9 +92,11 @@ def test_lint_reads_the_handler_body_as_python(tmp_path):
 
 @pytest.fixture
 def shell(monkeypatch):
-    from IPython.core.interactiveshell import InteractiveShell
+    from IPython import get_ipython
+    from IPython.testing.globalipapp import start_ipython
 
-    sh = InteractiveShell.instance()
+    # the one shell of the test session (another singleton class would clash with it)
+    sh = start_ipython() or get_ipython()
     sh.run_line_magic("load_ext", "jupyter_deploy")
     for name in ("preprocess", "postprocess", "np"):
         sh.user_ns.pop(name, None)
