@@ -113,14 +113,15 @@ def test_panel_in_jupyterlab(lab):
         # the history table shows the check
         expect(panel.locator("table.jupyter-deploy-history")).to_contain_text("check")
 
-        # deploy the model by clicking: the pickers offer the session's objects
+        # deploy the model by clicking: the pickers offer the clean run's objects (checked above)
         registry = root.parent / "registry"
         panel.get_by_role("combobox", name="var *").select_option("clf")
         panel.get_by_role("textbox", name="name *").fill("churn")
         panel.get_by_role("combobox", name="sample").select_option("X")
-        panel.get_by_role("textbox", name="registry").fill(str(registry))
-        panel.get_by_role("textbox", name="registry").press("Tab")
-        expect(panel).to_contain_text(f"%deploy model clf --name churn --sample X --registry {registry}")
+        # one destination: the "to" field (--registry is the same flag)
+        panel.get_by_role("textbox", name="to").fill(str(registry))
+        panel.get_by_role("textbox", name="to").press("Tab")
+        expect(panel).to_contain_text(f"%deploy model clf --name churn --sample X --to {registry}")
         panel.get_by_role("button", name="Deploy").click()
         expect(panel).to_contain_text("deploy: done", timeout=300_000)
         expect(panel).to_contain_text("churn v1 in")
