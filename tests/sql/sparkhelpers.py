@@ -4,6 +4,7 @@ from __future__ import annotations
 
 
 import numpy as np
+import pytest
 import pandas as pd
 
 _SESSION = None
@@ -80,3 +81,16 @@ def prove_on_spark(model, X, tolerance=1e-9) -> dict:
     res["extra_rows"] = len(allx) - len(base)
     assert res["ok"], (res, X.columns.tolist())
     return res
+
+
+@pytest.fixture(scope="module", autouse=True)
+def spark():
+    """One local[2] session per test module (import it into the module: it is autouse);
+    without Java or pyspark the module fails under CI and names what to install."""
+    from jdtest import need_command, need_module
+
+    need_command("java", "apt-get install openjdk-17-jre-headless")
+    need_module("pyspark", "pip install 'jupyter-deploy[spark]'")
+    session = spark_session()
+    yield session
+    stop_spark()

@@ -22,18 +22,11 @@ from sqlhelpers import data
 
 pytestmark = pytest.mark.spark
 
+from sparkhelpers import spark  # noqa: E402,F401 - the module-scoped local[2] session
+
 X, Y2, Y3, YR = data()
 
 
-@pytest.fixture(scope="module", autouse=True)
-def spark():
-    need_command("java", "apt-get install openjdk-17-jre-headless")
-    need_module("pyspark", "pip install 'jupyter-deploy[spark]'")
-    from sparkhelpers import spark_session, stop_spark
-
-    session = spark_session()
-    yield session
-    stop_spark()
 
 
 def prove(model, sample):
