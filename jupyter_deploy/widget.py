@@ -264,6 +264,9 @@ class DeployPanel(W.VBox):
         self._job_name = ""
         self.fields: dict[str, Field] = {}
         self.objects: list[dict] = []
+        # the objects are read (from the check cache: it fingerprints the kernel's environment)
+        # when the form is first built, then after a check or a click on refresh
+        self._objects_stale = True
         self.last_report: Optional[dict] = None
         self.last_result: Optional[dict] = None
         self.last_error: Optional[str] = None
@@ -391,7 +394,9 @@ class DeployPanel(W.VBox):
             return
         schema = info.get("schema", {})
         required = set(schema.get("required", []))
-        self.objects = self._deployable_objects()
+        if self._objects_stale:  # read once, not on every change of target
+            self.objects = self._deployable_objects()
+            self._objects_stale = False
         self.fields = {}
         for name, spec in self._ordered(schema).items():
             try:
@@ -455,6 +460,7 @@ class DeployPanel(W.VBox):
     def refresh_objects(self) -> None:
         """Re-read the objects (the clean run's, else the live session's) into the pickers."""
         self.objects = self._deployable_objects()
+        self._objects_stale = False
         for f in self.fields.values():
             if f.picks_objects and not f.features_of:
                 f.set_choices(choices_for(self.objects, f.object_kind))
