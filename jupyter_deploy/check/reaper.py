@@ -7,6 +7,18 @@ init. After the kernel has shut down, :meth:`Reaper.collect` kills every child o
 there before (and everything below it), reaps it, and returns what it had to kill, for a
 ``left-processes`` finding. A process-group kill would miss the ones in their own session.
 
+Several runs in one process (``api.check`` from threads, the widget checking in a thread of the
+user's kernel while the user works on) must not take each other's processes, nor the host's: each
+run's kernel gets its own ``JUPYTER_DEPLOY_RUN_ID`` in its environment, which every process it
+starts inherits, and a run kills only the processes carrying its own id (with everything below
+them). A new child without the id (the host's own ``Popen``, another run's kernel) is left alone
+and never reaped, so its owner still reads its exit status. The subreaper flag is set by the first
+active run of the process and cleared by the last.
+
+What this cannot see: a process the notebook started with an emptied environment
+(``env={}``) and left running in its own session; and an orphan of the run that exited before
+the collection (a zombie shows no environment) stays a zombie until this process ends.
+
 Elsewhere than Linux, or where prctl is refused, it does nothing (the finding is then not made).
 """
 
@@ -14,12 +26,19 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
+import uuid
 from typing import Iterable
 
 PR_SET_CHILD_SUBREAPER = 36
 PR_GET_CHILD_SUBREAPER = 37
 GRACE = 1.0  # seconds a leftover process has to exit by itself before it is killed
+RUN_ENV = "JUPYTER_DEPLOY_RUN_ID"  # in the kernel's environment: which run a process belongs to
+
+_lock = threading.Lock()
+_active = 0  # runs of this process between __enter__ and __exit__
+_was_subreaper = 0  # the flag as the first of them found it
 
 
 def _prctl():
@@ -66,6 +85,21 @@ def _processes() -> dict:
     return out
 
 
+def run_id_of(pid: int) -> str | None:
+    """The run id in a process's environment; None when it has none or cannot be read (a
+    zombie, another user's process)."""
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as fh:
+            environ = fh.read()
+    except OSError:
+        return None
+    key = RUN_ENV.encode() + b"="
+    for item in environ.split(b"\0"):
+        if item.startswith(key):
+            return item[len(key):].decode("ascii", "replace")
+    return None
+
+
 def children_of(pid: int, table: dict | None = None) -> set:
     table = _processes() if table is None else table
     return {p for p, (ppid, _, _) in table.items() if ppid == pid}
@@ -76,24 +110,46 @@ class Reaper:
         self.me = os.getpid()
         self.before: set = set()
         self.active = False
-        self._was = 0
+        self.run_id = uuid.uuid4().hex  # give it to the kernel: env[RUN_ENV] = run_id
+        self._ours: set = set()
         self._prctl = None
 
     def __enter__(self) -> "Reaper":
+        global _active, _was_subreaper
         self.before = children_of(self.me)
-        if os.path.isdir("/proc"):
-            prctl = _prctl()
-            if prctl is not None:
-                self._was = _get_subreaper(prctl)
-                if self._was or prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0:
-                    self.active = True
-                    self._prctl = prctl
+        if not os.path.isdir("/proc"):
+            return self
+        with _lock:
+            if _active:
+                self.active = True  # the first run set the flag (or found it set)
+            else:
+                prctl = _prctl()
+                if prctl is not None:
+                    was = _get_subreaper(prctl)
+                    if was or prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0:
+                        self.active = True
+                        self._prctl = prctl
+                        _was_subreaper = was
+            if self.active:
+                _active += 1
         return self
 
     def __exit__(self, *exc) -> None:
-        if self._prctl is not None and not self._was:
-            self._prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+        global _active
+        if not self.active:
+            return
+        with _lock:
+            _active -= 1
+            if _active == 0 and not _was_subreaper:
+                prctl = self._prctl or _prctl()
+                if prctl is not None:
+                    prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
         self._prctl = None
+
+    def _strays(self, keep: set, table: dict) -> set:
+        """New children of this process that belong to this run (they carry its id)."""
+        return {p for p in children_of(self.me, table) - self.before - keep
+                if p in self._ours or run_id_of(p) == self.run_id}
 
     def collect(self, keep: Iterable[int] = (), rounds: int = 20, grace: float = GRACE) -> list[dict]:
         """Kill and reap the processes the run left behind; return ``{pid, argv}`` of each one
@@ -102,12 +158,14 @@ class Reaper:
         ``keep``: pids that are not leftovers (the kernel itself)."""
         if not self.active:
             return []
-        keep = set(keep)
+        keep = {p for p in keep if p}
+        self._ours = set()  # seen alive with this run's id: still ours once a zombie
         killed: dict = {}
         deadline = time.monotonic() + grace
         while True:
             table = _processes()
-            strays = children_of(self.me, table) - self.before - keep
+            strays = self._strays(keep, table)
+            self._ours |= strays
             for pid in strays:
                 if table[pid][1] == "Z":
                     _reap(pid)
@@ -116,7 +174,8 @@ class Reaper:
             time.sleep(0.05)
         for _ in range(rounds):
             table = _processes()
-            strays = children_of(self.me, table) - self.before - keep
+            strays = self._strays(keep, table)
+            self._ours |= strays
             if not strays:
                 break
             family = set(strays)

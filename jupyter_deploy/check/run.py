@@ -225,6 +225,7 @@ class CleanRun:
         self.sandbox = sandbox
         self.workdir = notebook_path.parent  # the kernel's working directory (the sandbox's copy)
         self.kernel_pids: set = set()
+        self.run_id: Optional[str] = None  # given to the kernel, so the reaper knows its processes
         self.nb = nb
         self.path = notebook_path
         self.kernel_name = kernel_name
@@ -244,6 +245,7 @@ class CleanRun:
         box, root = self._make_sandbox()
         try:
             with reaper.Reaper() as keeper:
+                self.run_id = keeper.run_id
                 try:
                     result = self._execute_retrying()
                 finally:
@@ -331,6 +333,10 @@ class CleanRun:
         result = RunResult(nb=nb, ok=True)
         env = dict(os.environ)
         env[CLEAN_RUN_ENV] = "1"
+        if self.run_id:
+            from .reaper import RUN_ENV
+
+            env[RUN_ENV] = self.run_id
         env.pop("JPY_SESSION_NAME", None)
 
         tmp.original_tmpdir(env)  # the notebook's temp files go where they go outside a check

@@ -12,6 +12,7 @@ import time
 import uuid
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from jupyter_deploy import api
@@ -275,3 +276,87 @@ def psutil_parent_is_not_us(pid):
     except OSError:
         return True
     return ppid != os.getpid()
+
+
+# ------------------------------------------------- several checks (or other work) in one process
+
+
+def _in_threads(*calls, stagger: float = 0.0):
+    import threading
+
+    results, errors = [None] * len(calls), []
+
+    def run(i, fn):
+        try:
+            results[i] = fn()
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = []
+    for i, fn in enumerate(calls):
+        threads.append(threading.Thread(target=run, args=(i, fn)))
+        threads[-1].start()
+        time.sleep(stagger)
+    for t in threads:
+        t.join(300)
+    assert not errors, errors
+    return results
+
+
+def test_a_check_ending_first_kills_nothing_of_a_check_still_running(make_notebook):
+    """Two checks in threads of one process (api.check from a user's threads, the widget next to
+    a magic): the one that ends first must not take the other's kernel, or what the other's
+    notebook started, for its own leftovers."""
+    short_marker = f"302.{uuid.uuid4().int % 10**9}"
+    long_marker = f"303.{uuid.uuid4().int % 10**9}"
+    short = make_notebook([
+        "import subprocess, time\n"
+        f"p = subprocess.Popen(['sleep', '{short_marker}'], start_new_session=True)\n"
+        "time.sleep(1)\nprint('short')",
+    ], name="short.ipynb", execute=False)
+    long = make_notebook([
+        "import subprocess, time\n"
+        f"child = subprocess.Popen(['sleep', '{long_marker}'], start_new_session=True)\n"
+        "time.sleep(12)\nprint(child.poll())",
+    ], name="long.ipynb", execute=False)
+    r_short, r_long = _in_threads(lambda: api.check(short, use_cache=False),
+                                  lambda: api.check(long, use_cache=False), stagger=0.5)
+    # the long run's kernel and its child lived through the short run's clean-up
+    assert not by_kind(r_long, "kernel-died"), r_long["findings"]
+    # its child was still running when its own cell looked (None), then its own run ended it
+    executed = nbformat.read(r_long["executed_path"], as_version=4)
+    stdout = "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
+    assert stdout.strip() == "None", r_long["findings"]
+    left = by_kind(r_long, "left-processes")
+    assert len(left) == 1 and [p["argv"] for p in left[0]["processes"]] == [["sleep", long_marker]]
+    # the short run named and ended only what its own notebook left
+    left = by_kind(r_short, "left-processes")
+    assert len(left) == 1 and [p["argv"] for p in left[0]["processes"]] == [["sleep", short_marker]]
+    assert processes_with(short_marker) == [] and processes_with(long_marker) == []
+    # and this process is no subreaper any more once both are done
+    value = ctypes.c_int(-1)
+    ctypes.CDLL(None).prctl(37, ctypes.byref(value), 0, 0, 0)
+    assert value.value == 0
+
+
+def test_a_check_leaves_the_processes_its_host_starts_meanwhile_alone(make_notebook):
+    """The widget checks in a thread of the user's kernel while the user goes on working: a
+    process the user starts during the check is the user's, not the run's."""
+    import subprocess
+
+    marker = f"304.{uuid.uuid4().int % 10**9}"
+    nb = make_notebook(["import time\ntime.sleep(4)\nprint('done')"], execute=False)
+    mine = {}
+
+    def start_mine():
+        time.sleep(1.5)  # the check's kernel is running by now
+        mine["p"] = subprocess.Popen(["sleep", marker])
+        return True
+
+    report, _ = _in_threads(lambda: api.check(nb, use_cache=False), start_mine)
+    try:
+        assert not by_kind(report, "left-processes"), report["findings"]
+        assert mine["p"].poll() is None, "the check killed a process it did not start"
+    finally:
+        mine["p"].kill()
+        assert mine["p"].wait(10) == -9  # its exit status is still ours to read (not reaped by the check)
