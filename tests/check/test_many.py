@@ -266,7 +266,8 @@ def test_concurrent_checks_in_threads_different_and_same_notebook(tmp_path, depl
 
     # the same notebook twice at once, both really running: one valid entry, nothing left over
     r1, r2 = _threads([lambda: api.check(a, use_cache=False), lambda: api.check(a, use_cache=False)])
-    assert (r1["verdict"], r2["verdict"], r1["cached"], r2["cached"]) == ("repeatable",) * 2 + (False,) * 2
+    assert (r1["verdict"], r2["verdict"], r1["cached"], r2["cached"]) == ("repeatable",) * 2 + (False,) * 2, (
+        r1["findings"], r2["findings"])
     assert len(_entries(deploy_home)) == 2, _entries(deploy_home)  # no .tmp-/.old- folders left
     assert Path(r1["executed_path"]).is_file() and r1["executed_path"] == r2["executed_path"]
     hit = api.check(a)
