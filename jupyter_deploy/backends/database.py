@@ -304,14 +304,14 @@ def _load_temp(conn: _Conn, df, name: str):
 def _compare(got, want, meta) -> tuple[bool, str]:
     import numpy as np
 
-    from ..sql.proof import _label_text
+    from ..sql.proof import label_texts
 
     n = len(want)
     tol = float(meta.tolerance or 1e-9)  # the model's own precision (float32 for XGBoost)
     if len(got) != n:
         return False, f"the query returned {len(got)} rows for {n} sample rows"
     if meta.kind_of_model == "classifier":
-        g = np.array([_label_text(v) for v in got["prediction"]])
+        g = label_texts(got["prediction"], meta.classes)
         agree = float((g == want["prediction"].to_numpy()).mean()) if n else 1.0
         err = 0.0
         pcols = [c for c in want.columns if c.startswith("proba_")]

@@ -82,6 +82,14 @@ class Compiled:
     tolerance: Optional[float] = None  # the model's own precision, where coarser than 1e-9
 
 
+def boolean_classes(classes) -> bool:
+    """Whether a classifier's labels are booleans (fitted on a True/False target)."""
+    import numpy as np
+
+    return classes is not None and len(classes) > 0 and all(
+        isinstance(c, (bool, np.bool_)) for c in classes)
+
+
 def compile_model(
     model,
     table,
@@ -152,6 +160,11 @@ def compile_model(
     if "predict" in outputs:
         if pred is None:
             raise UnsupportedModel(f"{type(model).__name__} has no predict in SQL.")
+        if boolean_classes(out.classes):
+            # predict() gives True/False: the label is a BOOLEAN (written 1/0 up to here)
+            from sqlglot import exp
+
+            pred = exp.cast(pred, "boolean")
         final.append((prediction_column, pred))
     i = 0
     if want_proba:

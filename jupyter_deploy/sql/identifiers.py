@@ -18,6 +18,7 @@ DIALECTS = (
     "bigquery",
     "snowflake",
     "spark",
+    "clickhouse",
     "tsql",
     "trino",
 )

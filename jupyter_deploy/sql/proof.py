@@ -258,6 +258,42 @@ def run_sqlite(sql: str, df, table: str = PROOF_TABLE):
         con.close()
 
 
+def run_clickhouse(sql: str, df, table: str = PROOF_TABLE):
+    """ClickHouse itself, in-process (chdb), over a Memory table loaded from Arrow (NULLs kept)."""
+    try:
+        import chdb
+    except ImportError as exc:
+        from ..errors import TargetError
+
+        raise TargetError("Proving the clickhouse dialect needs chdb (ClickHouse in-process), "
+                          "which is not installed.",
+                          hint="pip install 'jupyter-deploy[clickhouse]'") from exc
+
+    arrow = _arrow(df)  # noqa: F841 - read by name by chdb's Python() table function below
+    con = chdb.connect(":memory:")
+    try:
+        con.query(f"CREATE TABLE `{table}` ENGINE = Memory AS SELECT * FROM Python(arrow)")
+        return con.query(sql, "DataFrame")
+    finally:
+        con.close()
+
+
+RUNNERS = {"duckdb": run_duckdb, "sqlite": run_sqlite, "clickhouse": run_clickhouse}
+
+
+def proof_engines(dialect: str) -> tuple:
+    """The engines a dialect's SQL is proven on here: DuckDB always (the reference), and the
+    dialect's own engine where it runs in-process (SQLite; ClickHouse when chdb is installed)."""
+    if dialect == "sqlite":
+        return ("duckdb", "sqlite")
+    if dialect == "clickhouse":
+        import importlib.util
+
+        if importlib.util.find_spec("chdb") is not None:
+            return ("duckdb", "clickhouse")
+    return ("duckdb",)
+
+
 # ------------------------------------------------------------------------------- comparison
 
 
@@ -292,8 +328,8 @@ def compare(model, X, got, prediction_column="prediction", probability_prefix="p
     gp = got[prediction_column]
     classes = getattr(model, "classes_", None)
     if classes is not None:
-        got_lab = np.array([_label_text(v) for v in gp])
-        exp_lab = np.array([_label_text(v) for v in pred])
+        got_lab = label_texts(gp, classes)
+        exp_lab = label_texts(pred, classes)
         agree = exp_lab == got_lab
         out["label_agreement"] = float(agree.mean()) if n else 1.0
         bad = np.flatnonzero(~agree)
@@ -321,6 +357,20 @@ def compare(model, X, got, prediction_column="prediction", probability_prefix="p
     return out
 
 
+_TRUE = {"true", "t", "1"}
+_FALSE = {"false", "f", "0"}
+
+
+def label_texts(values, classes) -> "np.ndarray":
+    """Labels as text, to compare what an engine returned with scikit-learn's labels. For
+    boolean labels (``classes`` True/False, or their text), whatever form the engine gives a
+    BOOLEAN (True, 1 from SQLite, 't') reads as True."""
+    texts = [_label_text(v) for v in values]
+    if classes is not None and len(classes) == 2 and {str(c) for c in classes} == {"False", "True"}:
+        texts = ["True" if t.lower() in _TRUE else "False" if t.lower() in _FALSE else t for t in texts]
+    return np.array(texts)
+
+
 def _label_text(v) -> str:
     if v is None or (isinstance(v, float) and np.isnan(v)):
         return "<NULL>"
@@ -344,7 +394,8 @@ def prove(
     """Run the model's SQL on real engines over ``sample`` (+ adversarial rows) and compare.
 
     Returns ``{"ok", "rows", "adversarial_rows", "max_abs_error", "label_agreement",
-    "engines": {name: {...}}}``. Engines: "duckdb", "sqlite" (both embedded).
+    "engines": {name: {...}}}``. Engines: "duckdb", "sqlite", "clickhouse" (all in-process;
+    :func:`proof_engines` picks them for a dialect).
     """
     import pandas as pd
 
@@ -375,8 +426,7 @@ def prove(
         # a model that computes in float32 (XGBoost) is held to its own precision
         tol = max(tolerance, comp.tolerance or 0.0)
         used = max(used, tol)
-        run = run_duckdb if engine == "duckdb" else run_sqlite
-        got = run(comp.sql, table_df).sort_values(ROW_ID).reset_index(drop=True)
+        got = RUNNERS[engine](comp.sql, table_df).sort_values(ROW_ID).reset_index(drop=True)
         res = compare(
             model,
             X,

@@ -1,8 +1,8 @@
 """The ``sql`` target: a fitted model as a SQL query, proven equal to ``predict()`` before hand-off.
 
 ``%deploy sql clf --table customers --dialect postgres --sample X_test`` compiles the clean run's
-``clf`` to a SELECT over ``customers``, runs it on embedded DuckDB (and SQLite when that is the
-dialect) over the sample plus adversarial rows (every split threshold, one float32 step either
+``clf`` to a SELECT over ``customers``, runs it on embedded DuckDB (and on SQLite or ClickHouse's
+in-process chdb when that is the dialect) over the sample plus adversarial rows (every split threshold, one float32 step either
 side, NULLs, unseen categories) and refuses to hand off SQL that disagrees with scikit-learn.
 """
 
@@ -21,6 +21,7 @@ from ..sql.identifiers import DIALECTS, normalize_dialect
 # engines the bundle carries ready-to-run SQL for (the database backend picks its own)
 ENGINE_DIALECTS = ("duckdb", "sqlite", "postgres", "spark")
 VERIFY_TABLE = "__jd_verify_sample"
+ENGINE_NAMES = {"duckdb": "DuckDB", "sqlite": "SQLite", "clickhouse": "ClickHouse (chdb)"}
 
 
 def default_view(table: str) -> str:
@@ -98,7 +99,7 @@ class SQLTarget(Target):
     def build(self, ctx: DeployContext) -> Bundle:
 
         from ..sql.compiler import compile_model
-        from ..sql.proof import prove, sample_frame, synthetic_sample
+        from ..sql.proof import proof_engines, prove, sample_frame, synthetic_sample
 
         self.validate(ctx)
         reporter = ctx.reporter
@@ -122,14 +123,16 @@ class SQLTarget(Target):
         live_proofs, _ = compare_live(ctx, self.var, self.sample or "the proof's sample", model, sample)
         proofs += live_proofs
 
-        reporter("build", 1, 4, "proving the SQL on DuckDB")
-        engines = ("duckdb", "sqlite") if dialect == "sqlite" else ("duckdb",)
+        engines = proof_engines(dialect)
+        reporter("build", 1, 4, "proving the SQL on " + ", ".join(ENGINE_NAMES[e] for e in engines))
         result = prove(model, sample, engines=engines)
         detail = (
             f"{result['rows_checked']} rows ({result['adversarial_rows']} adversarial) on "
             f"{', '.join(engines)}: max abs error {result['max_abs_error']:.3g}, "
             f"label agreement {result['label_agreement']:.2%}"
         )
+        if dialect == "clickhouse" and "clickhouse" not in engines:
+            detail += " (ClickHouse itself not tried: pip install 'jupyter-deploy[clickhouse]')"
         proofs.append(Proof("sql-equals-predict", bool(result["ok"]), detail, _jsonable(result)))
         if not result["ok"]:
             raise VerificationFailed(

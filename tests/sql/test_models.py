@@ -274,3 +274,35 @@ def test_veltkamp_rounds_every_tie_of_a_binade_to_even():
         c = (2.0**29 + 1) * x
         v = c - (c - x)
         assert np.array_equal(v, x.astype(np.float32).astype(np.float64))
+
+
+BOOLEAN_MODELS = {
+    "logistic": lambda: make_pipeline(StandardScaler(), LogisticRegression()),
+    "forest": lambda: RandomForestClassifier(6, max_depth=4, random_state=0),
+    "gb": lambda: GradientBoostingClassifier(n_estimators=6, random_state=0),
+    "hgb": lambda: HistGradientBoostingClassifier(max_iter=6, random_state=0),
+}
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("name", sorted(BOOLEAN_MODELS))
+def test_a_boolean_target_gives_boolean_labels(name, postgres_url):
+    """y = (something > 0): predict() says True/False, so does the SQL (a BOOLEAN column, not
+    1/0), and the proof agrees on every engine."""
+    import duckdb
+
+    from jupyter_deploy.sql import to_sql
+    from sqlhelpers import run_postgres
+
+    y = (X.x0 + X.x1 > 0).to_numpy()
+    assert y.dtype == bool
+    model = BOOLEAN_MODELS[name]().fit(X, y)
+    res = prove_everywhere(model, X.head(40), postgres_url)
+    assert res["label_agreement"] == 1.0
+    want = model.predict(X.head(40))
+    con = duckdb.connect()
+    con.register("scores", X.head(40))
+    got = con.execute(to_sql(model, "scores", dialect="duckdb")).df()["prediction"]
+    assert got.dtype == bool and (got.to_numpy() == want).all()
+    pg = run_postgres(postgres_url, to_sql(model, "__jd_sample", dialect="postgres"), X.head(40))["prediction"]
+    assert [type(v) for v in pg] == [bool] * 40 and (pg.to_numpy() == want).all()

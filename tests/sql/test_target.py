@@ -243,3 +243,29 @@ def test_public_entry_points():
     schema = SQLTarget.options_schema()
     assert schema["properties"]["var"]["x-cli-positional"] and schema["properties"]["sample"]["x-object-kind"] == "sample"
     assert set(schema["required"]) == {"var", "table"}
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "sqlite"])
+def test_a_boolean_target_through_a_view_is_verified_in_the_database(tmp_path, engine):
+    """A model of y = (x > 0): the view's label is a BOOLEAN (SQLite stores it as 1/0), and the
+    backend's verification in the database reads it as the model's True/False."""
+    db = tmp_path / f"b.{engine}"
+    t = _table(X.head(50))
+    if engine == "duckdb":
+        con = duckdb.connect(str(db)); con.execute("CREATE TABLE scores AS SELECT * FROM t"); con.close()
+    else:
+        con = sqlite3.connect(db); t.to_sql("scores", con, index=False); con.close()
+    clf = RandomForestClassifier(5, max_depth=3, random_state=0).fit(X, (X.x0 > 0).to_numpy())
+    bundle = SQLTarget(var="clf", sample="X_test", table="scores", keep=["id"]).build(
+        ctx_for(tmp_path, {"clf": clf, "X_test": X.head(30)}))
+    be = DatabaseBackend()
+    h = be.publish(bundle, f"{engine}:///{db}", Reporter())
+    proofs = be.verify(bundle, h, Reporter())
+    assert proofs and all(p.ok for p in proofs), proofs
+    if engine == "duckdb":
+        con = duckdb.connect(str(db)); got = con.execute("SELECT * FROM scores_predictions ORDER BY id").df(); con.close()
+        assert got["prediction"].dtype == bool
+    else:
+        con = sqlite3.connect(db); got = pd.read_sql("SELECT * FROM scores_predictions ORDER BY id", con); con.close()
+        assert set(got["prediction"]) <= {0, 1}
+    assert got["prediction"].astype(bool).tolist() == clf.predict(X.head(50)).tolist()
