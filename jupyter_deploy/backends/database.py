@@ -285,7 +285,9 @@ def _load_temp(conn: _Conn, df, name: str):
         return
     types = []
     for c in df.columns:
-        if pd.api.types.is_integer_dtype(df[c]):
+        if pd.api.types.is_bool_dtype(df[c]):
+            t = "BOOLEAN" if conn.kind == "postgres" else "INTEGER"
+        elif pd.api.types.is_integer_dtype(df[c]):
             t = "BIGINT" if conn.kind == "postgres" else "INTEGER"
         elif pd.api.types.is_numeric_dtype(df[c]):
             t = "DOUBLE PRECISION" if conn.kind == "postgres" else "REAL"
@@ -294,7 +296,7 @@ def _load_temp(conn: _Conn, df, name: str):
         types.append(f"{quote(str(c), conn.dialect)} {t}")
     conn.execute(f"DROP TABLE IF EXISTS {q}" if conn.kind == "sqlite" else f"DROP TABLE IF EXISTS pg_temp.{q}")
     conn.execute(f"CREATE TEMP TABLE {q} ({', '.join(types)})")
-    rows = [tuple(None if (isinstance(v, float) and v != v) else (v.item() if hasattr(v, "item") else v) for v in r)
+    rows = [tuple(None if (v is pd.NA or isinstance(v, float) and v != v) else (v.item() if hasattr(v, "item") else v) for v in r)
             for r in df.astype(object).itertuples(index=False, name=None)]
     mark = "?" if conn.kind == "sqlite" else "%s"
     cur = conn.con.cursor()

@@ -88,7 +88,7 @@ def session_for(url: str):
 
 
 def load_frame(session, df, name: str) -> None:
-    """``df`` as a temporary view (NaN becomes NULL)."""
+    """``df`` as a temporary view (NaN and pandas.NA become NULL)."""
     import math
 
     import numpy as np
@@ -111,7 +111,7 @@ def load_frame(session, df, name: str) -> None:
     def cell(v):
         if isinstance(v, np.generic):
             v = v.item()
-        if v is None or (isinstance(v, float) and math.isnan(v)):
+        if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
             return None
         return v
 

@@ -191,11 +191,17 @@ class Builder:
         return exp.cast(e, "double")
 
     # stages ------------------------------------------------------------------------------
-    def first_stage(self, features: list, numeric: list[bool]) -> list:
+    def first_stage(self, features: list, numeric: list[bool], boolean: Optional[list] = None) -> list:
+        """The features read once from the table: numeric ones as DOUBLE. A BOOLEAN column goes
+        through INT first (PostgreSQL has no cast from boolean to double precision; every
+        engine casts boolean to integer), as a number or as the 1/0 its categories are written as."""
         from sqlglot import exp
 
         cols = []
-        for i, (f, isnum) in enumerate(zip(features, numeric)):
+        boolean = boolean or [False] * len(features)
+        for i, (f, isnum, isbool) in enumerate(zip(features, numeric, boolean)):
+            if isbool:
+                f = exp.cast(f, "int")
             cols.append((self.fresh("f"), self.double(f) if isnum else f))
         self._add_stage(cols, source=self._source, keep_src=self._keep_exprs, materialized=False)
         return [exp.column(a) for a, _ in cols]

@@ -82,6 +82,16 @@ class Compiled:
     tolerance: Optional[float] = None  # the model's own precision, where coarser than 1e-9
 
 
+def boolean_columns(frame) -> list:
+    """The columns of a DataFrame that hold booleans (``bool`` or pandas' nullable ``boolean``):
+    in a table they are BOOLEAN columns, which the SQL must read through an integer cast."""
+    import pandas as pd
+
+    if not isinstance(frame, pd.DataFrame):
+        return []
+    return [str(c) for c in frame.columns if pd.api.types.is_bool_dtype(frame[c].dtype)]
+
+
 def boolean_classes(classes) -> bool:
     """Whether a classifier's labels are booleans (fitted on a True/False target)."""
     import numpy as np
@@ -103,6 +113,7 @@ def compile_model(
     decision_prefix: str = "decision_",
     outputs=("predict", "predict_proba"),
     pretty: bool = False,
+    boolean_features=(),
 ) -> Compiled:
 
     dialect = ids.normalize_dialect(dialect)
@@ -122,13 +133,21 @@ def compile_model(
             f"columns maps names the model does not use: {', '.join(unknown)}.",
             hint="Its features are: " + ", ".join(names[:20]) + ("..." if len(names) > 20 else ""),
         )
+    boolean_features = [str(n) for n in (boolean_features or ())]
+    unknown = sorted(set(boolean_features) - set(map(str, names)))
+    if unknown:
+        raise UsageError(
+            f"boolean_features names columns the model does not use: {', '.join(unknown)}.",
+            hint="Its features are: " + ", ".join(map(str, names[:20])) + ("..." if len(names) > 20 else ""),
+        )
     mapping = {n: str(columns.get(n, n)) for n in names}
     keep = [str(k) for k in (keep or ())]
     src = ids.table(table)
     b = Builder(dialect, src, keep, [ids.column(k) for k in keep])
 
     numeric = numeric_inputs(model, len(names))
-    feats = b.first_stage([ids.column(mapping[n]) for n in names], numeric)
+    feats = b.first_stage([ids.column(mapping[n]) for n in names], numeric,
+                          [str(n) in boolean_features for n in names])
     conv = converter_for(model)
     out: Outputs = conv(model, b, feats)
     if not isinstance(out, Outputs):
@@ -231,6 +250,8 @@ def to_sql(model, table, dialect: str = "duckdb", **kwargs) -> str:
 
     The result has the columns named in ``keep``, then ``prediction``, then for classifiers one
     ``probability_<class>`` per class in ``classes_`` order. ``columns`` maps model feature
-    names to table columns; ``feature_names`` names the features of a model fitted on an array.
+    names to table columns; ``feature_names`` names the features of a model fitted on an array;
+    ``boolean_features`` names the features whose column is a BOOLEAN (pandas ``bool``):
+    :func:`boolean_columns` of the frame the model predicts on gives them.
     """
     return compile_model(model, table, dialect, **kwargs).sql

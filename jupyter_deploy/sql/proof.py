@@ -188,6 +188,51 @@ def _special_rows(model, base):
     return pd.concat(kept, ignore_index=True) if kept else base.iloc[:0].copy()
 
 
+def keep_booleans(X, columns):
+    """Boolean columns hold booleans in the proof's rows (as in the user's table): a threshold
+    row's value becomes the boolean on its side of 0.5. What scikit-learn is given: ``bool``, or
+    1.0/0.0/NaN where a row is missing one (pandas.NA would be refused by a ColumnTransformer);
+    :func:`as_table` gives the engines the same values as a nullable BOOLEAN."""
+    import pandas as pd
+
+    if not columns:
+        return X
+    X = X.copy()
+    for c in columns:
+        values = [np.nan if pd.isna(v) else float(float(v) >= 0.5) for v in X[c]]
+        X[c] = np.array(values, dtype=float)
+        if not np.isnan(X[c]).any():
+            X[c] = X[c].astype(bool)
+    return X
+
+
+def as_table(X, boolean=()):
+    """The proof's rows as the engines load them: ``boolean`` columns as nullable BOOLEAN."""
+    import pandas as pd
+
+    t = X.copy()
+    for c in boolean:
+        t[c] = pd.array([pd.NA if pd.isna(v) else bool(v) for v in X[c]], dtype="boolean")
+    return t
+
+
+def _plain_dtypes(frame):
+    """pandas' nullable Int64/Float64/string columns as numpy float / object (NaN and None for
+    NA), which scikit-learn reads the same and the proof's rows can extend without pandas.NA."""
+    import pandas as pd
+
+    out = frame.copy()
+    for c in out.columns:
+        dtype = out[c].dtype
+        if not pd.api.types.is_extension_array_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+            continue
+        if pd.api.types.is_numeric_dtype(dtype):
+            out[c] = out[c].astype("float64")
+        elif pd.api.types.is_string_dtype(dtype):
+            out[c] = out[c].astype(object).where(out[c].notna(), None)
+    return out
+
+
 def keep_categoricals(X, base):
     """``X`` with ``base``'s pandas categorical dtypes (a concat with other rows drops them, and
     models fitted on categoricals, like LightGBM's, refuse anything else)."""
@@ -380,6 +425,30 @@ def _label_text(v) -> str:
     return str(v)
 
 
+def proof_rows(model, sample, feature_names=None, adversarial: bool = True, max_rows: int = 20000):
+    """The rows a proof runs: the sample, then (``adversarial``) rows at every split threshold and
+    NULL / unseen-category rows scikit-learn accepts. Returns ``(base, rows, n_adversarial,
+    boolean)``: ``boolean`` lists the columns kept BOOLEAN (compile with
+    ``boolean_features=boolean``)."""
+    import pandas as pd
+
+    from .compiler import boolean_columns
+
+    base = _plain_dtypes(sample_frame(model, sample, feature_names))
+    frames = [base]
+    n_adv = 0
+    if adversarial:
+        adv = adversarial_rows(model, base, max_rows=max_rows)
+        if len(adv) and not _accepts(model, adv):
+            adv = adv.iloc[:0]
+        special = _special_rows(model, base)
+        frames += [adv, special]
+        n_adv = len(adv) + len(special)
+    X = keep_categoricals(pd.concat(frames, ignore_index=True), base)
+    boolean = [c for c in boolean_columns(base) if c in X.columns]
+    return base, keep_booleans(X, boolean), n_adv, boolean
+
+
 def prove(
     model,
     sample,
@@ -397,32 +466,22 @@ def prove(
     "engines": {name: {...}}}``. Engines: "duckdb", "sqlite", "clickhouse" (all in-process;
     :func:`proof_engines` picks them for a dialect).
     """
-    import pandas as pd
-
     from .compiler import compile_model
 
-    base = sample_frame(model, sample, feature_names)
-    frames = [base]
-    n_adv = 0
-    if adversarial:
-        adv = adversarial_rows(model, base, max_rows=max_rows)
-        if len(adv) and not _accepts(model, adv):
-            adv = adv.iloc[:0]
-        special = _special_rows(model, base)
-        frames += [adv, special]
-        n_adv = len(adv) + len(special)
-    X = keep_categoricals(pd.concat(frames, ignore_index=True), base)
+    base, X, n_adv, boolean = proof_rows(model, sample, feature_names, adversarial, max_rows)
     names = list(X.columns)
-    table_df = X.copy()
+    table_df = as_table(X, boolean)
     table_df.insert(0, ROW_ID, np.arange(len(X)))
     kw = dict(compile_kwargs)
     kw.pop("keep", None)
     kw.pop("columns", None)
+    kw.pop("boolean_features", None)
     results = {}
     worst = {"max_abs_error": 0.0, "label_agreement": 1.0}
     used = tolerance
     for engine in engines:
-        comp = compile_model(model, PROOF_TABLE, engine, keep=[ROW_ID], feature_names=names, **kw)
+        comp = compile_model(model, PROOF_TABLE, engine, keep=[ROW_ID], feature_names=names,
+                             boolean_features=boolean, **kw)
         # a model that computes in float32 (XGBoost) is held to its own precision
         tol = max(tolerance, comp.tolerance or 0.0)
         used = max(used, tol)

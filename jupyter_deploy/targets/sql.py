@@ -98,7 +98,7 @@ class SQLTarget(Target):
 
     def build(self, ctx: DeployContext) -> Bundle:
 
-        from ..sql.compiler import compile_model
+        from ..sql.compiler import boolean_columns, compile_model
         from ..sql.proof import proof_engines, prove, sample_frame, synthetic_sample
 
         self.validate(ctx)
@@ -107,13 +107,14 @@ class SQLTarget(Target):
         dialect = self._dialect()
         reporter("build", 0, 4, f"translating {self.var} to {dialect} SQL")
         view = self.view or default_view(self.table)
-        kw = dict(keep=list(self.keep), columns=dict(self.columns))
-        comp = compile_model(model, self.table, dialect, **kw)
-
         if self.sample:
             sample = sample_frame(model, ctx.objects.get(self.sample))
         else:
             sample = synthetic_sample(model)
+        # the sample's boolean columns are BOOLEAN columns of the table: read through an INT cast
+        booleans = boolean_columns(sample)
+        kw = dict(keep=list(self.keep), columns=dict(self.columns), boolean_features=booleans)
+        comp = compile_model(model, self.table, dialect, **kw)
         proofs: list[Proof] = []
 
         # the live session's model must predict what the clean run's does (shared with the
@@ -155,7 +156,8 @@ class SQLTarget(Target):
         for d in ENGINE_DIALECTS:
             c = compile_model(model, self.table, d, **kw)
             (engines_dir / f"{d}.sql").write_text(c.sql + "\n")
-            v = compile_model(model, VERIFY_TABLE, d, keep=["__jd_row"], feature_names=None, columns=dict(self.columns))
+            v = compile_model(model, VERIFY_TABLE, d, keep=["__jd_row"], feature_names=None,
+                              columns=dict(self.columns), boolean_features=booleans)
             (engines_dir / f"{d}.verify.sql").write_text(v.sql + "\n")
         # sample rows (in table column names) and scikit-learn's outputs, for the backend's check
         _write_expected(bundle, model, sample, comp)

@@ -186,4 +186,18 @@ def test_boolean_target(est, prove):
     res = prove(final.fit(X, y), X.head(30))
     assert res["label_agreement"] == 1.0
 
+
+@pytest.mark.parametrize("est", ["logistic", "forest", "hgb"])
+def test_boolean_feature_columns(est, prove):
+    """BOOLEAN feature columns (pandas bool), read through an INT cast, NULL where the model
+    takes missing values."""
+    rng = np.random.default_rng(11)
+    Xb = pd.DataFrame({"a": rng.normal(size=300), "member": rng.random(300) > 0.5})
+    y = (Xb.a + Xb.member * 1.0 > 0.3).to_numpy()
+    final = {"logistic": make_pipeline(StandardScaler(), LogisticRegression()),
+             "forest": RandomForestClassifier(5, max_depth=4, random_state=0),
+             "hgb": HistGradientBoostingClassifier(max_iter=6, random_state=0)}[est]
+    res = prove(final.fit(Xb, y), Xb.head(30))
+    assert res["label_agreement"] == 1.0 and res["extra_rows"] > 0
+
 __all__ += [name for name in dict(globals()) if name.startswith("test_")]

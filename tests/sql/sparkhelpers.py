@@ -61,20 +61,12 @@ def prove_on_spark(model, X, tolerance=1e-9) -> dict:
     """The proof's rows (the sample, the adversarial rows at every threshold, NULLs, unseen
     categories) through the model's `spark` SQL on Spark, compared with scikit-learn."""
     from jupyter_deploy.sql.compiler import compile_model
-    from jupyter_deploy.sql.proof import (ROW_ID, _special_rows, adversarial_rows, compare,
-                                          keep_categoricals, sample_frame)
+    from jupyter_deploy.sql.proof import ROW_ID, as_table, compare, proof_rows
 
-    base = sample_frame(model, X)
-    allx = keep_categoricals(pd.concat([base, adversarial_rows(model, base), _special_rows(model, base)],
-                                       ignore_index=True), base)
-    if len(allx) > len(base):
-        try:
-            model.predict(allx)
-        except Exception:
-            allx = base
-    t = allx.copy()
+    base, allx, _, boolean = proof_rows(model, X)
+    t = as_table(allx, boolean)
     t.insert(0, ROW_ID, np.arange(len(t)))
-    comp = compile_model(model, "__jd_sample", "spark", keep=[ROW_ID])
+    comp = compile_model(model, "__jd_sample", "spark", keep=[ROW_ID], boolean_features=boolean)
     got = run_spark(comp.sql, t).sort_values(ROW_ID).reset_index(drop=True)
     res = compare(model, allx, got, tolerance=max(tolerance, comp.tolerance or 0.0))
     res["rows_tried"] = len(allx)

@@ -22,11 +22,11 @@ def run_postgres(url: str, sql: str, df, table: str = "__jd_sample"):
         con.execute("SET jit = off")
         cols = []
         for c in df.columns:
-            t = "BIGINT" if pd.api.types.is_integer_dtype(df[c]) else (
+            t = "BOOLEAN" if pd.api.types.is_bool_dtype(df[c]) else "BIGINT" if pd.api.types.is_integer_dtype(df[c]) else (
                 "DOUBLE PRECISION" if pd.api.types.is_numeric_dtype(df[c]) else "TEXT")
             cols.append('"' + str(c).replace('"', '""') + '" ' + t)
         con.execute(f'CREATE TEMP TABLE "{table}" ({", ".join(cols)})')
-        rows = [tuple(None if (isinstance(v, float) and v != v) else (v.item() if hasattr(v, "item") else v) for v in r)
+        rows = [tuple(None if (v is pd.NA or isinstance(v, float) and v != v) else (v.item() if hasattr(v, "item") else v) for v in r)
                 for r in df.astype(object).itertuples(index=False, name=None)]
         with con.cursor() as cur:
             with cur.copy(f'COPY "{table}" FROM STDIN') as cp:
@@ -46,23 +46,16 @@ def prove_everywhere(model, X, pg_url=None, tolerance=1e-9):
     """prove() on DuckDB and SQLite, then the postgres SQL on the real server over the same rows."""
     from jupyter_deploy.sql import prove
     from jupyter_deploy.sql.compiler import compile_model
-    from jupyter_deploy.sql.proof import ROW_ID, _special_rows, adversarial_rows, compare, keep_categoricals, sample_frame
+    from jupyter_deploy.sql.proof import ROW_ID, as_table, compare, proof_rows
 
     res = prove(model, X, engines=("duckdb", "sqlite"), tolerance=tolerance)
     assert res["ok"], res
     assert res["label_agreement"] == 1.0
     if pg_url:
-        base = sample_frame(model, X)
-        allx = keep_categoricals(pd.concat([base, adversarial_rows(model, base), _special_rows(model, base)],
-                                           ignore_index=True), base)
-        if len(allx) > len(base):
-            try:
-                model.predict(allx)
-            except Exception:
-                allx = base
-        t = allx.copy()
+        base, allx, _, boolean = proof_rows(model, X)
+        t = as_table(allx, boolean)
         t.insert(0, ROW_ID, np.arange(len(t)))
-        comp = compile_model(model, "__jd_sample", "postgres", keep=[ROW_ID])
+        comp = compile_model(model, "__jd_sample", "postgres", keep=[ROW_ID], boolean_features=boolean)
         got = run_postgres(pg_url, comp.sql, t).sort_values(ROW_ID).reset_index(drop=True)
         r = compare(model, allx, got, tolerance=max(tolerance, comp.tolerance or 0.0))
         assert r["ok"], r

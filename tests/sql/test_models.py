@@ -306,3 +306,70 @@ def test_a_boolean_target_gives_boolean_labels(name, postgres_url):
     assert got.dtype == bool and (got.to_numpy() == want).all()
     pg = run_postgres(postgres_url, to_sql(model, "__jd_sample", dialect="postgres"), X.head(40))["prediction"]
     assert [type(v) for v in pg] == [bool] * 40 and (pg.to_numpy() == want).all()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("name", sorted(BOOLEAN_MODELS))
+def test_boolean_feature_columns(name, postgres_url):
+    """A feature that is a BOOLEAN column (pandas bool: is_member, is_weekend): PostgreSQL
+    cannot cast boolean to double precision, so the SQL reads it through INT; proven with the
+    column BOOLEAN on every engine, NULL included where the model takes missing values."""
+    import psycopg
+
+    from jupyter_deploy.sql import to_sql
+    from jupyter_deploy.sql.compiler import boolean_columns
+
+    rng = np.random.default_rng(11)
+    Xb = pd.DataFrame({"a": rng.normal(size=300), "member": rng.random(300) > 0.5,
+                       "weekend": rng.random(300) > 0.7})
+    y = (Xb.a + Xb.member * 1.0 - Xb.weekend * 0.5 > 0.3).to_numpy()
+    model = BOOLEAN_MODELS[name]().fit(Xb, y)
+    assert boolean_columns(Xb) == ["member", "weekend"]
+    prove_everywhere(model, Xb.head(40), postgres_url)
+    # the user's own table, typed as they would type it
+    sql = to_sql(model, "members", dialect="postgres", boolean_features=["member", "weekend"])
+    with psycopg.connect(postgres_url, autocommit=True) as con:
+        con.execute("CREATE TEMP TABLE members (a double precision, member boolean, weekend boolean)")
+        with con.cursor() as cur:
+            with cur.copy("COPY members FROM STDIN") as cp:
+                for row in Xb.itertuples(index=False):
+                    cp.write_row((float(row.a), bool(row.member), bool(row.weekend)))
+            cur.execute(sql)
+            got = [r[0] for r in cur.fetchall()]
+    assert got == model.predict(Xb).tolist()
+
+
+def test_boolean_features_must_be_the_models():
+    from jupyter_deploy.errors import UsageError
+    from jupyter_deploy.sql import to_sql
+
+    model = LogisticRegression().fit(X, Y2)
+    with pytest.raises(UsageError, match="boolean_features names columns the model does not use: nope"):
+        to_sql(model, "t", boolean_features=["nope"])
+
+
+def test_pandas_nullable_dtypes_in_the_sample():
+    """A sample read with pandas' nullable dtypes (convert_dtypes(), dtype_backend=
+    "numpy_nullable"): Float64/Int64/string columns, NA included, and the proof's threshold and
+    NULL rows added to them, through a ColumnTransformer that refuses pandas.NA."""
+    from sklearn.ensemble import HistGradientBoostingClassifier as HGB
+
+    from jupyter_deploy.sql import prove
+
+    rng = np.random.default_rng(0)
+    n = 300
+    Xn = pd.DataFrame({"a": pd.array(rng.normal(size=n), dtype="Float64"),
+                       "k": pd.array(rng.integers(0, 5, n), dtype="Int64"),
+                       "city": pd.array(rng.choice(["x", "y", "z"], n), dtype="string"),
+                       "member": rng.random(n) > 0.5})
+    y = (Xn.a + Xn.k + Xn.member > 2).to_numpy()
+    forest = make_pipeline(
+        ColumnTransformer([("c", OneHotEncoder(handle_unknown="ignore"), ["city"])], remainder="passthrough"),
+        RandomForestClassifier(5, max_depth=4, random_state=0)).fit(Xn, y)
+    res = prove(forest, Xn.head(40), engines=("duckdb", "sqlite"))
+    assert res["ok"] and res["adversarial_rows"] > 0, res
+    Xm = Xn[["a", "k", "member"]].copy()
+    Xm.loc[::7, "a"] = pd.NA
+    hgb = HGB(max_iter=5, random_state=0).fit(Xm, y)
+    res = prove(hgb, Xm.head(40), engines=("duckdb", "sqlite"))
+    assert res["ok"] and res["label_agreement"] == 1.0, res

@@ -269,3 +269,31 @@ def test_a_boolean_target_through_a_view_is_verified_in_the_database(tmp_path, e
         con = sqlite3.connect(db); got = pd.read_sql("SELECT * FROM scores_predictions ORDER BY id", con); con.close()
         assert set(got["prediction"]) <= {0, 1}
     assert got["prediction"].astype(bool).tolist() == clf.predict(X.head(50)).tolist()
+
+
+@pytest.mark.postgres
+def test_boolean_columns_in_a_postgres_table_end_to_end(tmp_path, postgres_url):
+    """The notebook's sample has bool columns, the warehouse table BOOLEAN ones, the target a
+    True/False label: the view is created, the backend's verification in PostgreSQL passes, and
+    the view answers True/False as predict() does."""
+    import psycopg
+
+    rng = np.random.default_rng(3)
+    Xb = pd.DataFrame({"a": rng.normal(size=200), "member": rng.random(200) > 0.5})
+    clf = RandomForestClassifier(5, max_depth=3, random_state=0).fit(Xb, (Xb.a + Xb.member * 1.0 > 0.4).to_numpy())
+    with psycopg.connect(postgres_url, autocommit=True) as con:
+        con.execute('DROP TABLE IF EXISTS "members" CASCADE')
+        con.execute('CREATE TABLE "members" (id bigint, a float8, member boolean)')
+        with con.cursor().copy('COPY "members" FROM STDIN') as cp:
+            for i, r in enumerate(Xb.itertuples(index=False)):
+                cp.write_row([i, float(r.a), bool(r.member)])
+    bundle = SQLTarget(var="clf", sample="X_test", table="members", keep=["id"], dialect="postgres").build(
+        ctx_for(tmp_path, {"clf": clf, "X_test": Xb.head(30)}))
+    assert "CAST(CAST(\"member\" AS INT) AS DOUBLE PRECISION)" in (bundle.path / bundle.manifest["sql"]["file"]).read_text()
+    be = DatabaseBackend()
+    h = be.publish(bundle, postgres_url, Reporter())
+    proofs = be.verify(bundle, h, Reporter())
+    assert proofs and all(p.ok for p in proofs), proofs
+    with psycopg.connect(postgres_url) as con:
+        rows = con.execute('SELECT prediction FROM "members_predictions" ORDER BY id').fetchall()
+    assert [r[0] for r in rows] == clf.predict(Xb).tolist()
