@@ -255,11 +255,13 @@ def run_check(notebook, conf, reporter: Reporter, parameters: Optional[dict] = N
 
             tol = {"float_tol": conf.float_tolerance, "image_tol": conf.image_tolerance}
             cells_ok = _compared_cells(runs)
+            # cells whose values may change run to run: a rounding there is no print setting
+            volatile = {f.get("cell") for f in findings if f["kind"] in ("unseeded-random", "wall-clock")}
             # %deploy cells do nothing in a clean run (they say so): their outputs differ by design.
             if len(runs) > 1 and all(r.completed for r in runs):
-                diffs = compare_runs(nb, [r.nb for r in runs], cells=cells_ok, **tol)
+                diffs = compare_runs(nb, [r.nb for r in runs], cells=cells_ok, volatile_cells=volatile, **tol)
             else:
-                diffs = compare_notebooks(nb, first.nb, cells=cells_ok, **tol)
+                diffs = compare_notebooks(nb, first.nb, cells=cells_ok, volatile_cells=volatile, **tol)
             from .drift import group_drift
 
             diffs = [f for f in diffs if f.get("cell") not in deploy_cells]

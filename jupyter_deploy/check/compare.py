@@ -716,6 +716,7 @@ def compare_notebooks(
     float_tol: float = 1e-6,
     image_tol: float = 0.01,
     cells: Iterable[int] | None = None,
+    volatile_cells: Iterable[int] = (),
 ) -> list[dict]:
     """``output-diff`` findings: outputs of ``clean_nb`` (the notebook executed in a clean kernel)
     that differ from those of ``saved_nb`` (the notebook as saved).
@@ -725,11 +726,16 @@ def compare_notebooks(
     finding: ``kind``, ``cell``, ``severity``, ``line`` (None), ``message`` (one line), ``hint``,
     ``mime``, ``diff`` (unified, ``--- saved``/``+++ clean``), ``saved`` and ``clean`` (masked
     texts, truncated; for images ``data:`` URIs), and ``cause`` ("unordered-iteration" when only
-    the order of lines or items differs).
+    the order of lines or items differs). In ``volatile_cells`` (cells drawing unseeded random
+    numbers or reading the clock) a number that only rounds to the saved one is a difference, not
+    display precision: the cell explains a new value better than a print setting does.
     """
     from .drift import notebook_aliases, version_drift
 
+    from .drift import ROUNDING
+
     findings = []
+    volatile = set(volatile_cells)
     aliases = notebook_aliases(saved_nb)
     for i, s_cell, c_cell in _cell_pairs(saved_nb, clean_nb, cells, require_outputs=True):
         for d in _compare_cell(s_cell, c_cell, float_tol, image_tol):
@@ -744,7 +750,7 @@ def compare_notebooks(
                     continue
                 if vd:
                     extra["versions"] = [list(v) for v in vd["versions"]]
-            if d.get("drift"):
+            if d.get("drift") and not (i in volatile and ROUNDING in map(tuple, d["drift"]["rules"])):
                 findings.append(_drift_finding(i, d, extra))
                 continue
             if d.get("kind") in ("order", "items-order"):
@@ -819,7 +825,8 @@ def compare_runs(saved_nb, runs: list, **tol) -> list[dict]:
     float_tol = tol.get("float_tol", 1e-6)
     image_tol = tol.get("image_tol", 0.01)
     cells = tol.get("cells")
-    unknown = set(tol) - {"float_tol", "image_tol", "cells"}
+    volatile = tol.get("volatile_cells", ())
+    unknown = set(tol) - {"float_tol", "image_tol", "cells", "volatile_cells"}
     if unknown:
         raise TypeError(
             f"compare_runs() got unexpected keyword arguments: {', '.join(sorted(unknown))}"
@@ -831,7 +838,8 @@ def compare_runs(saved_nb, runs: list, **tol) -> list[dict]:
         return []
     if len(runs) == 1:
         return compare_notebooks(
-            saved_nb, runs[0], float_tol=float_tol, image_tol=image_tol, cells=cells
+            saved_nb, runs[0], float_tol=float_tol, image_tol=image_tol, cells=cells,
+            volatile_cells=volatile,
         )
 
     nondet: dict[int, dict] = {}
@@ -868,7 +876,8 @@ def compare_runs(saved_nb, runs: list, **tol) -> list[dict]:
 
     findings = list(nondet.values())
     for f in compare_notebooks(
-        saved_nb, runs[0], float_tol=float_tol, image_tol=image_tol, cells=cells
+        saved_nb, runs[0], float_tol=float_tol, image_tol=image_tol, cells=cells,
+        volatile_cells=volatile,
     ):
         if f["cell"] in nondet:
             continue

@@ -77,20 +77,27 @@ def _decimals(tok: str) -> int:
     return len(mant.split(".")[1]) if "." in mant else 0
 
 
-def _same_value_printed_otherwise(x: str, y: str) -> bool:
-    """Two number tokens of one value: equal, or one is the other rounded to its digits."""
+ROUNDING = ("float formatting", "display precision")
+
+
+def _same_value_printed_otherwise(x: str, y: str) -> Optional[int]:
+    """Two number tokens of one value: 0 when equal; else which one is the other rounded to its
+    decimals (-1: ``x``, 1: ``y``); None when they are different values. An integer (no
+    decimal point) is never a float rounded to no decimals: ``2`` and ``2.4`` differ."""
     try:
         fx, fy = float(x), float(y)
     except ValueError:
-        return False
+        return None
     if fx == fy:
-        return True
+        return 0
     if "e" in x.lower() or "e" in y.lower():
-        return False
+        return None
     short, long_ = (x, y) if _decimals(x) < _decimals(y) else (y, x)
-    if _decimals(short) == _decimals(long_):
-        return False
-    return abs(round(float(long_), _decimals(short)) - float(short)) < 10 ** -(_decimals(short) + 6)
+    if _decimals(short) == _decimals(long_) or _decimals(short) == 0:
+        return None
+    if abs(round(float(long_), _decimals(short)) - float(short)) >= 10 ** -(_decimals(short) + 6):
+        return None
+    return -1 if short is x else 1
 
 
 def _lines(text: str) -> list:
@@ -112,7 +119,8 @@ def format_drift(saved: str, clean: str, float_tol: float = 1e-6) -> Optional[di
         # the numbers that still differ: drift only when each is the same value printed otherwise
         if len(la) != len(lb):
             return None
-        rounded = False
+        # one precision setting rounds every number the same way: all shorter on one side
+        sides = set()
         for x, y in zip(la, lb):
             if x == y:
                 continue
@@ -121,11 +129,16 @@ def format_drift(saved: str, clean: str, float_tol: float = 1e-6) -> Optional[di
             nx, ny = _NUMBER.findall(x), _NUMBER.findall(y)
             if len(nx) != len(ny):
                 return None
-            if not all(_same_value_printed_otherwise(p, q) for p, q in zip(nx, ny)):
-                return None
-            rounded = True
-        if rounded:
-            rules.append(("float formatting", "display precision"))
+            for p, q in zip(nx, ny):
+                side = _same_value_printed_otherwise(p, q)
+                if side is None:
+                    return None
+                sides.add(side)
+        sides.discard(0)
+        if len(sides) > 1:
+            return None
+        if sides:
+            rules.append(ROUNDING)
     if not rules:
         return None
     ra, rb = _lines(saved), _lines(clean)

@@ -303,6 +303,38 @@ def _saved_as_run_in(order):
     return edit
 
 
+def test_rounding_explains_a_difference_only_when_it_could_be_display_precision():
+    from jupyter_deploy.check.drift import format_drift
+
+    # a display precision change: every number, one way
+    assert format_drift("0.333 0.667\n", "0.333333 0.666667\n")["rules"] == [
+        ("float formatting", "display precision")]
+    # an integer is no float rounded to no decimals: 2 -> 2.4 is a new value
+    assert format_drift("2\n", "2.4\n") is None
+    # numbers rounded both ways in one output: no one precision setting prints that
+    assert format_drift("0.33 0.6667\n", "0.3333 0.67\n") is None
+
+
+def test_a_random_value_that_rounds_to_the_saved_one_is_still_a_difference(make_notebook):
+    """An unseeded random printed as 0.54 where the notebook saved 0.5: rounding would call it
+    display precision, but the cell draws unseeded random numbers, which explain a new value
+    better than a library's print settings do."""
+    def saved_half(nb):
+        nb.cells[0].outputs[0]["text"] = "0.5\n"
+
+    nb = make_notebook(["import random\nx = random.random()\nprint(0.54)"], edit=saved_half)
+    report = api.check(nb)
+    assert report["verdict"] == "not-repeatable", report["findings"]
+    diff = by_kind(report, "output-diff")
+    assert [f["cell"] for f in diff] == [0] and not by_kind(report, "format-drift")
+    assert by_kind(report, "unseeded-random")
+    # the same rounding in a cell with nothing random is display precision
+    nb = make_notebook(["x = 0.54\nprint(x)"], edit=saved_half, name="plain.ipynb")
+    report = api.check(nb)
+    assert report["verdict"] == "repeatable-with-warnings", report["findings"]
+    assert by_kind(report, "format-drift")
+
+
 def test_a_library_removal_message_is_library_drift_not_out_of_order(make_notebook):
     # pandas 3 removed the 'M' alias; the author's session had run the cells out of order.
     def saved_with_old_pandas(nb):
