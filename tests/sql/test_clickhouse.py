@@ -62,11 +62,19 @@ def test_a_wrong_query_is_the_engines_own_error():
 
 
 def _build(tmp_path, clf, Xs):
+    """The sql target's build, as a deploy runs it after the check (objects from the session)."""
+    from jupyter_deploy.plugin import DeployContext, ObjectSource
+    from jupyter_deploy.progress import Reporter
     from jupyter_deploy.targets.sql import SQLTarget
-    from test_target import ctx_for
 
-    target = SQLTarget(var="clf", sample="X", table="events", dialect="clickhouse")
-    return target.build(ctx_for(tmp_path, {"clf": clf, "X": Xs}))
+    nb = tmp_path / "nb.ipynb"
+    nb.write_text("{}")
+    work = tmp_path / "work"
+    work.mkdir(exist_ok=True)
+    ctx = DeployContext(notebook=nb, notebook_hash="h", check={"verdict": "repeatable"},
+                        objects=ObjectSource(None, live={"clf": clf, "X": Xs}), reporter=Reporter(),
+                        workdir=work, config=None, force=False)
+    return SQLTarget(var="clf", sample="X", table="events", dialect="clickhouse").build(ctx)
 
 
 def _forest():
