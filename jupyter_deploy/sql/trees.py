@@ -328,12 +328,17 @@ def stage_tree_terms(b: Builder, groups: list[list]) -> list[list]:
     expressions written as one expression costs more CPU than the same CASEs computed as
     columns and added in a second projection (paired runs, one thread: 3-14% less at 1M rows,
     15-27% less at 200k, for the boosted models and forests of benchmarks/bench_sql.py; see
-    benchmarks/results/duckdb_forms.md). Literal terms (an initial score) stay inline."""
-    if b.dialect != "duckdb" or b.nested or sum(len(g) for g in groups) < 2:
+    benchmarks/results/duckdb_forms.md). Constant terms (an initial score) stay inline."""
+    from sqlglot import exp
+
+    def constant(t):
+        return next(t.find_all(exp.Column), None) is None
+
+    flat = [t for g in groups for t in g if not constant(t)]
+    if b.dialect != "duckdb" or b.nested or len(flat) < 2:
         return groups  # one tree: a stage would only add a projection
-    flat = [t for g in groups for t in g]
     refs = iter(b.stage(flat, prefix="t"))
-    return [[next(refs) for _ in g] for g in groups]
+    return [[t if constant(t) else next(refs) for t in g] for g in groups]
 
 
 # ----------------------------------------------------------------------------- leaf maps
