@@ -326,8 +326,9 @@ def stage_tree_terms(b: Builder, groups: list[list]) -> list[list]:
 
     The same additions in the same order, so the same results. On DuckDB 2.0 a sum of CASE
     expressions written as one expression costs more CPU than the same CASEs computed as
-    columns and added in a second projection (paired runs, one thread: 3-14% less at 1M rows,
-    15-27% less at 200k, for the boosted models and forests of benchmarks/bench_sql.py; see
+    columns and added in a second projection, mostly in planning it (paired runs, one thread:
+    the one expression took 1.10-1.27x the CPU at 300k rows, 1.03-1.16x at 1M, for the boosted
+    models and the regression forest of benchmarks/bench_sql.py; see
     benchmarks/results/duckdb_forms.md). Constant terms (an initial score) stay inline."""
     from sqlglot import exp
 
