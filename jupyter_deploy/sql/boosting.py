@@ -12,7 +12,7 @@ import numpy as np
 from ..errors import UnsupportedModel
 from .builder import Builder, Outputs, add_chain, multiclass_outputs, register, sigmoid
 from .pipeline import column_transformer
-from .trees import TreeShape, as_double, float32_splitter, sklearn_tree_features, tree_case
+from .trees import TreeShape, as_double, float32_splitter, sklearn_tree_features, stage_tree_terms, tree_case
 
 
 def _binary(b: Builder, model, r, strict_binary_gt: bool):
@@ -63,8 +63,8 @@ def _gb_raw(model, b: Builder, feats):
             shape = TreeShape(t.children_left, t.children_right, t.feature, float32_splitter(b, t.threshold, f32), None)
             vals = lr * t.value[:, 0, 0]  # Cython computes scale * value in float64, then adds
             terms.append(as_double(b, tree_case(b, shape, feats, lambda n, vals=vals: b.num(vals[n]))))
-        raws.append(add_chain(terms))
-    return b.stage(raws, prefix="r")
+        raws.append(terms)
+    return b.stage([add_chain(terms) for terms in stage_tree_terms(b, raws)], prefix="r")
 
 
 @register("sklearn.ensemble._gb.GradientBoostingRegressor")
@@ -149,8 +149,8 @@ def _hgb_raw(model, b: Builder, feats):
             shape = _hgb_shape(b, model, p, known, f_idx_map)
             vals = p.nodes["value"]
             terms.append(as_double(b, tree_case(b, shape, feats, lambda n, vals=vals: b.num(vals[n]))))
-        raws.append(add_chain(terms))
-    return b.stage(raws, prefix="r")
+        raws.append(terms)
+    return b.stage([add_chain(terms) for terms in stage_tree_terms(b, raws)], prefix="r")
 
 
 @register("sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingRegressor")

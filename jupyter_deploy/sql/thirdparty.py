@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import UnsupportedModel
 from .builder import Builder, Outputs, add_chain, argmax_label, multiclass_outputs, register, sigmoid
-from .trees import F32_DIALECTS, TreeShape, as_double, float8_leaves, float32_splitter, tree_case, tree_features
+from .trees import F32_DIALECTS, TreeShape, as_double, float8_leaves, float32_splitter, stage_tree_terms, tree_case, tree_features
 
 K_ZERO = 1e-35
 
@@ -110,15 +110,17 @@ def _lgb_raw(model, b: Builder, feats):
     cats = lgb_categories(model)
     k = int(dump.get("num_tree_per_iteration", 1))
     trees = dump["tree_info"]
-    raws = []
+    groups = []
     for j in range(k):
         mine = [t for i, t in enumerate(trees) if i % k == j]
-        terms = [as_double(b, _lgb_tree(b, t["tree_structure"], feats, cats)) for t in mine]
+        groups.append([as_double(b, _lgb_tree(b, t["tree_structure"], feats, cats)) for t in mine])
+    raws = []
+    for terms in stage_tree_terms(b, groups):
         total = add_chain(terms) if terms else b.num(0.0)
         if dump.get("average_output"):
             from sqlglot import exp
 
-            total = exp.Div(this=exp.Paren(this=total), expression=b.num(float(len(mine))))
+            total = exp.Div(this=exp.Paren(this=total), expression=b.num(float(len(terms))))
         raws.append(total)
     return dump["objective"], b.stage(raws, prefix="r")
 
@@ -275,9 +277,10 @@ def _xgb_raw(model, b: Builder, feats):
     feats, f32 = tree_features(b, feats, xgb_splits(trees), len(trees))
     real = exp.DataType.build("real")
     use_real = f32 and b.dialect in F32_DIALECTS  # DuckDB / PostgreSQL: add in float32 as XGBoost does
-    raws = []
+    heads, groups = [], []
     for j, margin in enumerate(margins):
-        terms = [exp.cast(b.num(float(margin)), real) if use_real else b.num(float(margin))]
+        heads.append(exp.cast(b.num(float(margin)), real) if use_real else b.num(float(margin)))
+        terms = []
         for t in (t for t, g in zip(trees, info) if g == j):
             leaf = np.asarray(t["split_conditions"], dtype=np.float32)  # a leaf's value sits there
             shape = TreeShape(np.asarray(t["left_children"]), np.asarray(t["right_children"]),
@@ -287,7 +290,8 @@ def _xgb_raw(model, b: Builder, feats):
             if b.dialect == "postgres":
                 float8_leaves(case)  # float8 leaves, converted once by the planner, not per row
             terms.append(exp.cast(case, real) if use_real else as_double(b, case))
-        raws.append(add_chain(terms))
+        groups.append(terms)
+    raws = [add_chain([head] + terms) for head, terms in zip(heads, stage_tree_terms(b, groups))]
     return objective, b.stage(raws, prefix="r"), use_real
 
 

@@ -320,6 +320,28 @@ def sklearn_tree_features(b: Builder, feats: list, trees) -> tuple[list, bool]:
     return tree_features(b, feats, splits, len(trees))
 
 
+def stage_tree_terms(b: Builder, groups: list[list]) -> list[list]:
+    """DuckDB: every tree's term (of every output) computed as a column of one stage, which the
+    sums then add; other dialects keep the terms inline.
+
+    The same additions in the same order, so the same results. On DuckDB 2.0 a sum of CASE
+    expressions written as one expression costs more CPU than the same CASEs computed as
+    columns and added in a second projection, mostly in planning it (paired runs, one thread:
+    the one expression took 1.10-1.27x the CPU at 300k rows, 1.03-1.16x at 1M, for the boosted
+    models and the regression forest of benchmarks/bench_sql.py; see
+    benchmarks/results/duckdb_forms.md). Constant terms (an initial score) stay inline."""
+    from sqlglot import exp
+
+    def constant(t):
+        return next(t.find_all(exp.Column), None) is None
+
+    flat = [t for g in groups for t in g if not constant(t)]
+    if b.dialect != "duckdb" or b.nested or len(flat) < 2:
+        return groups  # one tree: a stage would only add a projection
+    refs = iter(b.stage(flat, prefix="t"))
+    return [[t if constant(t) else next(refs) for t in g] for g in groups]
+
+
 # ----------------------------------------------------------------------------- leaf maps
 
 
@@ -521,6 +543,7 @@ def forest_regressor(b: Builder, trees: list, feats, divide: Optional[int]):
         s = sklearn_shape(b, t, f32=f32)
         vals = t.tree_.value[:, 0, 0]
         terms.append(as_double(b, tree_case(b, s, feats, lambda n, vals=vals: b.num(vals[n]))))
+    (terms,) = stage_tree_terms(b, [terms])
     total = add_chain(terms)
     if divide:
         total = exp.Div(this=exp.Paren(this=total) if len(terms) > 1 else total, expression=b.num(float(divide)))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -373,3 +375,30 @@ def test_pandas_nullable_dtypes_in_the_sample():
     hgb = HGB(max_iter=5, random_state=0).fit(Xm, y)
     res = prove(hgb, Xm.head(40), engines=("duckdb", "sqlite"))
     assert res["ok"] and res["label_agreement"] == 1.0, res
+
+
+@pytest.mark.parametrize("make", [
+    lambda: RandomForestRegressor(5, max_depth=3, random_state=0).fit(X, YR),
+    lambda: GradientBoostingClassifier(n_estimators=4, max_depth=2, random_state=0).fit(X, Y3),
+    lambda: HistGradientBoostingClassifier(max_iter=4, random_state=0).fit(X, Y2),
+], ids=["forest-regressor", "gb-multiclass", "hgb"])
+def test_duckdb_adds_trees_computed_in_a_stage(make):
+    """On DuckDB each tree is a column of one stage and the sums add those columns (DuckDB plans
+    one big sum of CASEs far slower); the answers stay scikit-learn's to the bit, and the other
+    dialects keep the trees inline in the sum."""
+    import duckdb
+
+    from jupyter_deploy.sql import to_sql
+
+    model = make()
+    duck, pg = to_sql(model, "t", "duckdb"), to_sql(model, "t", "postgres")
+    n_trees = np.asarray(getattr(model, "estimators_", getattr(model, "_predictors", None))).size
+    assert sorted(int(i) for i in re.findall(r" AS t(\d+)\b", duck)) == list(range(n_trees))
+    assert "t0 + t1" in duck  # a sum over the stage's columns
+    assert not re.findall(r" AS t\d+\b", pg) and ("+ CASE" in pg or "+ CAST(CASE" in pg)
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT * FROM X")
+    got = con.execute(duck).df()
+    out = [c for c in got.columns if c.startswith("probability_")] or ["prediction"]
+    want = model.predict_proba(X) if out[0] != "prediction" else model.predict(X)[:, None]
+    assert np.array_equal(got[out].to_numpy(dtype=float), np.asarray(want, dtype=float))
