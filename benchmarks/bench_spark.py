@@ -3,7 +3,8 @@
 For a RandomForestClassifier(50, depth 6) and a linear Pipeline (StandardScaler +
 LogisticRegression), both trained on 5,000 rows x 10 features, on one local Spark (``local[2]``):
 
-* **SQL**: the model compiled to the ``spark`` dialect (``jupyter_deploy.to_sql``) over a view;
+* **SQL**: the model compiled to the ``spark`` dialect (``jupyter_deploy.to_sql``) over a view,
+  with the session's defaults and again with ``spark.sql.codegen.wholeStage=false``;
 * **jd UDF**: ``jupyter_deploy.spark_udf`` on the model published to a registry folder;
 * **MLflow UDF**: ``mlflow.pyfunc.spark_udf`` on the model saved with ``mlflow.sklearn.save_model``
   (``pyfunc_predict_fn="predict_proba"``, ``env_manager="local"``); when mlflow cannot be
@@ -98,6 +99,17 @@ def ratio(a, b) -> str:
     return f"{a / b:.1f}x"
 
 
+def without_wholestage(spark, fn):
+    """``fn()`` with ``spark.sql.codegen.wholeStage=false`` (the session's setting restored)."""
+    key = "spark.sql.codegen.wholeStage"
+    before = spark.conf.get(key)
+    spark.conf.set(key, "false")
+    try:
+        return fn()
+    finally:
+        spark.conf.set(key, before)
+
+
 def mlflow_udf(spark, model, X, work: Path):
     """MLflow's UDF for the model, or the one-line reason it cannot be made here."""
     try:
@@ -168,6 +180,7 @@ def main(argv=None) -> int:
         cols = [frame[c] for c in FEATURES]
         passes = {
             "sql": lambda: sink(spark.sql(sql)),
+            "sql_nowsc": lambda: without_wholestage(spark, lambda: sink(spark.sql(sql))),
             "udf": lambda: sink(frame.select("id", ours(*cols).alias("p"))),
         }
         if theirs is not None:
@@ -198,7 +211,7 @@ def main(argv=None) -> int:
         ok = ok and agree
         table.append({
             "model": label, "rows": n, "rows_only": rows_only,
-            "sql": med["sql"], "udf": med["udf"], "mlflow": med.get("mlflow", mlflow_note),
+            "sql": med["sql"], "sql_nowsc": med["sql_nowsc"], "udf": med["udf"], "mlflow": med.get("mlflow", mlflow_note),
             "d_sql": d_sql, "d_mlflow": d_ml if theirs is not None else mlflow_note,
             "checked": got["n"], "agree": agree,
         })
@@ -214,22 +227,25 @@ def main(argv=None) -> int:
         + (f" --repeat {args.repeat}" if args.repeat != 1 else "")
         + (f" --check-rows {args.check_rows}" if args.check_rows else "") + "`.",
         "",
-        "| model | rows | rows only | SQL | jd spark_udf | MLflow spark_udf | UDF / SQL | MLflow / UDF "
+        "| model | rows | rows only | SQL | SQL, wholeStage off | jd spark_udf | MLflow spark_udf | UDF / SQL "
+        "| UDF / SQL off | MLflow / UDF "
         "| max abs diff SQL vs UDF | max abs diff UDF vs MLflow | rows compared | predictions agree |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in table:
         d_ml = r["d_mlflow"]
         lines.append(
-            f"| {r['model']} | {r['rows']:,} | {fmt(r['rows_only'])} | {fmt(r['sql'])} | {fmt(r['udf'])} "
-            f"| {fmt(r['mlflow'])} | {ratio(r['udf'], r['sql'])} | {ratio(r['mlflow'], r['udf'])} "
+            f"| {r['model']} | {r['rows']:,} | {fmt(r['rows_only'])} | {fmt(r['sql'])} | {fmt(r['sql_nowsc'])} "
+            f"| {fmt(r['udf'])} | {fmt(r['mlflow'])} | {ratio(r['udf'], r['sql'])} "
+            f"| {ratio(r['udf'], r['sql_nowsc'])} | {ratio(r['mlflow'], r['udf'])} "
             f"| {r['d_sql']:.1e} | {d_ml if isinstance(d_ml, str) else f'{d_ml:.1e}'} "
             f"| {r['checked']:,} | {'yes' if r['agree'] else 'NO'} |")
     lines += [
         "",
         "Times include generating the rows (the `rows only` column). UDF / SQL > 1 means the SQL is "
-        "faster; MLflow / UDF > 1 means jupyter-deploy's UDF is faster. Differences are on the "
-        "positive class's probability.",
+        "faster; MLflow / UDF > 1 means jupyter-deploy's UDF is faster. `SQL, wholeStage off` is the "
+        "same SQL with `spark.sql.codegen.wholeStage=false` set in the session. Differences are on "
+        "the positive class's probability.",
     ]
     text = "\n".join(lines) + "\n"
     out = Path(args.out)

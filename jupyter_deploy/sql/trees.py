@@ -249,6 +249,13 @@ def tree_case(b: Builder, shape: TreeShape, feats: list, payload: Callable):
     """One nested CASE for the tree; ``payload(leaf)`` gives the expression of a leaf."""
     from sqlglot import exp
 
+    if b.dialect == "spark":  # nested IF calls there: see spark_trees.py
+        from .spark_trees import tree_if
+
+        nested = tree_if(b, shape, feats, payload)
+        if nested is not None:
+            return nested
+
     def build(n):
         if shape.is_leaf(n):
             return payload(n)
@@ -396,8 +403,8 @@ def as_double(b: Builder, e):
         return e
     if b.dialect == "postgres" and isinstance(e, exp.Case) and float8_leaves(e):
         return e
-    if isinstance(e, (exp.Case, exp.Bracket)):
-        return b.double(e)
+    if isinstance(e, (exp.Case, exp.Bracket)) or (b.dialect == "spark" and isinstance(e, exp.If)):
+        return b.double(e)  # Spark: trees are IF calls (spark_trees.py)
     return e
 
 

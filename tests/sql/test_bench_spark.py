@@ -36,6 +36,7 @@ def test_bench_spark_smoke(tmp_path):
         assert r["rows"] == "3,000" and r["rows compared"] == "3,000"
         assert r["predictions agree"] == "yes"
         assert r["SQL"].endswith((" s", " ms")) and r["jd spark_udf"].endswith((" s", " ms"))
+        assert r["SQL, wholeStage off"].endswith((" s", " ms")) and r["UDF / SQL off"].endswith("x")
         assert float(r["max abs diff SQL vs UDF"]) <= 1e-9
         # MLflow is in the bench extra, not test: either it ran and agreed, or the row says why
         if r["MLflow spark_udf"].startswith("not run: "):
