@@ -54,3 +54,28 @@ def need_module(name: str, install: str | None = None):
         return importlib.import_module(name)
     except ImportError:
         need(False, f"the Python package {name!r}", install or f"pip install {name}")
+
+
+def in_threads(*calls, stagger: float = 0.0):
+    """Run the calls in threads at once (``stagger`` seconds apart), wait for all and return
+    their results in order; any exception fails the test."""
+    import threading
+    import time
+
+    results, errors = [None] * len(calls), []
+
+    def run(i, fn):
+        try:
+            results[i] = fn()
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = []
+    for i, fn in enumerate(calls):
+        threads.append(threading.Thread(target=run, args=(i, fn)))
+        threads[-1].start()
+        time.sleep(stagger)
+    for t in threads:
+        t.join(300)
+    assert not errors, errors
+    return results

@@ -730,9 +730,7 @@ def compare_notebooks(
     numbers or reading the clock) a number that only rounds to the saved one is a difference, not
     display precision: the cell explains a new value better than a print setting does.
     """
-    from .drift import notebook_aliases, version_drift
-
-    from .drift import ROUNDING
+    from .drift import ROUNDING, notebook_aliases, version_drift
 
     findings = []
     volatile = set(volatile_cells)

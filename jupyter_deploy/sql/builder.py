@@ -199,7 +199,7 @@ class Builder:
 
         cols = []
         boolean = boolean or [False] * len(features)
-        for i, (f, isnum, isbool) in enumerate(zip(features, numeric, boolean)):
+        for f, isnum, isbool in zip(features, numeric, boolean):
             if isbool:
                 f = exp.cast(f, "int")
             cols.append((self.fresh("f"), self.double(f) if isnum else f))

@@ -82,6 +82,16 @@ class Compiled:
     tolerance: Optional[float] = None  # the model's own precision, where coarser than 1e-9
 
 
+def _only_features(given, names: list, what: str) -> None:
+    """A one-line error when ``given`` names something that is not one of the model's features."""
+    unknown = sorted(set(map(str, given)) - set(map(str, names)))
+    if unknown:
+        raise UsageError(
+            f"{what} the model does not use: {', '.join(unknown)}.",
+            hint="Its features are: " + ", ".join(map(str, names[:20])) + ("..." if len(names) > 20 else ""),
+        )
+
+
 def boolean_columns(frame) -> list:
     """The columns of a DataFrame that hold booleans (``bool`` or pandas' nullable ``boolean``):
     in a table they are BOOLEAN columns, which the SQL must read through an integer cast."""
@@ -127,19 +137,9 @@ def compile_model(
     check_fitted(model)
     names = feature_names_of(model, feature_names)
     columns = dict(columns or {})
-    unknown = sorted(set(columns) - set(names))
-    if unknown:
-        raise UsageError(
-            f"columns maps names the model does not use: {', '.join(unknown)}.",
-            hint="Its features are: " + ", ".join(names[:20]) + ("..." if len(names) > 20 else ""),
-        )
     boolean_features = [str(n) for n in (boolean_features or ())]
-    unknown = sorted(set(boolean_features) - set(map(str, names)))
-    if unknown:
-        raise UsageError(
-            f"boolean_features names columns the model does not use: {', '.join(unknown)}.",
-            hint="Its features are: " + ", ".join(map(str, names[:20])) + ("..." if len(names) > 20 else ""),
-        )
+    _only_features(columns, names, "columns maps names")
+    _only_features(boolean_features, names, "boolean_features names columns")
     mapping = {n: str(columns.get(n, n)) for n in names}
     keep = [str(k) for k in (keep or ())]
     src = ids.table(table)

@@ -8,9 +8,10 @@ Spark's code for ``IF`` is simpler than for ``CASE`` (which keeps a result-state
 loop per ``CASE``): measured faster on 2 million rows (benchmarks/results/spark.md).
 
 ``IF(c, a, b)`` gives ``b`` when ``c`` is NULL, as ``CASE WHEN c THEN a ELSE b END`` does, so a
-split keeps the orientation that sends missing values to the ``ELSE`` side (see
-:func:`trees.tree_case`). Trees deeper than :data:`MAX_IF_DEPTH` keep the ``CASE`` chain, whose
-nesting grows only with the left turns (Spark's parser recurses once per nested call).
+split keeps the orientation that sends missing values to the ``ELSE`` side (the same
+:meth:`trees.TreeShape.tests_left` decides both). Trees deeper than :data:`MAX_IF_DEPTH` keep
+the ``CASE`` chain, whose nesting grows only with the left turns (Spark's parser recurses once
+per nested call).
 """
 
 from __future__ import annotations
@@ -32,22 +33,6 @@ def depth(shape) -> int:
     return out
 
 
-def go_left(shape, n: int, cond_left, cond_right) -> bool:
-    """Whether node ``n`` tests ``cond_left`` (true: left) rather than ``cond_right`` (true:
-    right): the false side is where NULLs go, so it must be the side missing values take; as
-    :func:`trees.tree_case` decides it."""
-    left, right = int(shape.left[n]), int(shape.right[n])
-    if shape.missing_left is not None:
-        go = not bool(shape.missing_left[n])
-    else:
-        go = shape.size(left) <= shape.size(right)
-    if go and cond_left is None:
-        go = False
-    if not go and cond_right is None:
-        go = True
-    return go
-
-
 def tree_if(b, shape, feats: list, payload: Callable) -> Optional[object]:
     """The tree as nested IF calls, or None when it is deeper than :data:`MAX_IF_DEPTH`."""
     from sqlglot import exp
@@ -60,7 +45,7 @@ def tree_if(b, shape, feats: list, payload: Callable) -> Optional[object]:
             return payload(n)
         left, right = int(shape.left[n]), int(shape.right[n])
         cond_left, cond_right = shape.split(n, feats[int(shape.feature[n])])
-        if go_left(shape, n, cond_left, cond_right):
+        if shape.tests_left(n, cond_left, cond_right):
             return exp.If(this=cond_left, true=build(left), false=build(right))
         return exp.If(this=cond_right, true=build(right), false=build(left))
 

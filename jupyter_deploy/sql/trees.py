@@ -234,6 +234,22 @@ class TreeShape:
             self._size[k] = 1 if self.is_leaf(k) else 1 + self._size[int(self.left[k])] + self._size[int(self.right[k])]
         return self._size[n]
 
+    def tests_left(self, n: int, cond_left, cond_right) -> bool:
+        """Whether node ``n`` is written as ``cond_left`` (true: left child) rather than
+        ``cond_right`` (true: right child). The untested side (CASE's ELSE, IF's false branch)
+        is where NULL goes, so with known missing-value routing it must be the missing side;
+        otherwise the bigger subtree stays on the untested side (a shorter CASE chain)."""
+        left, right = int(self.left[n]), int(self.right[n])
+        if self.missing_left is not None:
+            go = not bool(self.missing_left[n])
+        else:
+            go = self.size(left) <= self.size(right)
+        if go and cond_left is None:
+            go = False
+        if not go and cond_right is None:
+            go = True
+        return go
+
     def leaves(self) -> list[int]:
         out, stack = [], [0]
         while stack:
@@ -264,16 +280,7 @@ def tree_case(b: Builder, shape: TreeShape, feats: list, payload: Callable):
             left, right = int(shape.left[n]), int(shape.right[n])
             x = feats[int(shape.feature[n])]
             cond_left, cond_right = shape.split(n, x)
-            if shape.missing_left is not None:
-                go_left_when = not bool(shape.missing_left[n])  # ELSE must be the missing side
-            else:
-                # free: keep the bigger subtree in the ELSE chain
-                go_left_when = shape.size(left) <= shape.size(right)
-            if go_left_when and cond_left is None:
-                go_left_when = False
-            if not go_left_when and cond_right is None:
-                go_left_when = True
-            if go_left_when:
+            if shape.tests_left(n, cond_left, cond_right):
                 ifs.append(exp.If(this=cond_left, true=build(left)))
                 n = right
             else:

@@ -11,7 +11,6 @@ import os
 import shlex
 import subprocess
 import sys
-import threading
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-from jdtest import PYTHON, ROOT, file_digest, run_cli
+from jdtest import PYTHON, ROOT, file_digest, in_threads, run_cli
 
 pytestmark = pytest.mark.kernel
 
@@ -235,37 +234,19 @@ def _entries(home: Path) -> list:
     return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
 
 
-def _threads(calls):
-    results, errors = [None] * len(calls), []
-
-    def run(i, fn):
-        try:
-            results[i] = fn()
-        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i, fn)) for i, fn in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(300)
-    assert not errors, errors
-    return results
-
-
 def test_concurrent_checks_in_threads_different_and_same_notebook(tmp_path, deploy_home):
     from jupyter_deploy import api
 
     a = write_nb(tmp_path / "a.ipynb", [("import numpy\nprint(1)", "1\n")])
     b = write_nb(tmp_path / "b.ipynb", [("import json\nprint(2)", "2\n")])
-    ra, rb = _threads([lambda: api.check(a), lambda: api.check(b)])
+    ra, rb = in_threads(lambda: api.check(a), lambda: api.check(b))
     assert (ra["verdict"], rb["verdict"]) == ("repeatable", "repeatable")
     assert any(r.startswith("numpy==") for r in ra["environment"]["requirements"])
     assert not any(r.startswith("numpy==") for r in rb["environment"]["requirements"])
     assert len(_entries(deploy_home)) == 2
 
     # the same notebook twice at once, both really running: one valid entry, nothing left over
-    r1, r2 = _threads([lambda: api.check(a, use_cache=False), lambda: api.check(a, use_cache=False)])
+    r1, r2 = in_threads(lambda: api.check(a, use_cache=False), lambda: api.check(a, use_cache=False))
     assert (r1["verdict"], r2["verdict"], r1["cached"], r2["cached"]) == ("repeatable",) * 2 + (False,) * 2, (
         r1["findings"], r2["findings"])
     assert len(_entries(deploy_home)) == 2, _entries(deploy_home)  # no .tmp-/.old- folders left

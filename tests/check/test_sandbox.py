@@ -15,6 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from jdtest import in_threads
 from jupyter_deploy import api
 from jupyter_deploy.check import sandbox
 
@@ -281,28 +282,6 @@ def psutil_parent_is_not_us(pid):
 # ------------------------------------------------- several checks (or other work) in one process
 
 
-def _in_threads(*calls, stagger: float = 0.0):
-    import threading
-
-    results, errors = [None] * len(calls), []
-
-    def run(i, fn):
-        try:
-            results[i] = fn()
-        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
-            errors.append(exc)
-
-    threads = []
-    for i, fn in enumerate(calls):
-        threads.append(threading.Thread(target=run, args=(i, fn)))
-        threads[-1].start()
-        time.sleep(stagger)
-    for t in threads:
-        t.join(300)
-    assert not errors, errors
-    return results
-
-
 def test_a_check_ending_first_kills_nothing_of_a_check_still_running(make_notebook):
     """Two checks in threads of one process (api.check from a user's threads, the widget next to
     a magic): the one that ends first must not take the other's kernel, or what the other's
@@ -319,7 +298,7 @@ def test_a_check_ending_first_kills_nothing_of_a_check_still_running(make_notebo
         f"child = subprocess.Popen(['sleep', '{long_marker}'], start_new_session=True)\n"
         "time.sleep(12)\nprint(child.poll())",
     ], name="long.ipynb", execute=False)
-    r_short, r_long = _in_threads(lambda: api.check(short, use_cache=False),
+    r_short, r_long = in_threads(lambda: api.check(short, use_cache=False),
                                   lambda: api.check(long, use_cache=False), stagger=0.5)
     # the long run's kernel and its child lived through the short run's clean-up
     assert not by_kind(r_long, "kernel-died"), r_long["findings"]
@@ -353,7 +332,7 @@ def test_a_check_leaves_the_processes_its_host_starts_meanwhile_alone(make_noteb
         mine["p"] = subprocess.Popen(["sleep", marker])
         return True
 
-    report, _ = _in_threads(lambda: api.check(nb, use_cache=False), start_mine)
+    report, _ = in_threads(lambda: api.check(nb, use_cache=False), start_mine)
     try:
         assert not by_kind(report, "left-processes"), report["findings"]
         assert mine["p"].poll() is None, "the check killed a process it did not start"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 
-import numpy as np
 import pytest
 import pandas as pd
 
@@ -60,19 +59,9 @@ def run_spark(sql: str, df: pd.DataFrame, table: str = "__jd_sample") -> pd.Data
 def prove_on_spark(model, X, tolerance=1e-9) -> dict:
     """The proof's rows (the sample, the adversarial rows at every threshold, NULLs, unseen
     categories) through the model's `spark` SQL on Spark, compared with scikit-learn."""
-    from jupyter_deploy.sql.compiler import compile_model
-    from jupyter_deploy.sql.proof import ROW_ID, as_table, compare, proof_rows
+    from sqlhelpers import prove_on_engine
 
-    base, allx, _, boolean = proof_rows(model, X)
-    t = as_table(allx, boolean)
-    t.insert(0, ROW_ID, np.arange(len(t)))
-    comp = compile_model(model, "__jd_sample", "spark", keep=[ROW_ID], boolean_features=boolean)
-    got = run_spark(comp.sql, t).sort_values(ROW_ID).reset_index(drop=True)
-    res = compare(model, allx, got, tolerance=max(tolerance, comp.tolerance or 0.0))
-    res["rows_tried"] = len(allx)
-    res["extra_rows"] = len(allx) - len(base)
-    assert res["ok"], (res, X.columns.tolist())
-    return res
+    return prove_on_engine(model, X, "spark", run_spark, tolerance)
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -42,22 +42,33 @@ def run_postgres(url: str, sql: str, df, table: str = "__jd_sample"):
     return out
 
 
+def prove_on_engine(model, X, dialect: str, run, tolerance=1e-9) -> dict:
+    """The proof's rows (the sample, the adversarial rows at every threshold, NULLs, unseen
+    categories; boolean columns BOOLEAN) through the model's ``dialect`` SQL, run by
+    ``run(sql, frame)`` on a real engine over a table named ``__jd_sample``, compared with
+    scikit-learn; asserts they agree. The result has ``rows_tried``, ``extra_rows`` and ``sql``."""
+    from jupyter_deploy.sql.compiler import compile_model
+    from jupyter_deploy.sql.proof import ROW_ID, as_table, compare, proof_rows
+
+    base, allx, _, boolean = proof_rows(model, X)
+    t = as_table(allx, boolean)
+    t.insert(0, ROW_ID, np.arange(len(t)))
+    comp = compile_model(model, "__jd_sample", dialect, keep=[ROW_ID], boolean_features=boolean)
+    got = run(comp.sql, t).sort_values(ROW_ID).reset_index(drop=True)
+    res = compare(model, allx, got, tolerance=max(tolerance, comp.tolerance or 0.0))
+    res.update(rows_tried=len(allx), extra_rows=len(allx) - len(base), sql=comp.sql)
+    assert res["ok"], (res, X.columns.tolist())
+    return res
+
+
 def prove_everywhere(model, X, pg_url=None, tolerance=1e-9):
     """prove() on DuckDB and SQLite, then the postgres SQL on the real server over the same rows."""
     from jupyter_deploy.sql import prove
-    from jupyter_deploy.sql.compiler import compile_model
-    from jupyter_deploy.sql.proof import ROW_ID, as_table, compare, proof_rows
 
     res = prove(model, X, engines=("duckdb", "sqlite"), tolerance=tolerance)
     assert res["ok"], res
     assert res["label_agreement"] == 1.0
     if pg_url:
-        base, allx, _, boolean = proof_rows(model, X)
-        t = as_table(allx, boolean)
-        t.insert(0, ROW_ID, np.arange(len(t)))
-        comp = compile_model(model, "__jd_sample", "postgres", keep=[ROW_ID], boolean_features=boolean)
-        got = run_postgres(pg_url, comp.sql, t).sort_values(ROW_ID).reset_index(drop=True)
-        r = compare(model, allx, got, tolerance=max(tolerance, comp.tolerance or 0.0))
-        assert r["ok"], r
-        res["engines"]["postgres"] = r
+        run = lambda sql, frame: run_postgres(pg_url, sql, frame)  # noqa: E731
+        res["engines"]["postgres"] = prove_on_engine(model, X, "postgres", run, tolerance)
     return res

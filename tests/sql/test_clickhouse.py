@@ -22,19 +22,11 @@ def chdb():
 
 def prove_on_clickhouse(model, X, tolerance=1e-9) -> dict:
     """The proof's rows through the model's `clickhouse` SQL on chdb, compared with scikit-learn."""
-    from jupyter_deploy.sql.compiler import compile_model
-    from jupyter_deploy.sql.proof import ROW_ID, as_table, compare, proof_rows, run_clickhouse
+    from jupyter_deploy.sql.proof import run_clickhouse
+    from sqlhelpers import prove_on_engine
 
-    base, allx, _, boolean = proof_rows(model, X)
-    t = as_table(allx, boolean)
-    t.insert(0, ROW_ID, np.arange(len(t)))
-    comp = compile_model(model, "__jd_sample", "clickhouse", keep=[ROW_ID], boolean_features=boolean)
-    assert "Nullable(Float64)" in comp.sql  # ClickHouse's own types: really this dialect
-    got = run_clickhouse(comp.sql, t, table="__jd_sample").sort_values(ROW_ID).reset_index(drop=True)
-    res = compare(model, allx, got, tolerance=max(tolerance, comp.tolerance or 0.0))
-    res["rows_tried"] = len(allx)
-    res["extra_rows"] = len(allx) - len(base)
-    assert res["ok"], (res, X.columns.tolist())
+    res = prove_on_engine(model, X, "clickhouse", run_clickhouse, tolerance)
+    assert "Nullable(Float64)" in res["sql"]  # ClickHouse's own types: really this dialect
     return res
 
 

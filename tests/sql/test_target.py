@@ -82,14 +82,19 @@ def _table(df):
     return t
 
 
-@pytest.mark.parametrize("engine", ["duckdb", "sqlite"])
-def test_view_in_embedded_database(tmp_path, engine):
-    db = tmp_path / f"w.{engine}"
-    t = _table(X.head(50))
+def _embedded_scores(db: Path, engine: str) -> Path:
+    """A DuckDB or SQLite file with a table "scores": id and the first 50 rows of X."""
+    t = _table(X.head(50))  # noqa: F841 - read by name by DuckDB's replacement scan
     if engine == "duckdb":
         con = duckdb.connect(str(db)); con.execute("CREATE TABLE scores AS SELECT * FROM t"); con.close()
     else:
         con = sqlite3.connect(db); t.to_sql("scores", con, index=False); con.close()
+    return db
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "sqlite"])
+def test_view_in_embedded_database(tmp_path, engine):
+    db = _embedded_scores(tmp_path / f"w.{engine}", engine)
     bundle = build(tmp_path, keep=["id"])
     be = DatabaseBackend()
     url = f"{engine}:///{db}"
@@ -249,12 +254,7 @@ def test_public_entry_points():
 def test_a_boolean_target_through_a_view_is_verified_in_the_database(tmp_path, engine):
     """A model of y = (x > 0): the view's label is a BOOLEAN (SQLite stores it as 1/0), and the
     backend's verification in the database reads it as the model's True/False."""
-    db = tmp_path / f"b.{engine}"
-    t = _table(X.head(50))
-    if engine == "duckdb":
-        con = duckdb.connect(str(db)); con.execute("CREATE TABLE scores AS SELECT * FROM t"); con.close()
-    else:
-        con = sqlite3.connect(db); t.to_sql("scores", con, index=False); con.close()
+    db = _embedded_scores(tmp_path / f"b.{engine}", engine)
     clf = RandomForestClassifier(5, max_depth=3, random_state=0).fit(X, (X.x0 > 0).to_numpy())
     bundle = SQLTarget(var="clf", sample="X_test", table="scores", keep=["id"]).build(
         ctx_for(tmp_path, {"clf": clf, "X_test": X.head(30)}))
